@@ -1,0 +1,57 @@
+/**
+ * One error type for everything possync reports to a user. The top-level CLI handler maps
+ * `exitCode` to the process exit status and prints `message` (plus `hint`) on one line; the
+ * stack is printed only when DEBUG is set.
+ */
+export type ErrorCode =
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'PG_UNREACHABLE'
+  | 'SQLITE_UNREACHABLE'
+  | 'SCHEMA_MISMATCH'
+  | 'LOCKED'
+  | 'SYNC_FAILED'
+  | 'INTERNAL';
+
+/** Exit codes are part of the CLI contract (README "Exit codes"). */
+export const EXIT = {
+  OK: 0,
+  SYNC_FAILURES: 1,
+  USAGE: 2,
+  UNREACHABLE: 3,
+} as const;
+
+const exitCodeOf: Record<ErrorCode, number> = {
+  CONFIG_NOT_FOUND: EXIT.USAGE,
+  CONFIG_INVALID: EXIT.USAGE,
+  USAGE: EXIT.USAGE,
+  SCHEMA_MISMATCH: EXIT.USAGE,
+  PG_UNREACHABLE: EXIT.UNREACHABLE,
+  SQLITE_UNREACHABLE: EXIT.UNREACHABLE,
+  LOCKED: EXIT.SYNC_FAILURES,
+  SYNC_FAILED: EXIT.SYNC_FAILURES,
+  INTERNAL: EXIT.SYNC_FAILURES,
+};
+
+export class PossyncError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  override readonly cause: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message);
+    this.name = 'PossyncError';
+    this.code = code;
+    this.hint = options.hint;
+    this.cause = options.cause;
+  }
+
+  get exitCode(): number {
+    return exitCodeOf[this.code];
+  }
+}
+
+export function isPossyncError(err: unknown): err is PossyncError {
+  return err instanceof PossyncError;
+}
