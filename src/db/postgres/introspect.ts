@@ -1,0 +1,119 @@
+import type { PgGateway } from './gateway.ts';
+
+export interface PgColumn {
+  name: string;
+  /** information_schema-style type name pieces used to pick a value family. */
+  dataType: string;
+  udtName: string;
+  elementUdtName: string | undefined;
+  /** Type to cast wire text to, e.g. `numeric`, `timestamp with time zone`, `"public"."status"`. */
+  castType: string;
+  /** Full declared type with modifiers, e.g. `character varying(40)`, for reports. */
+  declaredType: string;
+  notNull: boolean;
+  hasDefault: boolean;
+  /** GENERATED ALWAYS AS (...) STORED, or GENERATED ALWAYS AS IDENTITY: never written by possync. */
+  generated: boolean;
+  identity: 'always' | 'by default' | undefined;
+}
+
+export interface PgForeignKey {
+  name: string;
+  columns: string[];
+  refSchema: string;
+  refTable: string;
+  refColumns: string[];
+  deferrable: boolean;
+}
+
+export interface PgTableInfo {
+  schema: string;
+  name: string;
+  columns: PgColumn[];
+  primaryKey: string[];
+  /** Column sets with a unique index or constraint (usable as an ON CONFLICT target). */
+  uniqueKeys: string[][];
+  foreignKeys: PgForeignKey[];
+}
+
+/** Introspects the named tables of one schema in three catalog queries. Missing tables are absent from the map. */
+export async function introspectPg(pg: PgGateway, schema: string, tables: readonly string[]): Promise<Map<string, PgTableInfo>> {
+  const columns = await pg.query<{
+    table_name: string; name: string; typname: string; typtype: string; elem: string | null;
+    cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string;
+  }>(
+    `SELECT c.relname AS table_name, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
+            a.atttypid::regtype::text AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
+            a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
+        AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY c.relname, a.attnum`,
+    [schema, tables],
+  );
+  const constraints = await pg.query<{
+    table_name: string; name: string; contype: string; cols: string[]; ref_schema: string | null; ref_table: string | null;
+    ref_cols: string[] | null; deferrable: boolean;
+  }>(
+    `SELECT c.relname AS table_name, k.conname AS name, k.contype::text AS contype,
+            ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] AS cols,
+            rn.nspname AS ref_schema, rc.relname AS ref_table,
+            CASE WHEN k.contype = 'f' THEN ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)::text[] END AS ref_cols,
+            k.condeferrable AS deferrable
+       FROM pg_constraint k
+       JOIN pg_class c ON c.oid = k.conrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_class rc ON rc.oid = k.confrelid
+       LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND k.contype IN ('p', 'u', 'f')
+      ORDER BY c.relname, k.conname`,
+    [schema, tables],
+  );
+  const uniqueIndexes = await pg.query<{ table_name: string; cols: string[] }>(
+    `SELECT c.relname AS table_name,
+            ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)::text[] AS cols
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
+    [schema, tables],
+  );
+
+  const result = new Map<string, PgTableInfo>();
+  const info = (table: string): PgTableInfo => {
+    let t = result.get(table);
+    if (!t) {
+      t = { schema, name: table, columns: [], primaryKey: [], uniqueKeys: [], foreignKeys: [] };
+      result.set(table, t);
+    }
+    return t;
+  };
+  for (const c of columns) {
+    info(c.table_name).columns.push({
+      name: c.name,
+      dataType: c.typtype === 'e' ? 'USER-DEFINED' : c.elem ? 'ARRAY' : c.typname,
+      udtName: c.typname,
+      elementUdtName: c.elem ?? undefined,
+      castType: c.cast_type,
+      declaredType: c.declared,
+      notNull: c.notnull,
+      hasDefault: c.hasdef,
+      generated: c.generated === 's' || c.identity === 'a',
+      identity: c.identity === 'a' ? 'always' : c.identity === 'd' ? 'by default' : undefined,
+    });
+  }
+  for (const k of constraints) {
+    const t = result.get(k.table_name);
+    if (!t) continue;
+    if (k.contype === 'p') t.primaryKey = k.cols;
+    else if (k.contype === 'f' && k.ref_table && k.ref_cols) {
+      t.foreignKeys.push({ name: k.name, columns: k.cols, refSchema: k.ref_schema ?? schema, refTable: k.ref_table, refColumns: k.ref_cols, deferrable: k.deferrable });
+    }
+  }
+  for (const u of uniqueIndexes) result.get(u.table_name)?.uniqueKeys.push(u.cols);
+  return result;
+}

@@ -1,0 +1,151 @@
+import { pgIdent, pgTable } from '../quote.ts';
+import type { Queryable } from './gateway.ts';
+
+/**
+ * Set-based row access for one Postgres table. Every value crosses as text: reads select
+ * `col::text` (exact numeric, µs timestamps, bigint), writes send `text[]` arrays and cast each
+ * element to the column type server-side, so one statement handles a whole batch.
+ */
+export interface PgTableRef {
+  schema: string;
+  table: string;
+  /** Shared key columns with their cast types. */
+  key: ReadonlyArray<{ name: string; castType: string }>;
+}
+
+export interface PgColumnRef {
+  name: string;
+  castType: string;
+}
+
+export type TextRow = Record<string, string | null>;
+
+function keyMatch(ref: PgTableRef, firstParam: number, alias = 't'): { join: string; where: string } {
+  if (ref.key.length === 1) {
+    const k = ref.key[0]!;
+    return { join: '', where: `${alias}.${pgIdent(k.name)} = ANY($${firstParam}::text[]::${k.castType}[])` };
+  }
+  const cols = ref.key.map((k, i) => `$${firstParam + i}::text[]`).join(', ');
+  const names = ref.key.map((_, i) => `k${i}`).join(', ');
+  const on = ref.key.map((k, i) => `${alias}.${pgIdent(k.name)} = u.k${i}::${k.castType}`).join(' AND ');
+  return { join: `JOIN unnest(${cols}) AS u(${names}) ON ${on}`, where: 'true' };
+}
+
+/** Key values transposed into one text[] parameter per key column. */
+export function keyParams(keys: ReadonlyArray<readonly string[]>, width: number): string[][] {
+  const params: string[][] = Array.from({ length: width }, () => []);
+  for (const key of keys) for (let i = 0; i < width; i++) params[i]!.push(key[i]!);
+  return params;
+}
+
+const selectList = (columns: readonly PgColumnRef[], alias = 't') =>
+  columns.map((c) => `${alias}.${pgIdent(c.name)}::text AS ${pgIdent(c.name)}`).join(', ');
+
+/**
+ * Current rows for `keys`, locked FOR UPDATE in key order: two terminals pushing overlapping
+ * rows take their locks in the same order, so they queue instead of deadlocking.
+ */
+export async function lockRows(q: Queryable, ref: PgTableRef, columns: readonly PgColumnRef[], keys: ReadonlyArray<readonly string[]>): Promise<TextRow[]> {
+  if (keys.length === 0) return [];
+  const m = keyMatch(ref, 1);
+  const order = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
+  const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${m.join} WHERE ${m.where} ORDER BY ${order} FOR UPDATE OF t`;
+  return (await q.query<TextRow>(sql, keyParams(keys, ref.key.length))).rows;
+}
+
+/** Current rows for `keys` (no lock), filtered by `where` conditions (scope). */
+export async function fetchRows(
+  q: Queryable,
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  keys: ReadonlyArray<readonly string[]>,
+  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+): Promise<TextRow[]> {
+  if (keys.length === 0) return [];
+  const m = keyMatch(ref, 1);
+  const params: unknown[] = keyParams(keys, ref.key.length);
+  const scopeSql = scope.map((s) => {
+    params.push(s.value);
+    return ` AND t.${pgIdent(s.name)} = $${params.length}::text::${s.castType}`;
+  });
+  const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${m.join} WHERE ${m.where}${scopeSql.join('')}`;
+  return (await q.query<TextRow>(sql, params)).rows;
+}
+
+/** One page of a full scan in key order, after `after` (exclusive). */
+export async function scanRows(
+  q: Queryable,
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  after: readonly string[] | null,
+  limit: number,
+  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+): Promise<TextRow[]> {
+  const params: unknown[] = [];
+  const conditions: string[] = [];
+  if (after) {
+    const lhs = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
+    const rhs = ref.key.map((k, i) => {
+      params.push(after[i]);
+      return `$${params.length}::text::${k.castType}`;
+    });
+    conditions.push(`(${lhs}) > (${rhs.join(', ')})`);
+  }
+  for (const s of scope) {
+    params.push(s.value);
+    conditions.push(`t.${pgIdent(s.name)} = $${params.length}::text::${s.castType}`);
+  }
+  params.push(limit);
+  const order = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${where} ORDER BY ${order} LIMIT $${params.length}`;
+  return (await q.query<TextRow>(sql, params)).rows;
+}
+
+/**
+ * INSERT … SELECT FROM unnest(text[] …) ON CONFLICT (key) DO UPDATE: one statement per batch.
+ * `rows` are in `columns` order; Postgres-only constants are appended as literal parameters.
+ */
+export async function upsertRows(
+  q: Queryable,
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  rows: ReadonlyArray<ReadonlyArray<string | null>>,
+  constants: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const params: unknown[] = columns.map((_, i) => rows.map((r) => r[i] ?? null));
+  const names = columns.map((_, i) => `c${i}`);
+  const selects = columns.map((c, i) => `u.c${i}::${c.castType}`);
+  const targets = columns.map((c) => pgIdent(c.name));
+  for (const k of constants) {
+    params.push(k.value);
+    selects.push(`$${params.length}::text::${k.castType}`);
+    targets.push(pgIdent(k.name));
+  }
+  const keyNames = new Set(ref.key.map((k) => k.name));
+  const updates = targets.filter((_, i) => i >= columns.length || !keyNames.has(columns[i]!.name)).map((t) => `${t} = EXCLUDED.${t}`);
+  const conflict = `ON CONFLICT (${ref.key.map((k) => pgIdent(k.name)).join(', ')}) ${updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`;
+  const unnest = columns.map((_, i) => `$${i + 1}::text[]`).join(', ');
+  const sql = `INSERT INTO ${pgTable(ref.schema, ref.table)} (${targets.join(', ')}) SELECT ${selects.join(', ')} FROM unnest(${unnest}) AS u(${names.join(', ')}) ${conflict}`;
+  const result = await q.query(sql, params);
+  return result.rowCount ?? 0;
+}
+
+export async function deleteRows(q: Queryable, ref: PgTableRef, keys: ReadonlyArray<readonly string[]>): Promise<number> {
+  if (keys.length === 0) return 0;
+  const m = keyMatch(ref, 1);
+  const sql = m.join
+    ? `DELETE FROM ${pgTable(ref.schema, ref.table)} t USING (SELECT * FROM unnest(${ref.key.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${ref.key.map((_, i) => `k${i}`).join(', ')})) u WHERE ${ref.key.map((k, i) => `t.${pgIdent(k.name)} = u.k${i}::${k.castType}`).join(' AND ')}`
+    : `DELETE FROM ${pgTable(ref.schema, ref.table)} t WHERE ${m.where}`;
+  const result = await q.query(sql, keyParams(keys, ref.key.length));
+  return result.rowCount ?? 0;
+}
+
+/** Values among `values` that no row of the parent table has in `column`. */
+export async function missingParents(q: Queryable, schema: string, table: string, column: PgColumnRef, values: readonly string[]): Promise<Set<string>> {
+  if (values.length === 0) return new Set();
+  const sql = `SELECT v FROM unnest($1::text[]) AS v WHERE NOT EXISTS (SELECT 1 FROM ${pgTable(schema, table)} p WHERE p.${pgIdent(column.name)} = v::${column.castType})`;
+  const rows = (await q.query<{ v: string }>(sql, [values])).rows;
+  return new Set(rows.map((r) => r.v));
+}

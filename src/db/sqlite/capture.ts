@@ -1,0 +1,79 @@
+import { sqliteIdent, sqliteLiteral } from '../quote.ts';
+import type { SqliteDb } from './gateway.ts';
+
+export interface SqliteCaptureSpec {
+  /** SQLite table name (also the `tbl` value in _possync_changes). */
+  table: string;
+  /** Columns identifying a row locally (pk or localPk). */
+  localKey: readonly string[];
+  /** Columns holding the shared key (pk columns, or serverIdCol). */
+  sharedKey: readonly string[];
+  /** Synced columns: updates touching none of them are not captured. */
+  columns: readonly string[];
+}
+
+const json = (alias: 'NEW' | 'OLD', cols: readonly string[]) =>
+  `json_array(${cols.map((c) => `CAST(${alias}.${sqliteIdent(c)} AS TEXT)`).join(', ')})`;
+
+/** The three AFTER triggers that record local changes. Skipped while possync itself applies rows. */
+export function sqliteCaptureTriggers(spec: SqliteCaptureSpec): Array<{ name: string; sql: string }> {
+  const t = sqliteIdent(spec.table);
+  const tbl = sqliteLiteral(spec.table);
+  const when = `WHEN (SELECT applying FROM _possync_state WHERE id = 1) = 0`;
+  const updateOf = [...new Set([...spec.columns, ...spec.localKey])].map(sqliteIdent).join(', ');
+  const keyMoved = spec.localKey.map((k) => `OLD.${sqliteIdent(k)} IS NOT NEW.${sqliteIdent(k)}`).join(' OR ');
+  const name = (suffix: string) => `_possync_${spec.table}_${suffix}`;
+  return [
+    {
+      name: name('ins'),
+      sql: `CREATE TRIGGER ${sqliteIdent(name('ins'))} AFTER INSERT ON ${t} ${when}
+BEGIN
+  INSERT INTO _possync_changes (tbl, lkey, op) VALUES (${tbl}, ${json('NEW', spec.localKey)}, 'U');
+END`,
+    },
+    {
+      name: name('upd'),
+      sql: `CREATE TRIGGER ${sqliteIdent(name('upd'))} AFTER UPDATE OF ${updateOf} ON ${t} ${when}
+BEGIN
+  INSERT INTO _possync_changes (tbl, lkey, op, skey) SELECT ${tbl}, ${json('OLD', spec.localKey)}, 'D', ${json('OLD', spec.sharedKey)} WHERE ${keyMoved};
+  INSERT INTO _possync_changes (tbl, lkey, op) VALUES (${tbl}, ${json('NEW', spec.localKey)}, 'U');
+END`,
+    },
+    {
+      name: name('del'),
+      sql: `CREATE TRIGGER ${sqliteIdent(name('del'))} AFTER DELETE ON ${t} ${when}
+BEGIN
+  INSERT INTO _possync_changes (tbl, lkey, op, skey) VALUES (${tbl}, ${json('OLD', spec.localKey)}, 'D', ${json('OLD', spec.sharedKey)});
+END`,
+    },
+  ];
+}
+
+export type TriggerState = 'ok' | 'missing' | 'stale';
+
+/** Compares installed triggers with the expected SQL. */
+export function sqliteTriggerState(db: SqliteDb, spec: SqliteCaptureSpec): TriggerState {
+  const expected = sqliteCaptureTriggers(spec);
+  const stmt = db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`);
+  let state: TriggerState = 'ok';
+  for (const t of expected) {
+    const row = stmt.get(t.name) as { sql: string } | undefined;
+    if (!row) return 'missing';
+    if (row.sql !== t.sql) state = 'stale';
+  }
+  return state;
+}
+
+/** Installs (or replaces stale) capture triggers; returns true when anything changed. */
+export function installSqliteCapture(db: SqliteDb, spec: SqliteCaptureSpec): boolean {
+  if (sqliteTriggerState(db, spec) === 'ok') return false;
+  for (const t of sqliteCaptureTriggers(spec)) {
+    db.exec(`DROP TRIGGER IF EXISTS ${sqliteIdent(t.name)}`);
+    db.exec(t.sql);
+  }
+  return true;
+}
+
+export function dropSqliteCapture(db: SqliteDb, table: string): void {
+  for (const suffix of ['ins', 'upd', 'del']) db.exec(`DROP TRIGGER IF EXISTS ${sqliteIdent(`_possync_${table}_${suffix}`)}`);
+}
