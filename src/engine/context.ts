@@ -1,0 +1,44 @@
+import type { ResolvedConfig } from '../config/types.ts';
+import type { PgGateway } from '../db/postgres/gateway.ts';
+import type { SqliteGateway } from '../db/sqlite/gateway.ts';
+import type { SyncPlan } from './plan/types.ts';
+import type { Step } from './result.ts';
+
+export interface ProgressEvent {
+  step: Step;
+  table: string;
+  /** Rows handled so far for this table in this step. */
+  rows: number;
+}
+
+/** Everything one sync run needs; created by runSync, passed down to each step. */
+export interface RunContext {
+  config: ResolvedConfig;
+  plan: SyncPlan;
+  pg: PgGateway;
+  sqlite: SqliteGateway;
+  runId: string;
+  dryRun: boolean;
+  /** Aborts between batches (daemon shutdown): the current batch finishes or rolls back whole. */
+  signal: AbortSignal | undefined;
+  onProgress: ((event: ProgressEvent) => void) | undefined;
+}
+
+/** Thrown inside a transaction to roll it back on purpose (dry runs), carrying the outcome out. */
+export class DryRunRollback<T> extends Error {
+  readonly outcome: T;
+  constructor(outcome: T) {
+    super('dry run: rolled back');
+    this.outcome = outcome;
+  }
+}
+
+export class RunAborted extends Error {
+  constructor() {
+    super('run aborted before it finished (shutdown); the next run resumes from the last checkpoint');
+  }
+}
+
+export function checkAborted(ctx: RunContext): void {
+  if (ctx.signal?.aborted) throw new RunAborted();
+}

@@ -1,0 +1,105 @@
+import type { SqliteDb } from '../db/sqlite/gateway.ts';
+import { selectByKeys, type RawRow, type RawValue } from '../db/sqlite/rows.ts';
+import type { WireRow } from './decide.ts';
+import { displayKey, type Key } from './keys.ts';
+import type { FkPlan, SyncPlan, TablePlan } from './plan/types.ts';
+import { fromSqlite, toSqlite, ValueError, type Wire } from './values/codec.ts';
+
+/** A local row turned into wire values, or the reason it cannot be (yet). */
+export type ToWire =
+  | { ok: true; row: WireRow }
+  | { ok: false; kind: 'rejected' | 'deferred'; reason: string };
+
+export function keyOf(t: TablePlan, row: WireRow): Key {
+  return t.key.map((c) => row[c.pg] ?? '');
+}
+
+export function describeRow(t: TablePlan, row: WireRow): string {
+  return `${t.name}:${displayKey(keyOf(t, row))}`;
+}
+
+/**
+ * For every translated FK (the SQLite child stores the parent's local id), maps the local ids
+ * found in `raws` to the parent's shared id. Missing parents map to undefined.
+ */
+function localToShared(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws: readonly RawRow[]): Map<FkPlan, Map<string, Wire | undefined>> {
+  const maps = new Map<FkPlan, Map<string, Wire | undefined>>();
+  for (const fk of t.fks.filter((f) => f.translate)) {
+    const parent = plan.byName.get(fk.refTable)!;
+    const ids = [...new Set(raws.map((r) => r[fk.column.sqlite]).filter((v) => v !== null && v !== undefined).map(String))];
+    const found = selectByKeys(db, parent.sqliteName, [parent.localPk!], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
+    const map = new Map<string, Wire | undefined>();
+    for (const r of found) {
+      const sid = r[parent.serverIdCol!.sqlite];
+      map.set(String(r[parent.localPk!]), sid === null || sid === undefined ? null : fromSqlite(parent.serverIdCol!.codec, sid));
+    }
+    maps.set(fk, map);
+  }
+  return maps;
+}
+
+/** Converts local rows to wire rows (push, and comparing local rows during pull). */
+export function localRowsToWire(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws: readonly RawRow[]): ToWire[] {
+  const translations = localToShared(db, plan, t, raws);
+  return raws.map((raw) => {
+    const row: WireRow = {};
+    for (const c of t.columns) {
+      const fk = t.fks.find((f) => f.translate && f.column === c);
+      const value = raw[c.sqlite] ?? null;
+      if (fk && value !== null) {
+        const shared = translations.get(fk)!.get(String(value));
+        if (shared === undefined || shared === null) {
+          const who = t.key.every((k) => row[k.pg] !== undefined) ? describeRow(t, row) : `${t.name}:local ${String(raw[t.localKey[0]!])}`;
+          return { ok: false, kind: 'deferred', reason: `${who} waits for ${c.pg} → ${fk.refTable}[local ${String(value)}]` };
+        }
+        row[c.pg] = shared;
+        continue;
+      }
+      try {
+        row[c.pg] = fromSqlite(c.codec, value);
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err;
+        return { ok: false, kind: 'rejected', reason: `column ${c.sqlite}: ${err.message}` };
+      }
+    }
+    return { ok: true, row };
+  });
+}
+
+export type ToLocal =
+  | { ok: true; values: Record<string, RawValue> }
+  | { ok: false; kind: 'rejected' | 'deferred'; reason: string };
+
+/**
+ * Converts wire rows to SQLite values (pull). Translated FKs become the parent's local id; a
+ * parent that is not in the terminal database yet defers the row.
+ */
+export function wireRowsToLocal(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: readonly WireRow[]): ToLocal[] {
+  const maps = new Map<FkPlan, Map<string, RawValue>>();
+  for (const fk of t.fks.filter((f) => f.translate)) {
+    const parent = plan.byName.get(fk.refTable)!;
+    const ids = [...new Set(rows.map((r) => r[fk.column.pg]).filter((v): v is string => v !== null && v !== undefined))];
+    const found = selectByKeys(db, parent.sqliteName, [parent.serverIdCol!.sqlite], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
+    maps.set(fk, new Map(found.map((r) => [String(r[parent.serverIdCol!.sqlite]), r[parent.localPk!] ?? null])));
+  }
+  return rows.map((row) => {
+    const values: Record<string, RawValue> = {};
+    for (const c of t.columns) {
+      const fk = t.fks.find((f) => f.translate && f.column === c);
+      const wire = row[c.pg] ?? null;
+      if (fk && wire !== null) {
+        const local = maps.get(fk)!.get(wire);
+        if (local === undefined) return { ok: false, kind: 'deferred', reason: `${describeRow(t, row)} waits for ${c.pg} → ${fk.refTable}[${wire}]` };
+        values[c.sqlite] = local;
+        continue;
+      }
+      try {
+        values[c.sqlite] = toSqlite(c.codec, wire);
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err;
+        return { ok: false, kind: 'rejected', reason: `column ${c.pg}: ${err.message}` };
+      }
+    }
+    return { ok: true, values };
+  });
+}

@@ -1,0 +1,56 @@
+import type { SqliteDb } from '../db/sqlite/gateway.ts';
+import type { Step } from './result.ts';
+
+/**
+ * Rows that wait (deferred: a parent is missing) or were refused (rejected: the other database
+ * said no). Held rows are retried at the start of every run of their table and direction; the
+ * checkpoint moves on without forgetting them.
+ */
+export interface HeldRow {
+  side: Step;
+  table: string;
+  /** push: the local key (JSON); pull: the shared key (JSON). */
+  key: string;
+  kind: 'deferred' | 'rejected';
+  reason: string;
+  /** How the row is named in reports, e.g. `orders:ord_001`. */
+  display: string;
+  /** Push deletes only: what the change log said, since the local row is gone. */
+  detail?: string | undefined;
+}
+
+export function heldKeys(db: SqliteDb, side: Step, table: string): Array<{ key: string; detail: string | null }> {
+  return db.prepare(`SELECT key, detail FROM _possync_held WHERE side = ? AND tbl = ? ORDER BY first_seen, key`).all(side, table) as Array<{ key: string; detail: string | null }>;
+}
+
+export function recordHeld(db: SqliteDb, rows: readonly HeldRow[]): void {
+  const upsert = db.prepare(
+    `INSERT INTO _possync_held (side, tbl, key, kind, reason, display, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (side, tbl, key) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, display = excluded.display, detail = excluded.detail,
+       last_tried = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), attempts = attempts + 1`,
+  );
+  for (const r of rows) upsert.run(r.side, r.table, r.key, r.kind, r.reason, r.display, r.detail ?? null);
+}
+
+export function releaseHeld(db: SqliteDb, side: Step, table: string, keys: Iterable<string>): void {
+  const del = db.prepare(`DELETE FROM _possync_held WHERE side = ? AND tbl = ? AND key = ?`);
+  for (const k of keys) del.run(side, table, k);
+}
+
+export interface HeldListing extends HeldRow {
+  firstSeen: string;
+  lastTried: string;
+  attempts: number;
+}
+
+export function listHeld(db: SqliteDb, filter: { kind?: 'deferred' | 'rejected' } = {}): HeldListing[] {
+  const rows = db
+    .prepare(
+      `SELECT side, tbl, key, kind, reason, display, first_seen, last_tried, attempts FROM _possync_held
+       WHERE (? IS NULL OR kind = ?) ORDER BY first_seen, tbl, key`,
+    )
+    .all(filter.kind ?? null, filter.kind ?? null) as Array<{
+    side: Step; tbl: string; key: string; kind: 'deferred' | 'rejected'; reason: string; display: string; first_seen: string; last_tried: string; attempts: number;
+  }>;
+  return rows.map((r) => ({ side: r.side, table: r.tbl, key: r.key, kind: r.kind, reason: r.reason, display: r.display, firstSeen: r.first_seen, lastTried: r.last_tried, attempts: r.attempts }));
+}

@@ -1,0 +1,83 @@
+import type { PgGateway } from '../db/postgres/gateway.ts';
+import { BOOKKEEPING_DDL, captureDdl, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
+import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
+import type { SqliteGateway } from '../db/sqlite/gateway.ts';
+import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
+import { pgIdent } from '../db/quote.ts';
+import type { SyncPlan, TablePlan } from './plan/types.ts';
+
+export function sqliteCaptureSpec(t: TablePlan): SqliteCaptureSpec {
+  return { table: t.sqliteName, localKey: t.localKey, sharedKey: t.key.map((k) => k.sqlite), columns: t.columns.map((c) => c.sqlite) };
+}
+
+/** Tables whose local changes are captured (everything that pushes). */
+export function capturesLocally(t: TablePlan): boolean {
+  return t.direction !== 'pull';
+}
+
+export interface PgCaptureState {
+  table: string;
+  state: TriggerState;
+}
+
+/** Which synced tables lack possync's Postgres capture triggers, or have an old version of them. */
+export async function pgCaptureStates(pg: PgGateway, plan: SyncPlan): Promise<PgCaptureState[]> {
+  const installed = await pg.query<{ relname: string; comment: string | null }>(
+    `SELECT c.relname, obj_description(t.tgfoid, 'pg_proc') AS comment
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND t.tgname = 'possync_capture_ins' AND c.relname = ANY($2::text[])`,
+    [plan.schema, plan.tables.map((t) => t.name)],
+  );
+  const byTable = new Map(installed.map((r) => [r.relname, r.comment]));
+  return plan.tables.map((t) => {
+    const { version } = captureDdl(plan.schema, t.name, t.key.map((k) => k.pg));
+    const comment = byTable.get(t.name);
+    const state: TriggerState = comment === undefined ? 'missing' : comment?.endsWith(`v${version}`) ? 'ok' : 'stale';
+    return { table: t.name, state };
+  });
+}
+
+export async function pgBookkeepingInstalled(pg: PgGateway): Promise<boolean> {
+  const exists = await pg.query<{ ok: boolean }>(`SELECT to_regclass('possync.system_settings') IS NOT NULL AS ok`);
+  if (!exists[0]?.ok) return false;
+  const rows = await pg.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = 'possync.schema_version'`);
+  return rows[0]?.v === String(PG_SCHEMA_VERSION);
+}
+
+/**
+ * Makes sure possync's own objects exist on both sides: bookkeeping tables and the capture
+ * triggers of every synced table. Cheap when everything is in place (a catalog query per side);
+ * installs run under an advisory lock so terminals starting together do not race.
+ */
+export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan): Promise<string[]> {
+  const notes: string[] = [];
+  const bookkeeping = await pgBookkeepingInstalled(pg);
+  const states = bookkeeping ? await pgCaptureStates(pg, plan) : plan.tables.map((t) => ({ table: t.name, state: 'missing' as TriggerState }));
+  const todo = states.filter((s) => s.state !== 'ok');
+  if (!bookkeeping || todo.length > 0) {
+    await pg.tx(async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
+      await client.query(BOOKKEEPING_DDL);
+      await client.query(
+        `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ('possync.schema_version', $1)
+         ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
+        [String(PG_SCHEMA_VERSION)],
+      );
+      for (const s of todo) {
+        const t = plan.byName.get(s.table)!;
+        await client.query(captureDdl(plan.schema, t.name, t.key.map((k) => k.pg)).ddl);
+        notes.push(`installed Postgres capture triggers on ${pgIdent(plan.schema)}.${pgIdent(t.name)}`);
+      }
+    });
+  }
+  const db = sqlite.db;
+  installSqliteBookkeeping(db);
+  for (const t of plan.tables.filter(capturesLocally)) {
+    const spec = sqliteCaptureSpec(t);
+    if (sqliteTriggerState(db, spec) !== 'ok') {
+      sqlite.immediate(() => installSqliteCapture(db, spec));
+      notes.push(`installed SQLite capture triggers on "${t.sqliteName}"`);
+    }
+  }
+  return notes;
+}

@@ -1,0 +1,53 @@
+import type { ResolvedConfig } from '../../config/types.ts';
+import type { FkPlan, PlanProblem, TablePlan } from './types.ts';
+
+/**
+ * FKs the engine honours: single-column Postgres FKs between synced tables (introspected) plus
+ * the config's fkMap. A child row whose parent is missing is deferred, never dropped.
+ */
+export function planForeignKeys(config: ResolvedConfig, table: TablePlan, byName: Map<string, TablePlan>, problems: PlanProblem[]): FkPlan[] {
+  const fks: FkPlan[] = [];
+  const add = (field: string, refTable: string, refPg: string | undefined) => {
+    const parent = byName.get(refTable);
+    const column = table.columns.find((c) => c.pg === field);
+    if (!parent || !column) return;
+    const ref = refPg ?? parent.key[0]?.pg;
+    if (!ref || fks.some((f) => f.column.pg === field && f.refTable === refTable)) return;
+    fks.push({ column, refTable, refPg: ref, translate: parent.localPk !== undefined && parent.key.length === 1 && parent.key[0]!.pg === ref });
+  };
+  for (const fk of table.pg.foreignKeys) {
+    if (fk.columns.length !== 1 || fk.refSchema !== table.pg.schema) continue;
+    add(fk.columns[0]!, fk.refTable, fk.refColumns[0]);
+  }
+  for (const [i, entry] of (config.fkMap[table.name] ?? []).entries()) {
+    if (!table.columns.some((c) => c.pg === entry.field)) {
+      problems.push({ table: table.name, message: `fkMap.${table.name}[${i}].field "${entry.field}" is not a synced column of "${table.name}"` });
+      continue;
+    }
+    add(entry.field, entry.refTable, undefined);
+  }
+  return fks;
+}
+
+/**
+ * Parents before children (Kahn's algorithm, config order as the tie-break). Self-references
+ * are resolved inside a batch; a cycle between tables is reported and its tables keep config order.
+ */
+export function fkOrder(tables: TablePlan[], warnings: string[]): TablePlan[] {
+  const remaining = new Map(tables.map((t) => [t.name, new Set(t.fks.map((f) => f.refTable).filter((r) => r !== t.name))]));
+  const ordered: TablePlan[] = [];
+  while (remaining.size > 0) {
+    const ready = tables.filter((t) => remaining.has(t.name) && [...remaining.get(t.name)!].every((dep) => !remaining.has(dep)));
+    if (ready.length === 0) {
+      const cycle = tables.filter((t) => remaining.has(t.name));
+      warnings.push(`foreign keys form a cycle between ${cycle.map((t) => t.name).join(', ')}; they run in config order and rows wait for their parents`);
+      ordered.push(...cycle);
+      break;
+    }
+    for (const t of ready) {
+      ordered.push(t);
+      remaining.delete(t.name);
+    }
+  }
+  return ordered;
+}

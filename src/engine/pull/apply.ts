@@ -1,0 +1,192 @@
+import { selectByKeys } from '../../db/sqlite/rows.ts';
+import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
+import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
+import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
+import type { RunContext } from '../context.ts';
+import { describeRow, localRowsToWire, wireRowsToLocal } from '../convert.ts';
+import { decide, type WireRow } from '../decide.ts';
+import { recordHeld, releaseHeld, type HeldRow } from '../held.ts';
+import { displayKey, keyString, type Key } from '../keys.ts';
+import { writeLocal, type LocalOp } from '../local-write.ts';
+import type { TablePlan } from '../plan/types.ts';
+import { addReason, type TableResult } from '../result.ts';
+import { localKeyString } from '../push/prepare.ts';
+import { fromSqlite } from '../values/codec.ts';
+
+export interface PullBatch {
+  /** Every key this batch is about (changed, deleted, or held). */
+  keys: Key[];
+  /** The current Postgres version of those keys that still exist (and are in scope). */
+  rows: WireRow[];
+  /** Delete times from the change log, for keys deleted in Postgres. */
+  deletedAt: Map<string, string>;
+}
+
+export interface PullBatchOptions {
+  /** Written in the same SQLite transaction as the rows. */
+  checkpoint?: PullCheckpoint | undefined;
+  /** Full resync: mark these keys as seen in _possync_resync. */
+  resync?: boolean;
+}
+
+interface LocalVersion {
+  lkey: string;
+  row: WireRow;
+}
+
+/**
+ * Applies one pull batch to the terminal database: compare each incoming version with the local
+ * row, let local changes that are not pushed yet contest it (conflict policy), hold back rows whose
+ * parent is not here yet, and write everything with the checkpoint in one IMMEDIATE transaction.
+ */
+export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, options: PullBatchOptions, result: TableResult): void {
+  const db = ctx.sqlite.db;
+  const plan = ctx.plan;
+  const incoming = new Map(batch.rows.map((r) => [keyString(t.key.map((k) => r[k.pg] ?? '')), r]));
+
+  const run = () => {
+    // Local versions of these keys.
+    const sharedCols = t.key.map((k) => k.sqlite);
+    const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
+    const raws = selectByKeys(db, t.sqliteName, sharedCols, cols, batch.keys);
+    const asWire = localRowsToWire(db, plan, t, raws);
+    const local = new Map<string, LocalVersion>();
+    raws.forEach((raw, i) => {
+      const conv = asWire[i]!;
+      const keyRaw = t.key.map((k) => raw[k.sqlite] ?? null);
+      const key = keyString(t.key.map((k, j) => fromSqlite(k.codec, keyRaw[j] ?? null) ?? ''));
+      local.set(key, { lkey: localKeyString(t, raw), row: conv.ok ? conv.row : {} });
+    });
+
+    // Local changes not pushed yet contest incoming versions.
+    const pending = pendingLocalKeys(ctx, t, [...local.values()].map((l) => l.lkey));
+    const pendingDeletes = pendingLocalDeletes(ctx, t, batch.keys.filter((k) => !local.has(keyString(k))));
+
+    const toLocal = wireRowsToLocal(db, plan, t, batch.rows);
+    const converted = new Map<string, ReturnType<typeof wireRowsToLocal>[number]>();
+    batch.rows.forEach((r, i) => converted.set(keyString(t.key.map((k) => r[k.pg] ?? '')), toLocal[i]!));
+    const missingParent = missingLocalParents(ctx, t, batch.rows);
+
+    const ops: Array<{ key: string; op: LocalOp; display: string }> = [];
+    const held: HeldRow[] = [];
+    const conflicts: ConflictEntry[] = [];
+    const through: string[] = [];
+    let unchanged = 0;
+    for (const key of batch.keys) {
+      const ks = keyString(key);
+      const inc = incoming.get(ks);
+      const loc = local.get(ks);
+      const display = inc ? describeRow(t, inc) : `${t.name}:${displayKey(key)}`;
+      const pendingDelete = pendingDeletes.get(ks);
+      const contested = loc ? pending.has(loc.lkey) : pendingDelete !== undefined;
+      const d = decide(t, 'pull', { row: inc, deletedAt: batch.deletedAt.get(ks) }, { row: loc?.row, deletedAt: pendingDelete }, contested);
+      if (d.conflict) conflicts.push({ key: ks, winner: d.winner!, local: loc?.row ?? null, server: inc ?? null });
+      if (d.action === 'unchanged' || d.action === 'keep') {
+        if (d.action === 'unchanged') unchanged++;
+        through.push(ks);
+        continue;
+      }
+      if (d.action === 'delete') {
+        ops.push({ key: ks, op: { kind: 'delete', lkey: loc!.lkey }, display });
+        continue;
+      }
+      const conv = converted.get(ks)!;
+      const orphan = missingParent.get(ks);
+      if (!conv.ok || orphan) {
+        const kind = conv.ok ? 'deferred' : conv.kind;
+        held.push({ side: 'pull', table: t.name, key: ks, kind, reason: conv.ok ? orphan! : conv.reason, display });
+        continue;
+      }
+      ops.push({ key: ks, op: d.action === 'insert' ? { kind: 'insert', values: conv.values } : { kind: 'update', lkey: loc!.lkey, values: conv.values }, display });
+    }
+
+    const failures = writeLocal(db, t, ops.map((o) => o.op));
+    const failed = new Set(failures.map((f) => f.op));
+    for (const o of ops) {
+      if (failed.has(o.op)) {
+        held.push({ side: 'pull', table: t.name, key: o.key, kind: 'rejected', reason: `${o.display}: ${failures.find((f) => f.op === o.op)!.reason}`, display: o.display });
+        continue;
+      }
+      through.push(o.key);
+      if (o.op.kind === 'insert') result.inserted++;
+      else if (o.op.kind === 'update') result.updated++;
+      else result.deleted++;
+    }
+    result.unchanged += unchanged;
+    result.conflicts += conflicts.length;
+    for (const h of held) {
+      if (h.kind === 'deferred') result.deferred++;
+      else result.rejected++;
+      addReason(result, h.reason);
+    }
+    recordHeld(db, held);
+    releaseHeld(db, 'pull', t.name, through);
+    recordPullConflicts(db, t, conflicts);
+    if (options.resync) {
+      const seen = db.prepare(`DELETE FROM _possync_resync WHERE tbl = ? AND key = ?`);
+      for (const key of batch.keys) seen.run(t.name, keyString(key));
+    }
+    if (options.checkpoint) writePullCheckpoint(db, plan.terminalId, t.name, options.checkpoint);
+  };
+
+  if (ctx.dryRun) {
+    // Same work, rolled back: the counts are what a real run would do.
+    try {
+      ctx.sqlite.immediate(() => {
+        withCaptureSuppressed(db, run);
+        throw new DryRun();
+      });
+    } catch (err) {
+      if (!(err instanceof DryRun)) throw err;
+    }
+    return;
+  }
+  ctx.sqlite.immediate(() => withCaptureSuppressed(db, run));
+}
+
+class DryRun extends Error {}
+
+function pendingLocalKeys(ctx: RunContext, t: TablePlan, lkeys: string[]): Set<string> {
+  if (lkeys.length === 0 || t.direction === 'pull') return new Set();
+  const db = ctx.sqlite.db;
+  const rows = db
+    .prepare(
+      `SELECT lkey FROM _possync_changes WHERE tbl = ? AND lkey IN (SELECT value FROM json_each(?))
+       UNION SELECT key FROM _possync_held WHERE side = 'push' AND tbl = ? AND key IN (SELECT value FROM json_each(?))`,
+    )
+    .all(t.sqliteName, JSON.stringify(lkeys), t.name, JSON.stringify(lkeys)) as { lkey: string }[];
+  return new Set(rows.map((r) => r.lkey));
+}
+
+/** Keys deleted locally whose delete is not pushed yet, with when they were deleted. */
+function pendingLocalDeletes(ctx: RunContext, t: TablePlan, keys: Key[]): Map<string, string> {
+  if (keys.length === 0 || t.direction === 'pull') return new Map();
+  const rows = ctx.sqlite.db
+    .prepare(`SELECT skey, max(at) AS at FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey IN (SELECT value FROM json_each(?)) GROUP BY skey`)
+    .all(t.sqliteName, JSON.stringify(keys.map(keyString))) as { skey: string; at: string }[];
+  return new Map(rows.map((r) => [r.skey, fromSqlite({ family: 'timestamptz', affinity: 'TEXT' }, r.at) ?? r.at]));
+}
+
+/**
+ * Rows whose parent (through a non-translated FK) is neither in the terminal database nor in this
+ * batch. Translated FKs are checked while converting (no local id, no row).
+ */
+function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireRow[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const db = ctx.sqlite.db;
+  for (const fk of t.fks.filter((f) => !f.translate)) {
+    const parent = ctx.plan.byName.get(fk.refTable)!;
+    const refCol = parent.columns.find((c) => c.pg === fk.refPg);
+    if (!refCol) continue;
+    const values = [...new Set(rows.map((r) => r[fk.column.pg]).filter((v): v is string => v !== null && v !== undefined))];
+    const found = new Set(selectByKeys(db, parent.sqliteName, [refCol.sqlite], [refCol.sqlite], values.map((v) => [v])).map((r) => fromSqlite(refCol.codec, r[refCol.sqlite] ?? null)));
+    const inBatch = fk.refTable === t.name ? new Set(rows.map((r) => r[fk.refPg])) : new Set();
+    for (const r of rows) {
+      const v = r[fk.column.pg];
+      if (v === null || v === undefined || found.has(v) || inBatch.has(v)) continue;
+      const ks = keyString(t.key.map((k) => r[k.pg] ?? ''));
+      if (!out.has(ks)) out.set(ks, `${describeRow(t, r)} waits for ${fk.column.pg} → ${fk.refTable}[${v}]`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import type { RunContext } from '../context.ts';
+import type { TablePlan } from '../plan/types.ts';
+import type { TableResult } from '../result.ts';
+import { runTableStep } from '../step.ts';
+import { pullTable } from './table.ts';
+
+export interface PullSummary {
+  fence: string | undefined;
+  /** Committed changes the fence holds back because an older transaction is still open. */
+  heldBackByOpenTransaction: boolean;
+}
+
+/**
+ * Every table of one pull reads from one REPEATABLE READ snapshot, so a child never arrives
+ * without the parent committed with it. The fence is that snapshot's xmin: every transaction with
+ * a smaller id has finished, so nothing can later commit behind the new checkpoints.
+ */
+export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map<TablePlan, TableResult>): Promise<PullSummary> {
+  const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false };
+  await ctx.pg.tx(
+    async (client) => {
+      const { rows } = await client.query<{ fence: string; xmax: string }>(
+        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+      );
+      summary.fence = rows[0]!.fence;
+      summary.heldBackByOpenTransaction = rows[0]!.fence !== rows[0]!.xmax;
+      for (const t of tables) {
+        const result = results.get(t)!;
+        await runTableStep(ctx, t, result, results, async () => {
+          await client.query('SAVEPOINT possync_table');
+          try {
+            await pullTable(ctx, client, t, summary.fence!, result);
+            await client.query('RELEASE SAVEPOINT possync_table');
+          } catch (err) {
+            await client.query('ROLLBACK TO SAVEPOINT possync_table').catch(() => {});
+            throw err;
+          }
+        });
+      }
+    },
+    { isolation: 'repeatable read', readOnly: true },
+  );
+  if (!ctx.dryRun && summary.fence) {
+    await ctx.pg.query(
+      `INSERT INTO possync.terminals (terminal_id, pull_fence, last_seen) VALUES ($1, $2::xid8, now())
+       ON CONFLICT (terminal_id) DO UPDATE SET pull_fence = EXCLUDED.pull_fence, last_seen = EXCLUDED.last_seen`,
+      [ctx.plan.terminalId, summary.fence],
+    );
+  }
+  return summary;
+}

@@ -1,0 +1,97 @@
+import type { PgClient } from '../../db/postgres/gateway.ts';
+import { fetchRows, scanRows } from '../../db/postgres/rows.ts';
+import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
+import { checkAborted, type RunContext } from '../context.ts';
+import { heldKeys } from '../held.ts';
+import { keyString, parseKey, type Key } from '../keys.ts';
+import type { TablePlan } from '../plan/types.ts';
+import type { TableResult } from '../result.ts';
+import { pgRef, wireFromPgRow } from '../push/apply.ts';
+import { fromPg } from '../values/codec.ts';
+import { applyPullBatch } from './apply.ts';
+import { sweepUnseen, startResync } from './resync.ts';
+import { ChangeWindow } from './window.ts';
+
+let cursorCounter = 0;
+
+/**
+ * Pulls one table inside the pull's REPEATABLE READ snapshot, whose fence is `fence`: first rows
+ * held back last time, then (first run, after a reset, or after a TRUNCATE) a full resync by key
+ * ranges, then the change log between the table's checkpoint and the fence.
+ */
+export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan, fence: string, result: TableResult): Promise<void> {
+  const db = ctx.sqlite.db;
+  const batchSize = ctx.config.batchSize;
+  const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
+  const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
+  const ref = pgRef(ctx.plan, t);
+  const fetch = async (keys: Key[]) => (await fetchRows(client, ref, columns, keys, scope)).map((r) => wireFromPgRow(t, r));
+
+  const held = heldKeys(db, 'pull', t.name).map((h) => parseKey(h.key));
+  for (let i = 0; i < held.length; i += batchSize) {
+    const keys = held.slice(i, i + batchSize);
+    applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt: new Map() }, {}, result);
+  }
+
+  let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };
+  if (cp.xid !== undefined && cp.scan === undefined && (await ChangeWindow.truncated(client, ctx.plan.schema, t.name, cp.xid, fence))) {
+    cp = { xid: undefined, scan: undefined }; // someone reloaded the table: resync it
+  }
+
+  if (cp.xid === undefined || cp.scan !== undefined) {
+    const scan = cp.scan ?? { fence, after: null };
+    // Deleting local rows that Postgres lacks is only safe once every local row has been pushed.
+    const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
+    if (scan.after === null && sweep && !ctx.dryRun) startResync(ctx, t, scan);
+    let after = scan.after;
+    for (;;) {
+      checkAborted(ctx);
+      const rows = (await scanRows(client, ref, columns, after, batchSize, scope)).map((r) => wireFromPgRow(t, r));
+      const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
+      const done = rows.length < batchSize;
+      after = keys.at(-1) ?? after;
+      const final: PullCheckpoint = { xid: scan.fence, scan: undefined };
+      // With a sweep pending, the final checkpoint is written by the sweep's transaction.
+      const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
+      applyPullBatch(ctx, t, { keys, rows, deletedAt: new Map() }, { checkpoint: next, resync: sweep }, result);
+      ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
+      if (done) {
+        if (sweep) sweepUnseen(ctx, t, result, final);
+        break;
+      }
+    }
+    cp = { xid: scan.fence, scan: undefined };
+  }
+
+  const from = cp.xid!;
+  if (from === fence) return;
+  if (!(await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, fence, ctx.plan.terminalId))) {
+    if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, { xid: fence, scan: undefined }));
+    return;
+  }
+  const window = await ChangeWindow.open(client, ctx.plan.schema, t.name, from, fence, ctx.plan.terminalId, ++cursorCounter);
+  try {
+    let page = await window.next(batchSize);
+    while (page.length > 0) {
+      checkAborted(ctx);
+      const following = await window.next(batchSize);
+      const keys = page.map((w) => t.key.map((k, i) => fromPg(k.family, w.key[i] ?? null) ?? ''));
+      const deletedAt = new Map<string, string>();
+      page.forEach((w, i) => {
+        if (w.deletedAt) deletedAt.set(keyString(keys[i]!), fromPg('timestamptz', w.deletedAt)!);
+      });
+      // The checkpoint moves to the fence with the window's last batch, never before it.
+      const checkpoint: PullCheckpoint | undefined = following.length === 0 ? { xid: fence, scan: undefined } : undefined;
+      applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt }, { checkpoint }, result);
+      ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
+      page = following;
+    }
+  } finally {
+    await window.close();
+  }
+}
+
+async function pushScanDone(ctx: RunContext, t: TablePlan): Promise<boolean> {
+  const cp = await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name);
+  return cp?.scan === 'done';
+}

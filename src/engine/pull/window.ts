@@ -1,0 +1,76 @@
+import type { PgClient } from '../../db/postgres/gateway.ts';
+import { pgLiteral } from '../../db/quote.ts';
+import { changeLogName } from '../../db/postgres/possync-schema.ts';
+
+/** xid8 values are unsigned 64-bit integers printed in decimal. */
+function xidLiteral(xid: string): string {
+  if (!/^\d{1,20}$/.test(xid)) throw new Error(`not an xid8: ${xid}`);
+  return `'${xid}'::xid8`;
+}
+
+export interface WindowKey {
+  /** Key values as Postgres prints them (col::text). */
+  key: string[];
+  /** When the last delete of this key in the window happened (timestamptz text), if any. */
+  deletedAt: string | null;
+}
+
+/**
+ * What changed in one table between two fences, in the pull's snapshot: every transaction below
+ * `to` has finished, so nothing can still appear in this window later. Changes this terminal
+ * pushed itself are skipped unless someone else also touched the key (no echo).
+ */
+export class ChangeWindow {
+  private readonly cursor: string;
+  private constructor(
+    private readonly client: PgClient,
+    name: string,
+  ) {
+    this.cursor = name;
+  }
+
+  /** True when a TRUNCATE in the window means the table must be resynced in full. */
+  static async truncated(client: PgClient, schema: string, table: string, from: string, to: string): Promise<boolean> {
+    const { rows } = await client.query(
+      `SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND xid < $3::xid8 AND op = 'T' LIMIT 1`,
+      [changeLogName(schema, table), from, to],
+    );
+    return rows.length > 0;
+  }
+
+  /** Cheap existence check, so a table with nothing new costs one index probe. */
+  static async hasChanges(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string): Promise<boolean> {
+    const { rows } = await client.query(
+      `SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND xid < $3::xid8 AND origin IS DISTINCT FROM $4 LIMIT 1`,
+      [changeLogName(schema, table), from, to, terminalId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Opens a server-side cursor over the window's distinct keys (streamed, never all in memory). */
+  static async open(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string, n: number): Promise<ChangeWindow> {
+    const name = `possync_window_${n}`;
+    // DECLARE takes no bind parameters, so values are inlined through the literal quoting helper.
+    await client.query(
+      `DECLARE ${name} NO SCROLL CURSOR FOR
+         SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key,
+                max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
+           FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
+          WHERE c.tbl = ${pgLiteral(changeLogName(schema, table))} AND c.op <> 'T'
+            AND c.xid >= ${xidLiteral(from)} AND c.xid < ${xidLiteral(to)}
+          GROUP BY k.value
+         HAVING bool_or(c.origin IS DISTINCT FROM ${pgLiteral(terminalId)})`,
+    );
+    return new ChangeWindow(client, name);
+  }
+
+  async next(limit: number): Promise<WindowKey[]> {
+    const { rows } = await this.client.query<{ key: string[]; deleted_at: string | null }>(`FETCH ${Math.floor(limit)} FROM ${this.cursor}`);
+    return rows.map((r) => ({ key: r.key, deletedAt: r.deleted_at }));
+  }
+
+  /** Closes the cursor; after an error the transaction is aborted and rolls the cursor back itself. */
+  async close(): Promise<void> {
+    await this.client.query(`CLOSE ${this.cursor}`).catch(() => {});
+  }
+}

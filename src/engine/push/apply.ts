@@ -1,0 +1,206 @@
+import type { PgClient } from '../../db/postgres/gateway.ts';
+import { deleteRows, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
+import { changeLogName } from '../../db/postgres/possync-schema.ts';
+import { decide, type Decision, type WireRow } from '../decide.ts';
+import type { HeldRow } from '../held.ts';
+import { applyIsolated } from '../isolate.ts';
+import { keyString } from '../keys.ts';
+import type { SyncPlan, TablePlan } from '../plan/types.ts';
+import { fromPg, type Wire } from '../values/codec.ts';
+import type { PushItem } from './prepare.ts';
+
+export interface ConflictRecord {
+  key: string;
+  display: string;
+  winner: 'local' | 'server';
+  local: WireRow | null;
+  server: WireRow | null;
+}
+
+export interface PushOutcome {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  conflicts: ConflictRecord[];
+  held: HeldRow[];
+  /** Items Postgres now agrees with (applied, unchanged, or lost to a newer server version). */
+  done: PushItem[];
+  /** Items that lost a conflict: the server version, to be written back locally. */
+  lost: Array<{ item: PushItem; server: WireRow | undefined }>;
+}
+
+export function pgRef(plan: SyncPlan, t: TablePlan): PgTableRef {
+  return { schema: plan.schema, table: t.name, key: t.key.map((k) => ({ name: k.pg, castType: k.castType })) };
+}
+
+export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>): WireRow {
+  const out: WireRow = {};
+  for (const c of t.columns) out[c.pg] = fromPg(c.family, row[c.pg] ?? null);
+  return out;
+}
+
+/**
+ * Applies one push batch inside the caller's Postgres transaction: lock the current rows in key
+ * order, decide per row (insert / update / delete / unchanged / conflict), hold back rows whose
+ * parent is missing, then write with one statement per kind, isolating rows Postgres refuses.
+ */
+export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[], pullFence: string | undefined): Promise<PushOutcome> {
+  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [] };
+  if (items.length === 0) return out;
+  const ref = pgRef(plan, t);
+  const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
+  const existingRows = await lockRows(client, ref, columns, items.map((i) => i.key));
+  const existing = new Map<string, WireRow>();
+  for (const r of existingRows) {
+    const w = wireFromPgRow(t, r);
+    existing.set(keyString(t.key.map((k) => w[k.pg] ?? '')), w);
+  }
+  const contested = await contestedKeys(client, plan, t, items, existing, pullFence);
+
+  const decisions = new Map<PushItem, Decision>();
+  for (const item of items) {
+    const server = existing.get(item.keyStr);
+    const c = contested.get(item.keyStr);
+    if (!item.row && server && t.deleted && server[t.deleted.pg] !== null) {
+      decisions.set(item, { action: 'unchanged', conflict: false }); // already a tombstone
+      continue;
+    }
+    decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: c?.deletedAt }, pullFence === undefined ? server !== undefined : c !== undefined));
+  }
+
+  const writes = items.filter((i) => {
+    const a = decisions.get(i)!.action;
+    return a === 'insert' || a === 'update';
+  });
+  const deferred = await deferOrphans(client, plan, t, writes);
+  for (const item of items) {
+    const d = decisions.get(item)!;
+    const server = existing.get(item.keyStr);
+    if (deferred.has(item)) {
+      out.held.push({ side: 'push', table: t.name, key: item.lkey, kind: 'deferred', reason: deferred.get(item)!, display: item.display, detail: item.detail });
+      continue;
+    }
+    if (d.conflict) out.conflicts.push({ key: item.keyStr, display: item.display, winner: d.winner!, local: item.row ?? null, server: server ?? null });
+    if (d.action === 'keep') out.lost.push({ item, server });
+  }
+
+  // Writes: inserts and updates in one upsert; deletes as DELETE, or as a tombstone update when
+  // the table soft-deletes (deletedCol), so other terminals learn of the delete.
+  const upserts = writes.filter((i) => !deferred.has(i));
+  const deletes = items.filter((i) => decisions.get(i)!.action === 'delete');
+  const tombstones = t.deleted ? deletes.map((i) => ({ item: i, row: tombstone(t, existing.get(i.keyStr)!, i.deletedAt) })) : [];
+  const hardDeletes = t.deleted ? [] : deletes;
+
+  const toRow = (row: WireRow) => t.columns.map((c) => row[c.pg] ?? null);
+  const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
+  const refusedUpserts = await applyIsolated(client, upserts, async (batch) => {
+    await upsertRows(client, ref, columns, batch.map((i) => toRow(i.row!)), constants);
+  });
+  const refusedTombstones = await applyIsolated(client, tombstones, async (batch) => {
+    await upsertRows(client, ref, columns, batch.map((b) => toRow(b.row)), constants);
+  });
+  const refusedDeletes = await applyIsolated(client, hardDeletes, async (batch) => {
+    await deleteRows(client, ref, batch.map((i) => i.key));
+  });
+
+  const refused = new Set<PushItem>();
+  for (const r of [...refusedUpserts, ...refusedDeletes]) refused.add(r.item);
+  for (const r of refusedTombstones) refused.add(r.item.item);
+  for (const r of [...refusedUpserts, ...refusedDeletes, ...refusedTombstones.map((x) => ({ item: x.item.item, error: x.error }))]) {
+    const fk = r.error.code === '23503';
+    out.held.push({
+      side: 'push',
+      table: t.name,
+      key: r.item.lkey,
+      kind: fk ? 'deferred' : 'rejected',
+      reason: `${r.item.display}: ${r.error.message}`,
+      display: r.item.display,
+      detail: r.item.detail,
+    });
+  }
+  for (const item of items) {
+    if (deferred.has(item) || refused.has(item)) continue;
+    const a = decisions.get(item)!.action;
+    if (a === 'insert') out.inserted++;
+    else if (a === 'update') out.updated++;
+    else if (a === 'delete') out.deleted++;
+    else if (a === 'unchanged') out.unchanged++;
+    out.done.push(item);
+  }
+  out.conflicts = out.conflicts.filter((c) => out.done.some((i) => i.keyStr === c.key));
+  return out;
+}
+
+function tombstone(t: TablePlan, server: WireRow, deletedAt: string | undefined): WireRow {
+  const at = deletedAt ?? new Date().toISOString();
+  const row = { ...server, [t.deleted!.pg]: at };
+  if (t.updated && (t.updated.family === 'timestamptz' || t.updated.family === 'timestamp')) {
+    const current = server[t.updated.pg];
+    if (current === null || current === undefined || current < at) row[t.updated.pg] = at;
+  }
+  return row;
+}
+
+/**
+ * Keys another writer changed in Postgres after this terminal last pulled the table (the change
+ * log since the pull fence, other origins only), with the delete time when they deleted it.
+ */
+async function contestedKeys(
+  client: PgClient,
+  plan: SyncPlan,
+  t: TablePlan,
+  items: readonly PushItem[],
+  existing: Map<string, WireRow>,
+  pullFence: string | undefined,
+): Promise<Map<string, { deletedAt: string | undefined }>> {
+  const result = new Map<string, { deletedAt: string | undefined }>();
+  if (pullFence === undefined) return result;
+  const keys = items.map((i) => i.key);
+  const { rows } = await client.query<{ key: string[]; deleted_at: string | null }>(
+    `SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key, max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
+       FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
+      WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND c.origin IS DISTINCT FROM $3 AND k.value = ANY($4::jsonb[])
+      GROUP BY k.value`,
+    [changeLogName(plan.schema, t.name), pullFence, plan.terminalId, keys.map((k) => JSON.stringify(k))],
+  );
+  for (const r of rows) {
+    const key = keyString(t.key.map((k, i) => fromPg(k.family, r.key[i] ?? null) ?? ''));
+    result.set(key, { deletedAt: existing.has(key) ? undefined : (fromPg('timestamptz', r.deleted_at) ?? undefined) });
+  }
+  return result;
+}
+
+/**
+ * Rows whose parent is in neither Postgres nor this batch wait (deferred) instead of failing the
+ * batch on the FK. Repeated until stable, because a deferred row may be the parent of another.
+ */
+async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writes: readonly PushItem[]): Promise<Map<PushItem, string>> {
+  const deferred = new Map<PushItem, string>();
+  if (t.fks.length === 0 || writes.length === 0) return deferred;
+  const missingByFk = new Map<number, Set<string>>();
+  for (const [n, fk] of t.fks.entries()) {
+    const values = [...new Set(writes.map((w) => w.row![fk.column.pg]).filter((v): v is string => v !== null && v !== undefined))];
+    const parent = plan.byName.get(fk.refTable)!;
+    const refCol = parent.columns.find((c) => c.pg === fk.refPg) ?? parent.key[0]!;
+    missingByFk.set(n, await missingParents(client, plan.schema, parent.name, { name: refCol.pg, castType: refCol.castType }, values));
+  }
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const w of writes) {
+      if (deferred.has(w)) continue;
+      for (const [n, fk] of t.fks.entries()) {
+        const v: Wire = w.row![fk.column.pg] ?? null;
+        if (v === null || !missingByFk.get(n)!.has(v)) continue;
+        // A self-reference to a row in this same batch is fine unless that row is itself deferred.
+        const inBatch = fk.refTable === t.name && writes.some((p) => p !== w && !deferred.has(p) && p.row![fk.refPg] === v);
+        if (inBatch) continue;
+        deferred.set(w, `${w.display} waits for ${fk.column.pg} → ${fk.refTable}[${v}]`);
+        changed = true;
+        break;
+      }
+    }
+  }
+  return deferred;
+}

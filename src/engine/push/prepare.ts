@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { SqliteDb } from '../../db/sqlite/gateway.ts';
+import { selectByKeys, type RawRow, type RawValue } from '../../db/sqlite/rows.ts';
+import { localRowsToWire, describeRow, keyOf } from '../convert.ts';
+import type { WireRow } from '../decide.ts';
+import type { HeldRow } from '../held.ts';
+import { displayKey, keyString, parseKey, type Key } from '../keys.ts';
+import type { SyncPlan, TablePlan } from '../plan/types.ts';
+import { fromSqlite, same, ValueError } from '../values/codec.ts';
+
+/** A local change as read from _possync_changes (already coalesced per local key). */
+export interface LocalChange {
+  lkey: string;
+  op: 'U' | 'D';
+  /** Shared key of a deleted row (JSON). */
+  skey: string | null;
+  at: string | null;
+}
+
+/** A local row (or delete) ready to go to Postgres. */
+export interface PushItem {
+  lkey: string;
+  key: Key;
+  keyStr: string;
+  display: string;
+  row: WireRow | undefined;
+  /** For deletes: when the row was deleted locally (timestamptz wire). */
+  deletedAt: string | undefined;
+  /** For deletes: the change as logged, kept with the row if it has to be held. */
+  detail: string | undefined;
+}
+
+/** Values possync assigns locally before pushing (a new row's shared id, `fill` columns). */
+export interface WriteBack {
+  lkey: string;
+  set: Record<string, RawValue>;
+}
+
+export interface Prepared {
+  items: PushItem[];
+  held: HeldRow[];
+  writeBack: WriteBack[];
+  /** Local keys with nothing to push any more (row gone before it ever had a shared id). */
+  gone: string[];
+}
+
+const AT_CODEC = { family: 'timestamptz', affinity: 'TEXT' } as const;
+
+/**
+ * Reads the current local version of each changed row (many updates of one row coalesce into one)
+ * and turns it into wire values. New rows of localPk tables get their shared id here, and `fill`
+ * columns their value; both are written back before the Postgres commit, so a retry reuses them.
+ */
+export function preparePush(db: SqliteDb, plan: SyncPlan, t: TablePlan, changes: readonly LocalChange[]): Prepared {
+  const out: Prepared = { items: [], held: [], writeBack: [], gone: [] };
+  const upserts = changes.filter((c) => c.op === 'U');
+  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
+  const raws = selectByKeys(db, t.sqliteName, t.localKey, cols, upserts.map((c) => parseKey(c.lkey)));
+  const byLkey = new Map(raws.map((r) => [localKeyString(t, r), r]));
+
+  const present: Array<{ lkey: string; raw: RawRow }> = [];
+  for (const c of upserts) {
+    const raw = byLkey.get(c.lkey);
+    // Gone since it was captured: its delete is (or will be) in the change log too.
+    if (!raw) out.gone.push(c.lkey);
+    else present.push({ lkey: c.lkey, raw: assignLocalValues(t, c.lkey, raw, out.writeBack) });
+  }
+  const converted = localRowsToWire(db, plan, t, present.map((p) => p.raw));
+  converted.forEach((conv, i) => {
+    const { lkey } = present[i]!;
+    if (!conv.ok) {
+      out.held.push({ side: 'push', table: t.name, key: lkey, kind: conv.kind, reason: conv.reason, display: `${t.name}:${lkey}` });
+      return;
+    }
+    const outside = t.scope.find((s) => s.column && !same(s.column.family, conv.row[s.pg] ?? null, s.value));
+    const key = keyOf(t, conv.row);
+    const display = describeRow(t, conv.row);
+    if (outside) {
+      out.held.push({ side: 'push', table: t.name, key: lkey, kind: 'rejected', reason: `${display} is outside this terminal's scope (${outside.pg} must be ${outside.value})`, display });
+      return;
+    }
+    out.items.push({ lkey, key, keyStr: keyString(key), display, row: conv.row, deletedAt: undefined, detail: undefined });
+  });
+
+  for (const c of changes.filter((ch) => ch.op === 'D')) {
+    const skey = c.skey ? parseKey(c.skey) : [];
+    if (skey.length !== t.key.length || skey.some((v) => v === '')) {
+      out.gone.push(c.lkey); // never had a shared id: nothing to delete in Postgres
+      continue;
+    }
+    try {
+      const key = t.key.map((k, i) => fromSqlite(k.codec, skey[i]!) ?? '');
+      const deletedAt = c.at ? (fromSqlite(AT_CODEC, c.at) ?? undefined) : undefined;
+      out.items.push({ lkey: c.lkey, key, keyStr: keyString(key), display: `${t.name}:${displayKey(key)}`, row: undefined, deletedAt, detail: JSON.stringify({ op: 'D', skey: c.skey, at: c.at }) });
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err;
+      out.gone.push(c.lkey);
+    }
+  }
+  return out;
+}
+
+export function localKeyString(t: TablePlan, raw: RawRow): string {
+  return keyString(t.localKey.map((k) => rawText(raw[k] ?? null)));
+}
+
+/** The text SQLite's CAST(x AS TEXT) gives, which is how capture triggers record local keys. */
+function rawText(v: RawValue): string {
+  if (v === null) return '';
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return String(v);
+}
+
+function assignLocalValues(t: TablePlan, lkey: string, raw: RawRow, writeBack: WriteBack[]): RawRow {
+  const set: Record<string, RawValue> = {};
+  if (t.serverIdCol && (raw[t.serverIdCol.sqlite] === null || raw[t.serverIdCol.sqlite] === undefined)) set[t.serverIdCol.sqlite] = randomUUID();
+  for (const f of t.localFills) if (raw[f.column.sqlite] === null || raw[f.column.sqlite] === undefined) set[f.column.sqlite] = f.value;
+  if (Object.keys(set).length === 0) return raw;
+  writeBack.push({ lkey, set });
+  return { ...raw, ...set };
+}

@@ -1,0 +1,207 @@
+import { isPgRetryable } from '../../db/postgres/errors.ts';
+import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
+import { readPullCheckpoint, readPushCheckpoint, writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { recordPushConflicts } from '../conflicts.ts';
+import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
+import { wireRowsToLocal } from '../convert.ts';
+import { heldKeys, recordHeld, releaseHeld } from '../held.ts';
+import { parseKey } from '../keys.ts';
+import { sqliteIdent } from '../../db/quote.ts';
+import { writeLocal, type LocalOp } from '../local-write.ts';
+import type { TablePlan } from '../plan/types.ts';
+import { addReason, type TableResult } from '../result.ts';
+import { scanKeys } from '../../db/sqlite/rows.ts';
+import { applyPushBatch, type PushOutcome } from './apply.ts';
+import { localKeyString, preparePush, type LocalChange, type Prepared } from './prepare.ts';
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Pushes one table: first the rows held back last time, then (once) a full scan of the table,
+ * then the change log in commit order. Each batch commits in Postgres together with its
+ * checkpoint; the local change log is trimmed only after that commit.
+ */
+export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResult): Promise<void> {
+  const db = ctx.sqlite.db;
+  await recoverInflight(ctx, t);
+  const cp: PushCheckpoint = (await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name)) ?? { seq: 0, scan: { after: null } };
+  const pullCp = readPullCheckpoint(db, ctx.plan.terminalId, t.name);
+  const pullFence = pullCp?.scan ? undefined : pullCp?.xid;
+  const batchSize = ctx.config.batchSize;
+
+  const held = heldKeys(db, 'push', t.name);
+  for (let i = 0; i < held.length; i += batchSize) {
+    const changes = held.slice(i, i + batchSize).map((h): LocalChange => {
+      const d = h.detail ? (JSON.parse(h.detail) as { op: 'D'; skey: string | null; at: string | null }) : undefined;
+      return d ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
+    });
+    await pushBatch(ctx, t, changes, { pullFence, checkpoint: undefined, gcSeq: undefined }, result);
+  }
+
+  // Rows that existed before possync's triggers: one pass over the whole table, in key order.
+  while (cp.scan !== 'done') {
+    checkAborted(ctx);
+    const keys = scanKeys(db, t.sqliteName, t.localKey, cp.scan.after, batchSize);
+    const changes = keys.map((k): LocalChange => ({ lkey: localKeyString(t, k), op: 'U', skey: null, at: null }));
+    const last = changes.at(-1);
+    const next: PushCheckpoint = { seq: cp.seq, scan: keys.length < batchSize || !last ? 'done' : { after: JSON.parse(last.lkey) as string[] } };
+    await pushBatch(ctx, t, changes, { pullFence, checkpoint: next, gcSeq: undefined }, result);
+    cp.scan = next.scan;
+  }
+
+  // The change log, up to what existed when this table started (a busy till cannot keep us here).
+  const { maxSeq } = db.prepare(`SELECT coalesce(max(seq), 0) AS maxSeq FROM _possync_changes WHERE tbl = ?`).get(t.sqliteName) as { maxSeq: number };
+  const read = db.prepare(`SELECT seq, lkey, op, skey, at FROM _possync_changes WHERE tbl = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
+  while (cp.seq < maxSeq) {
+    checkAborted(ctx);
+    const entries = read.all(t.sqliteName, cp.seq, maxSeq, batchSize) as Array<{ seq: number; lkey: string; op: 'U' | 'D'; skey: string | null; at: string | null }>;
+    if (entries.length === 0) break;
+    // Coalesce: the last entry of a key decides (an insert then a delete pushes only the delete).
+    const last = new Map<string, LocalChange>();
+    for (const e of entries) {
+      last.delete(e.lkey);
+      last.set(e.lkey, { lkey: e.lkey, op: e.op, skey: e.skey, at: e.at });
+    }
+    const seq = entries.at(-1)!.seq;
+    await pushBatch(ctx, t, [...last.values()], { pullFence, checkpoint: { seq, scan: 'done' }, gcSeq: seq }, result);
+    cp.seq = seq;
+  }
+}
+
+interface BatchOptions {
+  pullFence: string | undefined;
+  /** Written in the batch's Postgres transaction; undefined for retries of held rows. */
+  checkpoint: PushCheckpoint | undefined;
+  /** Change-log entries up to this seq are covered by the batch and trimmed after the commit. */
+  gcSeq: number | undefined;
+}
+
+async function pushBatch(ctx: RunContext, t: TablePlan, changes: LocalChange[], options: BatchOptions, result: TableResult): Promise<void> {
+  const db = ctx.sqlite.db;
+  const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
+  if (prepared.items.length === 0 && !options.checkpoint && prepared.held.length === 0) {
+    if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone));
+    return;
+  }
+  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options));
+  if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
+  tally(result, prepared, outcome);
+  ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
+}
+
+async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: Prepared, options: BatchOptions): Promise<PushOutcome> {
+  const db = ctx.sqlite.db;
+  try {
+    return await ctx.pg.tx(
+      async (client) => {
+        const outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence);
+        if (ctx.dryRun) throw new DryRunRollback(outcome);
+        await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
+        if (options.checkpoint) await writePushCheckpoint(client, ctx.plan.terminalId, t.name, options.checkpoint);
+        // Before the Postgres COMMIT: ids assigned here must survive a crash (a retry reuses
+        // them), held rows must not be forgotten, and the in-flight marker lets the next run tell
+        // whether this commit happened.
+        ctx.sqlite.immediate(() =>
+          withCaptureSuppressed(db, () => {
+            writeBack(ctx, t, prepared);
+            recordHeld(db, [...prepared.held, ...outcome.held]);
+            if (options.gcSeq !== undefined) db.prepare(`INSERT OR REPLACE INTO _possync_inflight (tbl, seq) VALUES (?, ?)`).run(t.sqliteName, options.gcSeq);
+          }),
+        );
+        return outcome;
+      },
+      { origin: ctx.plan.terminalId },
+    );
+  } catch (err) {
+    if (err instanceof DryRunRollback) return err.outcome as PushOutcome;
+    throw err;
+  }
+}
+
+/** After the Postgres commit: trim the change log, release rows that went through, and write back the winning server version of rows that lost a conflict. */
+function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, options: BatchOptions): void {
+  const db = ctx.sqlite.db;
+  ctx.sqlite.immediate(() =>
+    withCaptureSuppressed(db, () => {
+      if (options.gcSeq !== undefined) {
+        db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND seq <= ?`).run(t.sqliteName, options.gcSeq);
+        db.prepare(`DELETE FROM _possync_inflight WHERE tbl = ?`).run(t.sqliteName);
+      }
+      releaseHeld(db, 'push', t.name, [...outcome.done.map((i) => i.lkey), ...prepared.gone]);
+      writeLostLocally(ctx, t, outcome, options.gcSeq);
+    }),
+  );
+}
+
+function writeLostLocally(ctx: RunContext, t: TablePlan, outcome: PushOutcome, gcSeq: number | undefined): void {
+  if (outcome.lost.length === 0) return;
+  const db = ctx.sqlite.db;
+  const newer = db.prepare(`SELECT 1 FROM _possync_changes WHERE tbl = ? AND lkey = ? AND seq > ? LIMIT 1`);
+  const lost = outcome.lost.filter((l) => !newer.get(t.sqliteName, l.item.lkey, gcSeq ?? 0));
+  const withRows = lost.filter((l) => l.server);
+  const converted = wireRowsToLocal(db, ctx.plan, t, withRows.map((l) => l.server!));
+  const ops: LocalOp[] = [];
+  withRows.forEach((l, i) => {
+    const conv = converted[i]!;
+    if (!conv.ok) return;
+    ops.push(l.item.row ? { kind: 'update', lkey: l.item.lkey, values: conv.values } : { kind: 'insert', values: conv.values });
+  });
+  for (const l of lost.filter((x) => !x.server && x.item.row)) ops.push({ kind: 'delete', lkey: l.item.lkey });
+  writeLocal(db, t, ops);
+}
+
+function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): void {
+  const db = ctx.sqlite.db;
+  const where = t.localKey.map((k) => `${sqliteIdent(k)} = ?`).join(' AND ');
+  for (const wb of prepared.writeBack) {
+    const cols = Object.keys(wb.set);
+    db.prepare(`UPDATE ${sqliteIdent(t.sqliteName)} SET ${cols.map((c) => `${sqliteIdent(c)} = ?`).join(', ')} WHERE ${where}`).run(
+      ...cols.map((c) => wb.set[c] ?? null),
+      ...parseKey(wb.lkey),
+    );
+  }
+}
+
+/**
+ * A crash between the Postgres COMMIT and the local trim leaves an in-flight marker. If Postgres
+ * has the batch's checkpoint, the batch is in: trim now. If not, it rolled back: just forget the
+ * marker (the entries are still there and will be pushed again).
+ */
+async function recoverInflight(ctx: RunContext, t: TablePlan): Promise<void> {
+  if (ctx.dryRun) return;
+  const db = ctx.sqlite.db;
+  const inflight = db.prepare(`SELECT seq FROM _possync_inflight WHERE tbl = ?`).get(t.sqliteName) as { seq: number } | undefined;
+  if (!inflight) return;
+  const cp = await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name);
+  ctx.sqlite.immediate(() => {
+    if (cp && cp.seq >= inflight.seq) db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND seq <= ?`).run(t.sqliteName, inflight.seq);
+    db.prepare(`DELETE FROM _possync_inflight WHERE tbl = ?`).run(t.sqliteName);
+  });
+}
+
+async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isPgRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
+      // Deadlock or serialization failure: the batch rolled back whole; retry after a short,
+      // jittered pause (the apply is idempotent).
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 50));
+    }
+  }
+}
+
+function tally(result: TableResult, prepared: Prepared, outcome: PushOutcome): void {
+  result.inserted += outcome.inserted;
+  result.updated += outcome.updated;
+  result.deleted += outcome.deleted;
+  result.unchanged += outcome.unchanged;
+  result.conflicts += outcome.conflicts.length;
+  for (const h of [...prepared.held, ...outcome.held]) {
+    if (h.kind === 'deferred') result.deferred++;
+    else result.rejected++;
+    addReason(result, h.reason);
+  }
+}
+

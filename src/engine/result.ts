@@ -1,0 +1,62 @@
+import type { Direction } from '../config/types.ts';
+
+export type Step = 'push' | 'pull';
+export type TableStatus = 'success' | 'error' | 'not-run';
+
+/** What happened to one table in one direction. */
+export interface TableResult {
+  table: string;
+  /** `order_item`, or `OrderItem → order_item` when the two sides name it differently. */
+  label: string;
+  step: Step;
+  status: TableStatus;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** Rows that were already identical on the receiving side. */
+  unchanged: number;
+  conflicts: number;
+  deferred: number;
+  rejected: number;
+  /** The first few deferral / rejection reasons, e.g. `orders:ord_001 waits for shift_id → shifts[shift_001]`. */
+  reasons: string[];
+  error?: string;
+  durationMs: number;
+}
+
+export type RunStatus = 'success' | 'partial' | 'failed';
+
+export interface RunResult {
+  runId: string;
+  terminalId: string;
+  direction: Direction;
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** success: everything applied; partial: some rows deferred/rejected or a table failed; failed: nothing could run. */
+  status: RunStatus;
+  tables: TableResult[];
+  warnings: string[];
+  error?: string;
+}
+
+export const MAX_REASONS = 5;
+
+export function emptyTableResult(table: string, label: string, step: Step): TableResult {
+  return { table, label, step, status: 'success', inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, deferred: 0, rejected: 0, reasons: [], durationMs: 0 };
+}
+
+export function applied(r: TableResult): number {
+  return r.inserted + r.updated + r.deleted;
+}
+
+export function addReason(r: TableResult, reason: string): void {
+  if (r.reasons.length < MAX_REASONS && !r.reasons.includes(reason)) r.reasons.push(reason);
+}
+
+export function runStatus(tables: TableResult[]): RunStatus {
+  const problems = tables.some((t) => t.status !== 'success' || t.deferred > 0 || t.rejected > 0);
+  if (!problems) return 'success';
+  return tables.every((t) => t.status !== 'success') ? 'failed' : 'partial';
+}

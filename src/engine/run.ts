@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { Direction, ResolvedConfig } from '../config/types.ts';
+import { PossyncError } from '../errors.ts';
+import { PgGateway } from '../db/postgres/gateway.ts';
+import { introspectPg } from '../db/postgres/introspect.ts';
+import { SqliteGateway } from '../db/sqlite/gateway.ts';
+import { acquireTerminalLock, type TerminalLock } from '../db/sqlite/lock.ts';
+import type { ProgressEvent, RunContext } from './context.ts';
+import { RunAborted } from './context.ts';
+import { ensureInstalled } from './install.ts';
+import { buildPlan } from './plan/build.ts';
+import type { SyncPlan, TablePlan } from './plan/types.ts';
+import { pullAll } from './pull/run.ts';
+import { pushTable } from './push/table.ts';
+import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
+import { runTableStep } from './step.ts';
+import { recordRun } from './sync-log.ts';
+
+export interface RunOptions {
+  direction: Direction;
+  /** Only these tables (config names); default all. */
+  tables?: string[] | undefined;
+  dryRun?: boolean;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /** How long to wait for another run on this terminal to finish (default: fail at once). */
+  lockWaitMs?: number;
+  /** Reuse open gateways (daemon, tests); otherwise runSync opens and closes its own. */
+  pg?: PgGateway;
+  sqlite?: SqliteGateway;
+}
+
+/** Opens both databases, introspects them and plans; problems with the config or schemas throw (exit 2). */
+export async function openAndPlan(config: ResolvedConfig, given: { pg?: PgGateway | undefined; sqlite?: SqliteGateway | undefined } = {}): Promise<{ pg: PgGateway; sqlite: SqliteGateway; plan: SyncPlan; close: () => Promise<void> }> {
+  const sqlite = given.sqlite ?? SqliteGateway.open(config.sqlitePath);
+  let pg: PgGateway;
+  try {
+    pg = given.pg ?? (await PgGateway.connect(config.postgresUrl));
+  } catch (err) {
+    if (!given.sqlite) sqlite.close();
+    throw err;
+  }
+  const close = async () => {
+    if (!given.pg) await pg.close();
+    if (!given.sqlite) sqlite.close();
+  };
+  try {
+    const pgTables = await introspectPg(pg, config.postgresSchema, config.tables.map((t) => t.name));
+    const { plan, problems } = buildPlan(config, pgTables, sqlite.db);
+    if (problems.length > 0) {
+      const list = problems.map((p) => `${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`).join('; ');
+      throw new PossyncError('SCHEMA_MISMATCH', `the databases do not match the config: ${list}`, { hint: 'run possync verify-schemas for details' });
+    }
+    return { pg, sqlite, plan, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * One sync run: push (SQLite → Postgres), pull (Postgres → SQLite), or both, table by table in FK
+ * order. It returns a result per table and step instead of throwing halfway; only problems that
+ * stop everything (config, unreachable database, another run holding the lock) throw.
+ */
+export async function runSync(config: ResolvedConfig, options: RunOptions): Promise<RunResult> {
+  const started = new Date();
+  const { pg, sqlite, plan, close } = await openAndPlan(config, options);
+  let lock: TerminalLock | undefined;
+  try {
+    lock = await acquireTerminalLock(config.sqlitePath, `sync ${options.direction}`, { waitMs: options.lockWaitMs ?? 0 });
+    const warnings = [...plan.warnings, ...(await ensureInstalled(pg, sqlite, plan))];
+    const ctx: RunContext = {
+      config,
+      plan,
+      pg,
+      sqlite,
+      runId: randomUUID(),
+      dryRun: options.dryRun ?? false,
+      signal: options.signal,
+      onProgress: options.onProgress,
+    };
+    const selected = selectTables(plan, options.tables);
+    const results: TableResult[] = [];
+    let error: string | undefined;
+    try {
+      if (options.direction !== 'pull') results.push(...(await pushStep(ctx, selected)));
+      if (options.direction !== 'push') {
+        const pulled = await pullStep(ctx, selected);
+        results.push(...pulled.results);
+        if (pulled.heldBack) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
+      }
+    } catch (err) {
+      if (!(err instanceof RunAborted) && !(err instanceof PossyncError)) throw err;
+      error = err.message;
+    }
+    const finished = new Date();
+    const result: RunResult = {
+      runId: ctx.runId,
+      terminalId: config.terminalId,
+      direction: options.direction,
+      dryRun: ctx.dryRun,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      status: error ? 'failed' : runStatus(results),
+      tables: results,
+      warnings,
+      ...(error ? { error } : {}),
+    };
+    if (!ctx.dryRun) await recordRun(pg, sqlite, result);
+    return result;
+  } finally {
+    lock?.release();
+    await close();
+  }
+}
+
+function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] {
+  if (!names || names.length === 0) return plan.tables;
+  const unknown = names.filter((n) => !plan.byName.has(n));
+  if (unknown.length > 0) {
+    throw new PossyncError('USAGE', `--tables names tables that are not in the config: ${unknown.join(', ')}`, {
+      hint: `configured tables: ${plan.tables.map((t) => t.name).join(', ')}`,
+    });
+  }
+  return plan.tables.filter((t) => names.includes(t.name));
+}
+
+async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResult[]> {
+  const results = new Map<TablePlan, TableResult>();
+  for (const t of tables) {
+    const r = emptyTableResult(t.name, t.label, 'push');
+    results.set(t, r);
+    if (t.direction === 'pull') continue;
+    await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r));
+  }
+  return stepResults(tables, results, 'push');
+}
+
+async function pullStep(ctx: RunContext, tables: TablePlan[]): Promise<{ results: TableResult[]; heldBack: boolean }> {
+  const results = new Map<TablePlan, TableResult>();
+  for (const t of tables) results.set(t, emptyTableResult(t.name, t.label, 'pull'));
+  const summary = await pullAll(ctx, tables.filter((t) => t.direction !== 'push'), results);
+  return { results: stepResults(tables, results, 'pull'), heldBack: summary.heldBackByOpenTransaction };
+}
+
+/** Tables whose direction excludes the step are left out of that step's results. */
+function stepResults(tables: TablePlan[], results: Map<TablePlan, TableResult>, step: Step): TableResult[] {
+  return tables.filter((t) => t.direction === 'both' || t.direction === step).map((t) => results.get(t)!);
+}

@@ -1,0 +1,36 @@
+import { isPossyncError } from '../errors.ts';
+import { redactUrl } from '../config/format.ts';
+import { RunAborted, type RunContext } from './context.ts';
+import type { TablePlan } from './plan/types.ts';
+import type { TableResult } from './result.ts';
+
+/**
+ * Runs one table's push or pull and turns a failure into the table's result instead of throwing:
+ * the other tables still run, except those that depend on a failed one (they are marked not-run).
+ * Aborts (shutdown) and lost connections stop the whole run.
+ */
+export async function runTableStep(
+  ctx: RunContext,
+  t: TablePlan,
+  result: TableResult,
+  results: Map<TablePlan, TableResult>,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const failedParent = t.fks.map((f) => ctx.plan.byName.get(f.refTable)!).find((p) => p !== t && results.get(p)?.status !== 'success' && results.get(p)?.step === result.step);
+  if (failedParent) {
+    result.status = 'not-run';
+    result.error = `not run: it depends on ${failedParent.name}, which did not sync`;
+    return;
+  }
+  const started = performance.now();
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof RunAborted || (isPossyncError(err) && (err.code === 'PG_UNREACHABLE' || err.code === 'SQLITE_UNREACHABLE'))) throw err;
+    result.status = 'error';
+    result.error = redactUrl(err instanceof Error ? err.message : String(err));
+    if (process.env.DEBUG && err instanceof Error) result.error += `\n${err.stack}`;
+  } finally {
+    result.durationMs += performance.now() - started;
+  }
+}

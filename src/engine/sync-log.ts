@@ -1,0 +1,27 @@
+import type { PgGateway } from '../db/postgres/gateway.ts';
+import type { SqliteGateway } from '../db/sqlite/gateway.ts';
+import type { RunResult } from './result.ts';
+
+/**
+ * Every run is recorded on both sides: in the terminal database (so `possync status` and
+ * `possync logs` work offline) and in possync.sync_logs (so the cloud sees every terminal).
+ * Recording is best effort: a lost log line must never turn a good sync into a failure.
+ */
+export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult): Promise<void> {
+  const json = JSON.stringify(result);
+  try {
+    sqlite.db
+      .prepare(`INSERT INTO _possync_sync_logs (run_id, started_at, finished_at, direction, status, dry_run, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(result.runId, result.startedAt, result.finishedAt, result.direction, result.status, result.dryRun ? 1 : 0, json, result.error ?? null);
+  } catch {
+    // best effort
+  }
+  try {
+    await pg.query(
+      `INSERT INTO possync.sync_logs (run_id, terminal_id, started_at, finished_at, direction, status, result, error) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
+      [result.runId, result.terminalId, result.startedAt, result.finishedAt, result.direction, result.status, json, result.error ?? null],
+    );
+  } catch {
+    // best effort
+  }
+}
