@@ -66,18 +66,20 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
       for (const s of todo) {
         const t = plan.byName.get(s.table)!;
         await client.query(captureDdl(plan.schema, t.name, t.key.map((k) => k.pg)).ddl);
-        notes.push(`installed Postgres capture triggers on ${pgIdent(plan.schema)}.${pgIdent(t.name)}`);
       }
+      if (todo.length > 0) notes.push(`installed Postgres capture triggers on ${todo.map((s) => `${pgIdent(plan.schema)}.${pgIdent(s.table)}`).join(', ')}`);
     });
   }
   const db = sqlite.db;
   installSqliteBookkeeping(db);
+  const installed: string[] = [];
   for (const t of plan.tables.filter(capturesLocally)) {
     const spec = sqliteCaptureSpec(t);
     if (sqliteTriggerState(db, spec) !== 'ok') {
       sqlite.immediate(() => installSqliteCapture(db, spec));
-      notes.push(`installed SQLite capture triggers on "${t.sqliteName}"`);
+      installed.push(t.sqliteName);
     }
   }
+  if (installed.length > 0) notes.push(`installed SQLite capture triggers on ${installed.join(', ')}`);
   return notes;
 }

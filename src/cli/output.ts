@@ -1,0 +1,53 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import ora, { type Ora } from 'ora';
+
+/**
+ * Colour only on a terminal and never under NO_COLOR; spinners only when stderr is a terminal
+ * and the output is not for a machine (--json). Everything a machine reads goes to stdout.
+ */
+export function colors(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
+  const enabled = stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  return new Chalk({ level: enabled ? 1 : 0 });
+}
+
+export interface Progress {
+  text(message: string): void;
+  succeed(message: string): void;
+  fail(message: string): void;
+  stop(): void;
+}
+
+export function progress(message: string, options: { json?: boolean } = {}): Progress {
+  const interactive = process.stderr.isTTY === true && !options.json && !process.env.CI;
+  if (!interactive) return { text: () => {}, succeed: () => {}, fail: () => {}, stop: () => {} };
+  const spinner: Ora = ora({ text: message, stream: process.stderr }).start();
+  return {
+    text: (m) => (spinner.text = m),
+    succeed: (m) => spinner.succeed(m),
+    fail: (m) => spinner.fail(m),
+    stop: () => spinner.stop(),
+  };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Right-aligned columns for a small text table. */
+export function table(rows: string[][], align: Array<'l' | 'r'>): string[] {
+  const strip = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => strip(r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => {
+        const pad = ' '.repeat(widths[i]! - strip(cell).length);
+        return align[i] === 'r' ? pad + cell : cell + pad;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
