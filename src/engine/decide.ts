@@ -29,7 +29,7 @@ export interface DecideTable {
 }
 
 export function rowsEqual(columns: readonly ColumnPlan[], a: WireRow, b: WireRow): boolean {
-  return columns.every((c) => same(c.family, a[c.pg] ?? null, b[c.pg] ?? null));
+  return columns.every((c) => same(c.codec, a[c.pg] ?? null, b[c.pg] ?? null));
 }
 
 /**
@@ -71,4 +71,19 @@ function pickWinner(table: DecideTable, step: Step, incoming: Version, existing:
 function versionOf(updated: ColumnPlan, v: Version): Wire {
   if (v.row) return v.row[updated.pg] ?? null;
   return v.deletedAt ?? null;
+}
+
+/**
+ * The row to write for an update: the incoming values, except where the receiving side already
+ * holds the same value in another spelling (a timestamp with microseconds vs its milliseconds, 12.5
+ * vs 12.50, reformatted jsonb). Keeping the receiving side's spelling means a round trip through
+ * the other database never loses precision and never rewrites what did not change.
+ */
+export function mergeForUpdate(columns: readonly ColumnPlan[], incoming: WireRow, existing: WireRow): WireRow {
+  const out: WireRow = { ...incoming };
+  for (const c of columns) {
+    const ex = existing[c.pg];
+    if (ex !== undefined && same(c.codec, incoming[c.pg] ?? null, ex)) out[c.pg] = ex;
+  }
+  return out;
 }

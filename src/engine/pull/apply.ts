@@ -1,4 +1,4 @@
-import { selectByKeys } from '../../db/sqlite/rows.ts';
+import { selectByKeys, type RawRow, type RawValue } from '../../db/sqlite/rows.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
@@ -11,7 +11,7 @@ import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { addReason, type TableResult } from '../result.ts';
 import { localKeyString } from '../push/prepare.ts';
-import { fromSqlite } from '../values/codec.ts';
+import { fromSqlite, same } from '../values/codec.ts';
 
 export interface PullBatch {
   /** Every key this batch is about (changed, deleted, or held). */
@@ -32,6 +32,7 @@ export interface PullBatchOptions {
 interface LocalVersion {
   lkey: string;
   row: WireRow;
+  raw: RawRow;
 }
 
 /**
@@ -55,7 +56,7 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
       const conv = asWire[i]!;
       const keyRaw = t.key.map((k) => raw[k.sqlite] ?? null);
       const key = keyString(t.key.map((k, j) => fromSqlite(k.codec, keyRaw[j] ?? null) ?? ''));
-      local.set(key, { lkey: localKeyString(t, raw), row: conv.ok ? conv.row : {} });
+      local.set(key, { lkey: localKeyString(t, raw), row: conv.ok ? conv.row : {}, raw });
     });
 
     // Local changes not pushed yet contest incoming versions.
@@ -97,7 +98,7 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
         held.push({ side: 'pull', table: t.name, key: ks, kind, reason: conv.ok ? orphan! : conv.reason, display });
         continue;
       }
-      ops.push({ key: ks, op: d.action === 'insert' ? { kind: 'insert', values: conv.values } : { kind: 'update', lkey: loc!.lkey, values: conv.values }, display });
+      ops.push({ key: ks, op: d.action === 'insert' ? { kind: 'insert', values: conv.values } : { kind: 'update', lkey: loc!.lkey, values: keepLocalSpelling(t, conv.values, inc!, loc!) }, display });
     }
 
     const failures = writeLocal(db, t, ops.map((o) => o.op));
@@ -187,6 +188,16 @@ function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireR
       const ks = keyString(t.key.map((k) => r[k.pg] ?? ''));
       if (!out.has(ks)) out.set(ks, `${describeRow(t, r)} waits for ${fk.column.pg} → ${fk.refTable}[${v}]`);
     }
+  }
+  return out;
+}
+
+/** Values the terminal already holds in an equivalent spelling stay as they are (see mergeForUpdate). */
+function keepLocalSpelling(t: TablePlan, values: Record<string, RawValue>, incoming: WireRow, local: LocalVersion): Record<string, RawValue> {
+  const out = { ...values };
+  for (const c of t.columns) {
+    const mine = local.row[c.pg];
+    if (mine !== undefined && same(c.codec, incoming[c.pg] ?? null, mine)) out[c.sqlite] = local.raw[c.sqlite] ?? null;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { deleteRows, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import { decide, type Decision, type WireRow } from '../decide.ts';
+import { decide, mergeForUpdate, type Decision, type WireRow } from '../decide.ts';
 import type { HeldRow } from '../held.ts';
 import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
@@ -36,7 +36,7 @@ export function pgRef(plan: SyncPlan, t: TablePlan): PgTableRef {
 
 export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>): WireRow {
   const out: WireRow = {};
-  for (const c of t.columns) out[c.pg] = fromPg(c.family, row[c.pg] ?? null);
+  for (const c of t.columns) out[c.pg] = fromPg(c.codec, row[c.pg] ?? null);
   return out;
 }
 
@@ -93,9 +93,13 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const hardDeletes = t.deleted ? [] : deletes;
 
   const toRow = (row: WireRow) => t.columns.map((c) => row[c.pg] ?? null);
+  const rowToWrite = (i: PushItem) => {
+    const server = existing.get(i.keyStr);
+    return toRow(server ? mergeForUpdate(t.columns, i.row!, server) : i.row!);
+  };
   const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
   const refusedUpserts = await applyIsolated(client, upserts, async (batch) => {
-    await upsertRows(client, ref, columns, batch.map((i) => toRow(i.row!)), constants);
+    await upsertRows(client, ref, columns, batch.map(rowToWrite), constants);
   });
   const refusedTombstones = await applyIsolated(client, tombstones, async (batch) => {
     await upsertRows(client, ref, columns, batch.map((b) => toRow(b.row)), constants);
