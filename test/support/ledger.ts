@@ -165,8 +165,14 @@ export async function sidesDiff(config: ResolvedConfig): Promise<TableDiff[]> {
 
 export async function expectInSync(config: ResolvedConfig): Promise<void> {
   const diffs = await sidesDiff(config);
-  const bad = diffs.filter((d) => !inSync(d));
-  expect(bad, `out of sync for ${config.terminalId}: ${JSON.stringify(bad)}`).toEqual([]);
+  const bad = diffs.filter((d) => !inSync(d)).map((d) => describeDiff(d));
+  expect(bad, `out of sync for ${config.terminalId}`).toEqual([]);
+}
+
+/** A diff short enough to read in a failure message: counts and the first few keys. */
+export function describeDiff(d: TableDiff): string {
+  const few = (keys: string[]) => `${keys.length}${keys.length > 0 ? ` e.g. ${keys.slice(0, 3).join(' ')}` : ''}`;
+  return `${d.table}: sqlite ${d.sqliteRows} rows, pg ${d.pgRows} rows; onlyLocal ${few(d.onlyLocal)}; onlyCloud ${few(d.onlyCloud)}; different ${few(d.different)}`;
 }
 
 /** Rows of a Postgres table as text, by id. */
