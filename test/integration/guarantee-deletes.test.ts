@@ -1,0 +1,149 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appliedRows, createLedger, expectInSync, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+
+// Guarantee 5: a hard delete on SQLite and a tombstone (or hard delete) on Postgres reach the
+// other side; delete-vs-update conflicts follow LWW (the newer wins, in both orders); a tombstone
+// is never resurrected by a stale update.
+const HOUR = 3_600_000;
+const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+
+type Table = 'accounts' | 'tags';
+interface Case {
+  n: number;
+  table: Table;
+  /** Who deletes: the terminal (a SQLite DELETE) or Postgres (a DELETE, or a tombstone UPDATE). */
+  deleter: 'local' | 'pg-hard' | 'pg-tombstone';
+  /** The other side's concurrent update: older or newer than the delete, or none. */
+  update: 'none' | 'older' | 'newer';
+  /** The terminal that edits: a syncs with `both` (push decides), b pulls first (pull decides). */
+  on: 'a' | 'b';
+}
+
+const cases: Case[] = [];
+for (const on of ['a', 'b'] as const) {
+  for (const update of ['none', 'older', 'newer'] as const) {
+    for (const deleter of ['local', 'pg-hard', 'pg-tombstone'] as const) {
+      for (const table of ['accounts', 'tags'] as const) {
+        if (table === 'tags' && deleter === 'pg-tombstone') continue; // tags have no deletedCol
+        cases.push({ n: cases.length + 1, table, deleter, update, on });
+      }
+    }
+  }
+}
+const label = (c: Case) => `#${c.n} ${c.table} deleted by ${c.deleter}, ${c.update} update, terminal ${c.on}`;
+const nameCol = (t: Table) => (t === 'accounts' ? 'name' : 'label');
+
+describe('deletes (guarantee 5)', () => {
+  let ledger: Ledger;
+  let a: Terminal;
+  let b: Terminal;
+
+  // A fresh database per test, so one test's outcome cannot mask or fail another's.
+  beforeEach(async () => {
+    ledger = await createLedger('deletes', { batchSize: 3 });
+    a = ledger.terminal('till-a');
+    b = ledger.terminal('till-b');
+  });
+  afterEach(async () => {
+    await ledger.cleanup();
+  });
+
+  it('deletes propagate both ways and delete-vs-update conflicts go to the newer side', async () => {
+    for (const c of cases) {
+      await ledger.db.query(`INSERT INTO ${c.table} (id, ${nameCol(c.table)}, updated_at) VALUES ($1, 'original', $2)`, [uid(c.n), iso(-2 * HOUR)]);
+    }
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+
+    // Deletes happen now; the concurrent update is an hour older or an hour newer than that.
+    for (const c of cases) {
+      const term = c.on === 'a' ? a : b;
+      const col = nameCol(c.table);
+      const updatedAt = iso(c.update === 'older' ? -HOUR : HOUR);
+      const localUpdate = () => term.local.prepare(`UPDATE ${c.table} SET ${col} = 'updated', updated_at = ? WHERE id = ?`).run(updatedAt, uid(c.n));
+      const pgUpdate = () => ledger.db.query(`UPDATE ${c.table} SET ${col} = 'updated', updated_at = $1 WHERE id = $2`, [updatedAt, uid(c.n)]);
+      if (c.deleter === 'local') {
+        if (c.update !== 'none') await pgUpdate();
+        term.local.prepare(`DELETE FROM ${c.table} WHERE id = ?`).run(uid(c.n));
+      } else {
+        if (c.update !== 'none') localUpdate();
+        if (c.deleter === 'pg-hard') await ledger.db.query(`DELETE FROM ${c.table} WHERE id = $1`, [uid(c.n)]);
+        else await ledger.db.query(`UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE id = $1`, [uid(c.n)]);
+      }
+    }
+
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('pull'));
+    for (let round = 0; round < 2; round++) {
+      expectNoTableErrors(await b.sync('both'));
+      expectNoTableErrors(await a.sync('both'));
+    }
+
+    const failures: string[] = [];
+    for (const c of cases) {
+      const col = nameCol(c.table);
+      const deletedCol = c.table === 'accounts' ? ', deleted_at::text AS deleted_at' : ', NULL AS deleted_at';
+      const [cloud] = await ledger.db.query<{ name: string; deleted_at: string | null }>(`SELECT ${col} AS name${deletedCol} FROM ${c.table} WHERE id = $1`, [uid(c.n)]);
+      const live = (row: { name: unknown; deleted_at: unknown } | undefined) => (row && row.deleted_at === null ? String(row.name) : 'deleted');
+      const localRow = (t: Terminal) =>
+        t.local.prepare(`SELECT ${col} AS name${c.table === 'accounts' ? ', deleted_at' : ', NULL AS deleted_at'} FROM ${c.table} WHERE id = ?`).get(uid(c.n)) as
+          | { name: string; deleted_at: string | null }
+          | undefined;
+      const expected = c.update === 'newer' ? 'updated' : 'deleted';
+      const got = { pg: live(cloud), a: live(localRow(a)), b: live(localRow(b)) };
+      if (got.pg !== expected || got.a !== expected || got.b !== expected) failures.push(`${label(c)}: expected ${expected} everywhere, got ${JSON.stringify(got)}`);
+      // Where Postgres has a deletedCol, a terminal's hard delete arrives as a tombstone, not a DELETE.
+      if (c.table === 'accounts' && c.deleter === 'local' && expected === 'deleted' && !cloud) failures.push(`${label(c)}: no tombstone in Postgres`);
+      if (c.table === 'tags' && expected === 'deleted' && cloud) failures.push(`${label(c)}: still in Postgres`);
+    }
+    expect(failures).toEqual([]);
+    await expectInSync(a.config);
+    await expectInSync(b.config);
+    expect(appliedRows(await a.sync('both'))).toBe(0);
+    expect(appliedRows(await b.sync('both'))).toBe(0);
+  });
+
+  it('a tombstone is never resurrected by a stale update from an offline terminal', async () => {
+    const ACC = uid(1, 77);
+    const TAG = uid(2, 77);
+    await ledger.db.query(`INSERT INTO accounts (id, name, updated_at) VALUES ($1, 'x', $2)`, [ACC, iso(-3 * HOUR)]);
+    await ledger.db.query(`INSERT INTO tags (id, label, updated_at) VALUES ($1, 'x', $2)`, [TAG, iso(-3 * HOUR)]);
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+
+    // a deletes both rows now; b, offline, edited them an hour ago and only syncs afterwards.
+    a.local.prepare(`DELETE FROM accounts WHERE id = ?`).run(ACC);
+    a.local.prepare(`DELETE FROM tags WHERE id = ?`).run(TAG);
+    expectNoTableErrors(await a.sync('both'));
+    b.local.prepare(`UPDATE accounts SET name = 'stale', updated_at = ? WHERE id = ?`).run(iso(-HOUR), ACC);
+    b.local.prepare(`UPDATE tags SET label = 'stale', updated_at = ? WHERE id = ?`).run(iso(-HOUR), TAG);
+    // Postgres tombstones the account itself too, later, with an older stale edit from b queued behind it.
+    expectNoTableErrors(await b.sync('push'));
+    expectNoTableErrors(await b.sync('both'));
+    expectNoTableErrors(await a.sync('both'));
+
+    const [acc] = await ledger.db.query<{ name: string; deleted_at: string | null }>(`SELECT name, deleted_at::text AS deleted_at FROM accounts WHERE id = $1`, [ACC]);
+    expect(acc?.name).toBe('x');
+    expect(acc?.deleted_at).not.toBeNull();
+    expect(await ledger.db.query(`SELECT 1 FROM tags WHERE id = $1`, [TAG])).toEqual([]);
+    const bAcc = b.local.prepare(`SELECT deleted_at FROM accounts WHERE id = ?`).get(ACC) as { deleted_at: string | null } | undefined;
+    expect(bAcc === undefined || bAcc.deleted_at !== null, JSON.stringify(bAcc)).toBe(true);
+    expect(b.local.prepare(`SELECT 1 FROM tags WHERE id = ?`).get(TAG)).toBeUndefined();
+    expect(a.local.prepare(`SELECT 1 FROM accounts WHERE id = ? AND deleted_at IS NULL`).get(ACC)).toBeUndefined();
+
+    // And a stale update of a row tombstoned in Postgres by an admin.
+    const ACC2 = uid(3, 77);
+    await ledger.db.query(`INSERT INTO accounts (id, name, updated_at) VALUES ($1, 'y', $2)`, [ACC2, iso(-3 * HOUR)]);
+    expectNoTableErrors(await b.sync('both'));
+    await ledger.db.query(`UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE id = $1`, [ACC2]);
+    b.local.prepare(`UPDATE accounts SET name = 'stale', updated_at = ? WHERE id = ?`).run(iso(-HOUR), ACC2);
+    expectNoTableErrors(await b.sync('push'));
+    expectNoTableErrors(await b.sync('both'));
+    const [acc2] = await ledger.db.query<{ name: string; deleted_at: string | null }>(`SELECT name, deleted_at::text AS deleted_at FROM accounts WHERE id = $1`, [ACC2]);
+    expect(acc2?.deleted_at).not.toBeNull();
+    expect(acc2?.name).toBe('y');
+    expect(b.local.prepare(`SELECT name, deleted_at IS NOT NULL AS gone FROM accounts WHERE id = ?`).get(ACC2)).toEqual({ name: 'y', gone: 1 });
+    await expectInSync(a.config);
+    await expectInSync(b.config);
+  });
+});
