@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appliedRows, at, createLedger, expectInSync, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+
+// Conflict policies per table with deterministic tie-breaks, each conflict recorded once with both
+// versions: push conflicts in Postgres possync.conflicts, pull conflicts in the terminal's
+// _possync_conflicts.
+const POLICIES = [
+  { table: 'accounts', policy: 'lww', col: 'name', local: 'local name', server: 'server name' },
+  { table: 'prices', policy: 'server-wins', col: 'amount', local: '1.10', server: '2.20' },
+  { table: 'notes', policy: 'client-wins', col: 'body', local: 'local body', server: 'server body' },
+] as const;
+type Policy = (typeof POLICIES)[number];
+type Timing = 'local newer' | 'server newer' | 'tie';
+
+interface Case {
+  n: number;
+  p: Policy;
+  timing: Timing;
+  /** push: the terminal runs `both` (push meets the conflict); pull: it pulls first. */
+  decidedBy: 'push' | 'pull';
+}
+
+function expectedWinner(p: Policy, timing: Timing): 'local' | 'server' {
+  if (p.policy === 'server-wins') return 'server';
+  if (p.policy === 'client-wins') return 'local';
+  return timing === 'local newer' ? 'local' : 'server'; // LWW ties go to the server
+}
+
+const cases: Case[] = [];
+for (const decidedBy of ['push', 'pull'] as const)
+  for (const p of POLICIES) for (const timing of ['local newer', 'server newer', 'tie'] as const) cases.push({ n: cases.length + 1, p, timing, decidedBy });
+const label = (c: Case) => `#${c.n} ${c.p.table} (${c.p.policy}), ${c.timing}, decided by ${c.decidedBy}`;
+const same = (col: string, a: unknown, b: unknown) => (col === 'amount' ? Number(a) === Number(b) : a === b);
+
+describe('conflict policies', () => {
+  let ledger: Ledger;
+  let a: Terminal;
+  let b: Terminal;
+
+  beforeAll(async () => {
+    ledger = await createLedger('conflicts', { batchSize: 4 });
+    a = ledger.terminal('till-a');
+    b = ledger.terminal('till-b');
+  });
+  afterAll(async () => {
+    await ledger.cleanup();
+  });
+
+  it('lww, server-wins and client-wins pick the documented winner and log both versions', async () => {
+    for (const c of cases) {
+      const initial = c.p.col === 'amount' ? '0.50' : 'initial';
+      await ledger.db.query(`INSERT INTO ${c.p.table} (id, ${c.p.col}, updated_at) VALUES ($1, $2, $3)`, [uid(c.n), initial, at(0)]);
+    }
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+
+    for (const c of cases) {
+      const term = c.decidedBy === 'push' ? a : b;
+      const localAt = at(c.timing === 'local newer' ? 2000 : 1000);
+      const serverAt = at(c.timing === 'server newer' ? 2000 : 1000);
+      term.local.prepare(`UPDATE ${c.p.table} SET ${c.p.col} = ?, updated_at = ? WHERE id = ?`).run(c.p.local, localAt, uid(c.n));
+      await ledger.db.query(`UPDATE ${c.p.table} SET ${c.p.col} = $1, updated_at = $2 WHERE id = $3`, [c.p.server, serverAt, uid(c.n)]);
+    }
+
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('pull'));
+    for (let round = 0; round < 2; round++) {
+      expectNoTableErrors(await b.sync('both'));
+      expectNoTableErrors(await a.sync('both'));
+    }
+
+    const failures: string[] = [];
+    for (const c of cases) {
+      const winner = expectedWinner(c.p, c.timing);
+      const want = winner === 'local' ? c.p.local : c.p.server;
+      const [cloud] = await ledger.db.query<{ v: string }>(`SELECT ${c.p.col}::text AS v FROM ${c.p.table} WHERE id = $1`, [uid(c.n)]);
+      const got = [cloud?.v, ...[a, b].map((t) => (t.local.prepare(`SELECT ${c.p.col} AS v FROM ${c.p.table} WHERE id = ?`).get(uid(c.n)) as { v: string } | undefined)?.v)];
+      if (!got.every((v) => same(c.p.col, v, want))) failures.push(`${label(c)}: want ${want} (${winner}) on pg/a/b, got ${JSON.stringify(got)}`);
+
+      const key = JSON.stringify([uid(c.n)]);
+      const pushLog = await ledger.db.query<{ policy: string; winner: string; l: string | null; s: string | null }>(
+        `SELECT policy, winner, local_row->>$2 AS l, server_row->>$2 AS s FROM possync.conflicts WHERE tbl = $1 AND key = $3`,
+        [c.p.table, c.p.col, key],
+      );
+      const pullLog = b.local
+        .prepare(`SELECT policy, winner, local_row ->> ? AS l, server_row ->> ? AS s FROM _possync_conflicts WHERE tbl = ? AND key = ?`)
+        .all(c.p.col, c.p.col, c.p.table, key) as Array<{ policy: string; winner: string; l: string | null; s: string | null }>;
+      const [log, others] = c.decidedBy === 'push' ? [pushLog, pullLog] : [pullLog, pushLog];
+      const entry = log[0];
+      if (log.length !== 1 || others.length !== 0) failures.push(`${label(c)}: want one ${c.decidedBy} conflict record, got push ${pushLog.length}, pull ${pullLog.length}`);
+      else if (entry!.policy !== c.p.policy || entry!.winner !== winner || !same(c.p.col, entry!.l, c.p.local) || !same(c.p.col, entry!.s, c.p.server))
+        failures.push(`${label(c)}: conflict record ${JSON.stringify(entry)}`);
+    }
+    expect(failures).toEqual([]);
+    await expectInSync(a.config);
+    await expectInSync(b.config);
+    expect(appliedRows(await a.sync('both'))).toBe(0);
+    expect(appliedRows(await b.sync('both'))).toBe(0);
+  });
+});
