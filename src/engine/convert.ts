@@ -41,10 +41,10 @@ function localToShared(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws: readonl
 /** Converts local rows to wire rows (push, and comparing local rows during pull). */
 export function localRowsToWire(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws: readonly RawRow[]): ToWire[] {
   const translations = localToShared(db, plan, t, raws);
+  const columns = t.columns.map((c) => ({ c, fk: t.fks.find((f) => f.translate && f.column === c) }));
   return raws.map((raw) => {
     const row: WireRow = {};
-    for (const c of t.columns) {
-      const fk = t.fks.find((f) => f.translate && f.column === c);
+    for (const { c, fk } of columns) {
       const value = raw[c.sqlite] ?? null;
       if (fk && value !== null) {
         const shared = translations.get(fk)!.get(String(value));
@@ -82,10 +82,10 @@ export function wireRowsToLocal(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows
     const found = selectByKeys(db, parent.sqliteName, [parent.serverIdCol!.sqlite], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
     maps.set(fk, new Map(found.map((r) => [String(r[parent.serverIdCol!.sqlite]), r[parent.localPk!] ?? null])));
   }
+  const columns = t.columns.map((c) => ({ c, fk: t.fks.find((f) => f.translate && f.column === c) }));
   return rows.map((row) => {
     const values: Record<string, RawValue> = {};
-    for (const c of t.columns) {
-      const fk = t.fks.find((f) => f.translate && f.column === c);
+    for (const { c, fk } of columns) {
       const wire = row[c.pg] ?? null;
       if (fk && wire !== null) {
         const local = maps.get(fk)!.get(wire);

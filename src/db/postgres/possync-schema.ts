@@ -80,6 +80,10 @@ export function captureDdl(schema: string, table: string, keyColumns: readonly s
   const origin = `nullif(current_setting('possync.origin', true), '')`;
   const body = `
 BEGIN
+  -- A bulk load by possync logs one 'T' (table reloaded) entry instead of every key.
+  IF current_setting('possync.bulk', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO possync.changes (tbl, op, origin, keys)
       SELECT ${pgLiteral(tbl)}, 'U', ${origin}, jsonb_agg(${keyOf('n')}) FROM new_rows n HAVING count(*) > 0;

@@ -52,19 +52,36 @@ const AT_CODEC = { family: 'timestamptz', affinity: 'TEXT' } as const;
  * columns their value; both are written back before the Postgres commit, so a retry reuses them.
  */
 export function preparePush(db: SqliteDb, plan: SyncPlan, t: TablePlan, changes: readonly LocalChange[]): Prepared {
-  const out: Prepared = { items: [], held: [], writeBack: [], gone: [] };
   const upserts = changes.filter((c) => c.op === 'U');
-  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
-  const raws = selectByKeys(db, t.sqliteName, t.localKey, cols, upserts.map((c) => parseKey(c.lkey)));
+  const raws = selectByKeys(db, t.sqliteName, t.localKey, localColumns(t), upserts.map((c) => parseKey(c.lkey)));
   const byLkey = new Map(raws.map((r) => [localKeyString(t, r), r]));
-
   const present: Array<{ lkey: string; raw: RawRow }> = [];
+  const gone: string[] = [];
   for (const c of upserts) {
     const raw = byLkey.get(c.lkey);
     // Gone since it was captured: its delete is (or will be) in the change log too.
-    if (!raw) out.gone.push(c.lkey);
-    else present.push({ lkey: c.lkey, raw: assignLocalValues(t, c.lkey, raw, out.writeBack) });
+    if (!raw) gone.push(c.lkey);
+    else present.push({ lkey: c.lkey, raw });
   }
+  const out = prepareRows(db, plan, t, present);
+  out.gone.push(...gone);
+  prepareDeletes(t, changes.filter((ch) => ch.op === 'D'), out);
+  return out;
+}
+
+/** The SQLite columns a push reads: the local key plus every synced column. */
+export function localColumns(t: TablePlan): string[] {
+  return [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
+}
+
+/**
+ * Turns local rows into wire rows ready for Postgres. New rows of localPk tables get their shared
+ * id here, and `fill` columns their value; both are written back before the Postgres commit, so a
+ * retry reuses them.
+ */
+export function prepareRows(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: ReadonlyArray<{ lkey: string; raw: RawRow }>): Prepared {
+  const out: Prepared = { items: [], held: [], writeBack: [], gone: [] };
+  const present = rows.map((p) => ({ lkey: p.lkey, raw: assignLocalValues(t, p.lkey, p.raw, out.writeBack) }));
   const converted = localRowsToWire(db, plan, t, present.map((p) => p.raw));
   converted.forEach((conv, i) => {
     const { lkey } = present[i]!;
@@ -81,8 +98,11 @@ export function preparePush(db: SqliteDb, plan: SyncPlan, t: TablePlan, changes:
     }
     out.items.push({ lkey, key, keyStr: keyString(key), display, row: conv.row, deletedAt: undefined, detail: undefined });
   });
+  return out;
+}
 
-  for (const c of changes.filter((ch) => ch.op === 'D')) {
+function prepareDeletes(t: TablePlan, deletes: readonly LocalChange[], out: Prepared): void {
+  for (const c of deletes) {
     const skey = c.skey ? parseKey(c.skey) : [];
     if (skey.length !== t.key.length || skey.some((v) => v === '')) {
       out.gone.push(c.lkey); // never had a shared id: nothing to delete in Postgres
@@ -97,7 +117,6 @@ export function preparePush(db: SqliteDb, plan: SyncPlan, t: TablePlan, changes:
       out.gone.push(c.lkey);
     }
   }
-  return out;
 }
 
 export function localKeyString(t: TablePlan, raw: RawRow): string {

@@ -1,4 +1,5 @@
 import { isPgRetryable } from '../../db/postgres/errors.ts';
+import type { PgClient } from '../../db/postgres/gateway.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { readPullCheckpoint, readPushCheckpoint, writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
@@ -10,9 +11,9 @@ import { sqliteIdent } from '../../db/quote.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { addReason, type TableResult } from '../result.ts';
-import { scanKeys } from '../../db/sqlite/rows.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
-import { localKeyString, preparePush, type LocalChange, type Prepared } from './prepare.ts';
+import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
+import { pushFullScan } from './scan.ts';
 
 const MAX_ATTEMPTS = 5;
 
@@ -30,24 +31,18 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
   const batchSize = ctx.config.batchSize;
 
   const held = heldKeys(db, 'push', t.name);
+  const heldSet = new Set(held.map((h) => h.key));
   for (let i = 0; i < held.length; i += batchSize) {
     const changes = held.slice(i, i + batchSize).map((h): LocalChange => {
       const d = h.detail ? (JSON.parse(h.detail) as { op: 'D'; skey: string | null; at: string | null }) : undefined;
       return d ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
     });
-    await pushBatch(ctx, t, changes, { pullFence, checkpoint: undefined, gcSeq: undefined }, result);
+    const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
+    await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
   }
 
   // Rows that existed before possync's triggers: one pass over the whole table, in key order.
-  while (cp.scan !== 'done') {
-    checkAborted(ctx);
-    const keys = scanKeys(db, t.sqliteName, t.localKey, cp.scan.after, batchSize);
-    const changes = keys.map((k): LocalChange => ({ lkey: localKeyString(t, k), op: 'U', skey: null, at: null }));
-    const last = changes.at(-1);
-    const next: PushCheckpoint = { seq: cp.seq, scan: keys.length < batchSize || !last ? 'done' : { after: JSON.parse(last.lkey) as string[] } };
-    await pushBatch(ctx, t, changes, { pullFence, checkpoint: next, gcSeq: undefined }, result);
-    cp.scan = next.scan;
-  }
+  if (cp.scan !== 'done') await pushFullScan(ctx, t, cp, { pullFence, held: heldSet }, result);
 
   // The change log, up to what existed when this table started (a busy till cannot keep us here).
   const { maxSeq } = db.prepare(`SELECT coalesce(max(seq), 0) AS maxSeq FROM _possync_changes WHERE tbl = ?`).get(t.sqliteName) as { maxSeq: number };
@@ -63,51 +58,48 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
       last.set(e.lkey, { lkey: e.lkey, op: e.op, skey: e.skey, at: e.at });
     }
     const seq = entries.at(-1)!.seq;
-    await pushBatch(ctx, t, [...last.values()], { pullFence, checkpoint: { seq, scan: 'done' }, gcSeq: seq }, result);
+    const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, [...last.values()]));
+    await pushBatch(ctx, t, prepared, { pullFence, checkpoint: { seq, scan: 'done' }, gcSeq: seq, held: heldSet }, result);
     cp.seq = seq;
   }
 }
 
-interface BatchOptions {
+export interface BatchOptions {
   pullFence: string | undefined;
   /** Written in the batch's Postgres transaction; undefined for retries of held rows. */
   checkpoint: PushCheckpoint | undefined;
   /** Change-log entries up to this seq are covered by the batch and trimmed after the commit. */
   gcSeq: number | undefined;
+  /** Local keys of this table's held rows: the ones that go through are released. */
+  held: ReadonlySet<string>;
 }
 
-async function pushBatch(ctx: RunContext, t: TablePlan, changes: LocalChange[], options: BatchOptions, result: TableResult): Promise<void> {
+export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, options: BatchOptions, result: TableResult): Promise<void> {
   const db = ctx.sqlite.db;
-  const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
   if (prepared.items.length === 0 && !options.checkpoint && prepared.held.length === 0) {
-    if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone));
+    if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone.filter((k) => options.held.has(k))));
     return;
   }
-  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options));
+  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence)));
   if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
   tally(result, prepared, outcome);
   ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
 }
 
-async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: Prepared, options: BatchOptions): Promise<PushOutcome> {
+/**
+ * One Postgres transaction for a batch: `apply` writes the rows, then conflicts and the checkpoint
+ * go in with them, and the SQLite side records what must survive a crash before the COMMIT.
+ */
+export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: Prepared, options: BatchOptions, apply: (client: PgClient) => Promise<PushOutcome>): Promise<PushOutcome> {
   const db = ctx.sqlite.db;
   try {
     return await ctx.pg.tx(
       async (client) => {
-        const outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence);
+        const outcome = await apply(client);
         if (ctx.dryRun) throw new DryRunRollback(outcome);
         await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
         if (options.checkpoint) await writePushCheckpoint(client, ctx.plan.terminalId, t.name, options.checkpoint);
-        // Before the Postgres COMMIT: ids assigned here must survive a crash (a retry reuses
-        // them), held rows must not be forgotten, and the in-flight marker lets the next run tell
-        // whether this commit happened.
-        ctx.sqlite.immediate(() =>
-          withCaptureSuppressed(db, () => {
-            writeBack(ctx, t, prepared);
-            recordHeld(db, [...prepared.held, ...outcome.held]);
-            if (options.gcSeq !== undefined) db.prepare(`INSERT OR REPLACE INTO _possync_inflight (tbl, seq) VALUES (?, ?)`).run(t.sqliteName, options.gcSeq);
-          }),
-        );
+        beforeCommit(ctx, t, prepared, outcome, options.gcSeq);
         return outcome;
       },
       { origin: ctx.plan.terminalId },
@@ -118,16 +110,34 @@ async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: Prepared
   }
 }
 
-/** After the Postgres commit: trim the change log, release rows that went through, and write back the winning server version of rows that lost a conflict. */
-function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, options: BatchOptions): void {
+/**
+ * Just before the Postgres COMMIT: ids assigned here must survive a crash (a retry reuses them),
+ * held rows must not be forgotten, and the in-flight marker lets the next run tell whether the
+ * commit happened.
+ */
+export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, gcSeq: number | undefined): void {
   const db = ctx.sqlite.db;
+  if (prepared.writeBack.length === 0 && prepared.held.length === 0 && outcome.held.length === 0 && gcSeq === undefined) return;
+  ctx.sqlite.immediate(() =>
+    withCaptureSuppressed(db, () => {
+      writeBack(ctx, t, prepared);
+      recordHeld(db, [...prepared.held, ...outcome.held]);
+      if (gcSeq !== undefined) db.prepare(`INSERT OR REPLACE INTO _possync_inflight (tbl, seq) VALUES (?, ?)`).run(t.sqliteName, gcSeq);
+    }),
+  );
+}
+
+/** After the Postgres commit: trim the change log, release rows that went through, and write back the winning server version of rows that lost a conflict. */
+export function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, options: BatchOptions): void {
+  const db = ctx.sqlite.db;
+  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0) return;
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       if (options.gcSeq !== undefined) {
         db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND seq <= ?`).run(t.sqliteName, options.gcSeq);
         db.prepare(`DELETE FROM _possync_inflight WHERE tbl = ?`).run(t.sqliteName);
       }
-      releaseHeld(db, 'push', t.name, [...outcome.done.map((i) => i.lkey), ...prepared.gone]);
+      if (options.held.size > 0) releaseHeld(db, 'push', t.name, [...outcome.done.map((i) => i.lkey), ...prepared.gone].filter((k) => options.held.has(k)));
       writeLostLocally(ctx, t, outcome, options.gcSeq);
     }),
   );
@@ -150,7 +160,7 @@ function writeLostLocally(ctx: RunContext, t: TablePlan, outcome: PushOutcome, g
   writeLocal(db, t, ops);
 }
 
-function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): void {
+export function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): void {
   const db = ctx.sqlite.db;
   const where = t.localKey.map((k) => `${sqliteIdent(k)} = ?`).join(' AND ');
   for (const wb of prepared.writeBack) {
@@ -179,7 +189,7 @@ async function recoverInflight(ctx: RunContext, t: TablePlan): Promise<void> {
   });
 }
 
-async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -192,7 +202,7 @@ async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function tally(result: TableResult, prepared: Prepared, outcome: PushOutcome): void {
+export function tally(result: TableResult, prepared: Prepared, outcome: PushOutcome): void {
   result.inserted += outcome.inserted;
   result.updated += outcome.updated;
   result.deleted += outcome.deleted;

@@ -20,8 +20,11 @@ function parseUuidText(text: string): string | undefined {
   return undefined;
 }
 
+const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function uuidFromSqlite(value: SqliteScalar): string {
   if (typeof value === 'string') {
+    if (CANONICAL.test(value)) return value; // already the wire form: the common case, kept cheap
     const parsed = parseUuidText(value);
     if (parsed === undefined) throw rejectValue('uuid', value, 'not a UUID');
     return parsed;
@@ -45,7 +48,7 @@ export const uuidHandler: FamilyHandler = {
     const uuid = wireUuid(wire);
     return codec.affinity === 'BLOB' ? Buffer.from(uuid.replaceAll('-', ''), 'hex') : uuid;
   },
-  same: (a, b) => wireUuid(a) === wireUuid(b),
+  same: (a, b) => a === b || wireUuid(a) === wireUuid(b),
   compare: (a, b) => {
     const x = wireUuid(a);
     const y = wireUuid(b);
