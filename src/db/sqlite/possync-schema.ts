@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS _possync_changes (
 );
 CREATE INDEX IF NOT EXISTS _possync_changes_tbl_seq ON _possync_changes (tbl, seq);
 CREATE INDEX IF NOT EXISTS _possync_changes_tbl_lkey ON _possync_changes (tbl, lkey);
+CREATE INDEX IF NOT EXISTS _possync_changes_tbl_skey ON _possync_changes (tbl, skey) WHERE op = 'D';
 
 -- The push batch whose Postgres commit is not yet acknowledged here. Written before the Postgres
 -- COMMIT, cleared after it: a crash in between is resolved on the next run by comparing with the

@@ -25,8 +25,10 @@ export interface PullBatch {
 export interface PullBatchOptions {
   /** Written in the same SQLite transaction as the rows. */
   checkpoint?: PullCheckpoint | undefined;
-  /** Full resync: mark these keys as seen in _possync_resync. */
+  /** Full resync with local rows to sweep: mark these keys as seen in _possync_resync. */
   resync?: boolean;
+  /** Keys of this table's held pull rows: the ones that go through are released. */
+  held?: ReadonlySet<string>;
 }
 
 interface LocalVersion {
@@ -72,6 +74,7 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
     const held: HeldRow[] = [];
     const conflicts: ConflictEntry[] = [];
     const through: string[] = [];
+    const superseded: Array<{ lkey: string } | { skey: string }> = [];
     let unchanged = 0;
     for (const key of batch.keys) {
       const ks = keyString(key);
@@ -82,6 +85,8 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
       const contested = loc ? pending.has(loc.lkey) : pendingDelete !== undefined;
       const d = decide(t, 'pull', { row: inc, deletedAt: batch.deletedAt.get(ks) }, { row: loc?.row, deletedAt: pendingDelete }, contested);
       if (d.conflict) conflicts.push({ key: ks, winner: d.winner!, local: loc?.row ?? null, server: inc ?? null });
+      // The local change lost: it must not be pushed later over the version that won.
+      if (d.conflict && d.winner === 'server') superseded.push(loc ? { lkey: loc.lkey } : { skey: ks });
       if (d.action === 'unchanged' || d.action === 'keep') {
         if (d.action === 'unchanged') unchanged++;
         through.push(ks);
@@ -121,8 +126,9 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
       addReason(result, h.reason);
     }
     recordHeld(db, held);
-    releaseHeld(db, 'pull', t.name, through);
+    if (options.held && options.held.size > 0) releaseHeld(db, 'pull', t.name, through.filter((k) => options.held!.has(k)));
     recordPullConflicts(db, t, conflicts);
+    dropLocalChanges(ctx, t, superseded);
     if (options.resync) {
       const seen = db.prepare(`DELETE FROM _possync_resync WHERE tbl = ? AND key = ?`);
       for (const key of batch.keys) seen.run(t.name, keyString(key));
@@ -200,4 +206,19 @@ function keepLocalSpelling(t: TablePlan, values: Record<string, RawValue>, incom
     if (mine !== undefined && same(c.codec, incoming[c.pg] ?? null, mine)) out[c.sqlite] = local.raw[c.sqlite] ?? null;
   }
   return out;
+}
+
+/** Forgets local changes that lost a conflict to the server version just written. */
+function dropLocalChanges(ctx: RunContext, t: TablePlan, lost: ReadonlyArray<{ lkey: string } | { skey: string }>): void {
+  if (lost.length === 0) return;
+  const db = ctx.sqlite.db;
+  const byLkey = db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND lkey = ?`);
+  const bySkey = db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ?`);
+  const heldPush = db.prepare(`DELETE FROM _possync_held WHERE side = 'push' AND tbl = ? AND key = ?`);
+  for (const l of lost) {
+    if ('lkey' in l) {
+      byLkey.run(t.sqliteName, l.lkey);
+      heldPush.run(t.name, l.lkey);
+    } else bySkey.run(t.sqliteName, l.skey);
+  }
 }

@@ -14,18 +14,24 @@ import type { SqliteValue } from '../values/codec.ts';
  * end, what is left was deleted in Postgres and is deleted here too, unless it has local changes
  * waiting to be pushed. An empty terminal table costs nothing.
  */
-export function startResync(ctx: RunContext, t: TablePlan, scan: ScanState & { fence: string }): void {
+export function startResync(ctx: RunContext, t: TablePlan, scan: ScanState & { fence: string }): boolean {
   const db = ctx.sqlite.db;
   const keyCols = t.key.map((k) => k.sqlite);
   // Same encoding as keyString() of wire keys for canonical key values (uuid text, integers, text).
   const key = `json_array(${keyCols.map((c) => `CAST(${sqliteIdent(c)} AS TEXT)`).join(', ')})`;
   const notNull = keyCols.map((c) => `${sqliteIdent(c)} IS NOT NULL`).join(' AND ');
-  ctx.sqlite.immediate(() => {
+  return ctx.sqlite.immediate(() => {
     db.prepare(`DELETE FROM _possync_resync WHERE tbl = ?`).run(t.name);
     // Rows without a shared key yet were never pushed: they are not candidates for the sweep.
-    db.prepare(`INSERT OR IGNORE INTO _possync_resync (tbl, key) SELECT ?, ${key} FROM ${sqliteIdent(t.sqliteName)} WHERE ${notNull}`).run(t.name);
+    const listed = db.prepare(`INSERT OR IGNORE INTO _possync_resync (tbl, key) SELECT ?, ${key} FROM ${sqliteIdent(t.sqliteName)} WHERE ${notNull}`).run(t.name).changes;
     writePullCheckpoint(db, ctx.plan.terminalId, t.name, { xid: undefined, scan });
+    return listed > 0;
   });
+}
+
+/** Whether a resync that was interrupted still has local keys waiting to be ticked off. */
+export function pendingSweep(ctx: RunContext, t: TablePlan): boolean {
+  return ctx.sqlite.db.prepare(`SELECT 1 FROM _possync_resync WHERE tbl = ? LIMIT 1`).get(t.name) !== undefined;
 }
 
 /** Deletes local rows the resync did not find in Postgres, and completes the checkpoint with it. */

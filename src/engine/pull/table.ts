@@ -1,6 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { fetchRows, scanRows } from '../../db/postgres/rows.ts';
-import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
+import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type ScanState } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import { heldKeys } from '../held.ts';
 import { keyString, parseKey, type Key } from '../keys.ts';
@@ -9,7 +9,8 @@ import type { TableResult } from '../result.ts';
 import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import { applyPullBatch } from './apply.ts';
-import { sweepUnseen, startResync } from './resync.ts';
+import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
+import { FULL_SCAN_BATCH } from '../push/scan.ts';
 import { ChangeWindow } from './window.ts';
 
 let cursorCounter = 0;
@@ -27,40 +28,21 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   const ref = pgRef(ctx.plan, t);
   const fetch = async (keys: Key[]) => (await fetchRows(client, ref, columns, keys, scope)).map((r) => wireFromPgRow(t, r));
 
-  const held = heldKeys(db, 'pull', t.name).map((h) => parseKey(h.key));
-  for (let i = 0; i < held.length; i += batchSize) {
-    const keys = held.slice(i, i + batchSize);
-    applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt: new Map() }, {}, result);
+  const heldRows = heldKeys(db, 'pull', t.name);
+  const held = new Set(heldRows.map((h) => h.key));
+  for (let i = 0; i < heldRows.length; i += batchSize) {
+    const keys = heldRows.slice(i, i + batchSize).map((h) => parseKey(h.key));
+    applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt: new Map() }, { held }, result);
   }
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };
-  if (cp.xid !== undefined && cp.scan === undefined && (await ChangeWindow.truncated(client, ctx.plan.schema, t.name, cp.xid, fence))) {
+  if (cp.xid !== undefined && cp.scan === undefined && (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, cp.xid, fence, ctx.plan.terminalId))) {
     cp = { xid: undefined, scan: undefined }; // someone reloaded the table: resync it
   }
 
   if (cp.xid === undefined || cp.scan !== undefined) {
-    const scan = cp.scan ?? { fence, after: null };
-    // Deleting local rows that Postgres lacks is only safe once every local row has been pushed.
-    const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
-    if (scan.after === null && sweep && !ctx.dryRun) startResync(ctx, t, scan);
-    let after = scan.after;
-    for (;;) {
-      checkAborted(ctx);
-      const rows = (await scanRows(client, ref, columns, after, batchSize, scope)).map((r) => wireFromPgRow(t, r));
-      const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
-      const done = rows.length < batchSize;
-      after = keys.at(-1) ?? after;
-      const final: PullCheckpoint = { xid: scan.fence, scan: undefined };
-      // With a sweep pending, the final checkpoint is written by the sweep's transaction.
-      const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
-      applyPullBatch(ctx, t, { keys, rows, deletedAt: new Map() }, { checkpoint: next, resync: sweep }, result);
-      ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
-      if (done) {
-        if (sweep) sweepUnseen(ctx, t, result, final);
-        break;
-      }
-    }
-    cp = { xid: scan.fence, scan: undefined };
+    await resyncTable(ctx, client, t, cp.scan ?? { fence, after: null }, held, result);
+    cp = { xid: (cp.scan ?? { fence }).fence, scan: undefined };
   }
 
   const from = cp.xid!;
@@ -82,12 +64,48 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
       });
       // The checkpoint moves to the fence with the window's last batch, never before it.
       const checkpoint: PullCheckpoint | undefined = following.length === 0 ? { xid: fence, scan: undefined } : undefined;
-      applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt }, { checkpoint }, result);
+      applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt }, { checkpoint, held }, result);
       ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
       page = following;
     }
   } finally {
     await window.close();
+  }
+}
+
+/**
+ * A full resync by key ranges inside the pull's snapshot, in large pages; the next page is
+ * requested before the current one is written, so Postgres reads while SQLite writes.
+ */
+async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan: ScanState & { fence: string }, held: ReadonlySet<string>, result: TableResult): Promise<void> {
+  const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
+  const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
+  const ref = pgRef(ctx.plan, t);
+  const size = Math.max(ctx.config.batchSize, FULL_SCAN_BATCH);
+  // Deleting local rows that Postgres lacks is only safe once every local row has been pushed.
+  const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
+  const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
+  const final: PullCheckpoint = { xid: scan.fence, scan: undefined };
+  let after = scan.after;
+  let page = scanRows(client, ref, columns, after, size, scope);
+  for (;;) {
+    checkAborted(ctx);
+    const rows = (await page).map((r) => wireFromPgRow(t, r));
+    const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
+    const done = rows.length < size;
+    after = keys.at(-1) ?? after;
+    if (!done) {
+      page = scanRows(client, ref, columns, after, size, scope);
+      page.catch(() => {}); // observed when awaited; never an unhandled rejection if we stop early
+    }
+    // With a sweep pending, the final checkpoint is written by the sweep's transaction.
+    const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
+    applyPullBatch(ctx, t, { keys, rows, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
+    ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
+    if (done) {
+      if (sweep) sweepUnseen(ctx, t, result, final);
+      return;
+    }
   }
 }
 

@@ -8,6 +8,17 @@ function xidLiteral(xid: string): string {
   return `'${xid}'::xid8`;
 }
 
+/**
+ * Changes a pull applies: everything below the fence, plus transactions above it that already
+ * committed and are visible in this snapshot. The fence is the snapshot's xmin, so a transaction
+ * above it may be visible; rows fetched in this snapshot already show its effects, and without its
+ * change-log entries a child it moved to a new parent would arrive without that parent. The
+ * checkpoint still stops at the fence, so the next pull sees those transactions again (a no-op).
+ */
+function inSnapshot(fence: string): string {
+  return `(c.xid < ${fence} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
+}
+
 export interface WindowKey {
   /** Key values as Postgres prints them (col::text). */
   key: string[];
@@ -29,11 +40,14 @@ export class ChangeWindow {
     this.cursor = name;
   }
 
-  /** True when a TRUNCATE in the window means the table must be resynced in full. */
-  static async truncated(client: PgClient, schema: string, table: string, from: string, to: string): Promise<boolean> {
+  /**
+   * True when someone else reloaded the table in the window (a TRUNCATE, or another terminal's
+   * bulk load, which logs one 'T' entry instead of every key): it must be resynced in full.
+   */
+  static async reloaded(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string): Promise<boolean> {
     const { rows } = await client.query(
-      `SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND xid < $3::xid8 AND op = 'T' LIMIT 1`,
-      [changeLogName(schema, table), from, to],
+      `SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND xid < $3::xid8 AND op = 'T' AND origin IS DISTINCT FROM $4 LIMIT 1`,
+      [changeLogName(schema, table), from, to, terminalId],
     );
     return rows.length > 0;
   }
@@ -41,7 +55,7 @@ export class ChangeWindow {
   /** Cheap existence check, so a table with nothing new costs one index probe. */
   static async hasChanges(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string): Promise<boolean> {
     const { rows } = await client.query(
-      `SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND xid < $3::xid8 AND origin IS DISTINCT FROM $4 LIMIT 1`,
+      `SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND ${inSnapshot('$3::xid8')} AND c.origin IS DISTINCT FROM $4 LIMIT 1`,
       [changeLogName(schema, table), from, to, terminalId],
     );
     return rows.length > 0;
@@ -57,7 +71,7 @@ export class ChangeWindow {
                 max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
            FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
           WHERE c.tbl = ${pgLiteral(changeLogName(schema, table))} AND c.op <> 'T'
-            AND c.xid >= ${xidLiteral(from)} AND c.xid < ${xidLiteral(to)}
+            AND c.xid >= ${xidLiteral(from)} AND ${inSnapshot(xidLiteral(to))}
           GROUP BY k.value
          HAVING bool_or(c.origin IS DISTINCT FROM ${pgLiteral(terminalId)})`,
     );
