@@ -57,16 +57,19 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     existing.set(keyString(t.key.map((k) => w[k.pg] ?? '')), w);
   }
   const contested = await contestedKeys(client, plan, t, items, existing, pullFence);
+  // Unknown history (never pulled, or someone bulk-reloaded the table since): every row that
+  // differs counts as changed on both sides, and the conflict policy decides.
+  const unknownBase = pullFence === undefined || contested === 'all';
 
   const decisions = new Map<PushItem, Decision>();
   for (const item of items) {
     const server = existing.get(item.keyStr);
-    const c = contested.get(item.keyStr);
+    const c = contested === 'all' ? undefined : contested.get(item.keyStr);
     if (!item.row && server && t.deleted && server[t.deleted.pg] !== null) {
       decisions.set(item, { action: 'unchanged', conflict: false }); // already a tombstone
       continue;
     }
-    decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: c?.deletedAt }, pullFence === undefined ? server !== undefined : c !== undefined));
+    decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: c?.deletedAt }, unknownBase ? server !== undefined : c !== undefined));
   }
 
   const writes = items.filter((i) => {
@@ -157,9 +160,15 @@ async function contestedKeys(
   items: readonly PushItem[],
   existing: Map<string, WireRow>,
   pullFence: string | undefined,
-): Promise<Map<string, { deletedAt: string | undefined }>> {
+): Promise<Map<string, { deletedAt: string | undefined }> | 'all'> {
   const result = new Map<string, { deletedAt: string | undefined }>();
   if (pullFence === undefined) return result;
+  const reload = await client.query(`SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND op = 'T' AND origin IS DISTINCT FROM $3 LIMIT 1`, [
+    changeLogName(plan.schema, t.name),
+    pullFence,
+    plan.terminalId,
+  ]);
+  if (reload.rows.length > 0) return 'all';
   const keys = items.map((i) => i.key);
   const { rows } = await client.query<{ key: string[]; deleted_at: string | null }>(
     `SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key, max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
