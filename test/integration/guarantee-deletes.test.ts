@@ -103,6 +103,34 @@ describe('deletes (guarantee 5)', () => {
     expect(appliedRows(await b.sync('both'))).toBe(0);
   });
 
+  it('a delete pushed late does not beat an update made after the delete happened', async () => {
+    // a deletes the rows, b updates them a moment later, then a pushes: the update is newer than
+    // the delete (it happened later), even though it reaches Postgres after the delete does.
+    const ACC = uid(1, 88);
+    const TAG = uid(2, 88);
+    await ledger.db.query(`INSERT INTO accounts (id, name, updated_at) VALUES ($1, 'x', $2)`, [ACC, iso(-HOUR)]);
+    await ledger.db.query(`INSERT INTO tags (id, label, updated_at) VALUES ($1, 'x', $2)`, [TAG, iso(-HOUR)]);
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+    a.local.prepare(`DELETE FROM accounts WHERE id = ?`).run(ACC);
+    a.local.prepare(`DELETE FROM tags WHERE id = ?`).run(TAG);
+    await new Promise((r) => setTimeout(r, 50));
+    b.local.prepare(`UPDATE accounts SET name = 'newer', updated_at = ? WHERE id = ?`).run(iso(0), ACC);
+    b.local.prepare(`UPDATE tags SET label = 'newer', updated_at = ? WHERE id = ?`).run(iso(0), TAG);
+    await new Promise((r) => setTimeout(r, 50));
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+    expectNoTableErrors(await a.sync('both'));
+    for (const [table, id, col] of [['accounts', ACC, 'name'], ['tags', TAG, 'label']] as const) {
+      const extra = table === 'accounts' ? ' AND deleted_at IS NULL' : '';
+      const cloud = await ledger.db.query(`SELECT ${col} AS v FROM ${table} WHERE id = $1${extra}`, [id]);
+      const local = [a, b].map((t) => t.local.prepare(`SELECT ${col} AS v FROM ${table} WHERE id = ?${extra}`).get(id));
+      expect({ table, cloud, local }).toEqual({ table, cloud: [{ v: 'newer' }], local: [{ v: 'newer' }, { v: 'newer' }] });
+    }
+    await expectInSync(a.config);
+    await expectInSync(b.config);
+  });
+
   it('a tombstone is never resurrected by a stale update from an offline terminal', async () => {
     const ACC = uid(1, 77);
     const TAG = uid(2, 77);

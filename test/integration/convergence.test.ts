@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { runWorkload, type WorkloadReport } from '../support/workload.ts';
+
+// Randomized convergence, fast seeds: random edits on Postgres and two terminals (inserts,
+// updates, hard and soft deletes, parents and children, conflicting edits, long-open Postgres
+// transactions, policy-table conflicts) interleaved with push / pull / both runs; after a quiescent
+// end both sides must equal each other and the model. The soak run (npm run test:soak) runs
+// hundreds of seeds with SIGKILLed runs mixed in.
+const SEEDS = process.env.CONVERGENCE_SEEDS ? process.env.CONVERGENCE_SEEDS.split(',').map(Number) : [1, 2, 3, 4, 5];
+const STEPS = Number(process.env.CONVERGENCE_STEPS ?? 60);
+
+export function explain(report: WorkloadReport, replay: string): string {
+  // CONVERGENCE_TRACE=1 prints every step instead of the last 40.
+  return [
+    `seed ${report.seed} failed (${report.syncs} syncs, ${report.kills} kills). Replay: ${replay}`,
+    ...report.problems.slice(0, 15).map((p) => `  ${p}`),
+    '  last steps:',
+    ...report.trace.slice(process.env.CONVERGENCE_TRACE ? 0 : -40).map((t) => `    ${t}`),
+  ].join('\n');
+}
+
+describe('randomized convergence (fast seeds)', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}`, async () => {
+      const report = await runWorkload({ seed, steps: STEPS });
+      if (report.problems.length > 0) console.log(explain(report, `CONVERGENCE_SEEDS=${seed} npx vitest run test/integration/convergence.test.ts`));
+      expect(report.problems, `seed ${seed}`).toEqual([]);
+    });
+  }
+});

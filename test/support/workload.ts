@@ -1,0 +1,362 @@
+import pg from 'pg';
+import type { Direction } from '../../src/config/types.ts';
+import { inSync } from '../../src/engine/compare.ts';
+import { runAndKill } from './crash.ts';
+import { appliedRows, createLedger, describeDiff, sidesDiff, TABLE_NAMES, uid, type Ledger, type TableName, type Terminal } from './ledger.ts';
+import { COLUMNS, diffLive, livePg, liveSqlite, Model, SOFT, type Values } from './model.ts';
+import { rng, type Rng } from './prng.ts';
+
+/**
+ * A seeded random workload on both sides of several terminals, interleaved with sync runs, then a
+ * quiescent end: both sides must equal each other and the model (model.ts).
+ *
+ * Rules that keep the model exact (they restrict the workload, not the engine):
+ * - every edit writes all columns, stamped with a wall-clock time strictly after every earlier
+ *   edit (deletes are stamped by the databases' own clocks, so edits wait for the clock to move);
+ * - an account is hard-deleted only if no entry ever referenced it, and never referenced after
+ *   (a child of a vanished parent would wait forever: that is the app's integrity, not sync's);
+ * - long-open Postgres transactions only insert new rows, so nothing else waits on their locks;
+ * - prices (server-wins) and notes (client-wins) rows have one writer between quiescent points,
+ *   except in "policy rounds", where both sides edit a row and the policy's winner is expected.
+ */
+type Actor = 'pg' | string;
+
+export interface WorkloadOptions {
+  seed: number;
+  steps: number;
+  terminals?: number;
+  batchSize?: number;
+  /** Probability that a sync step is a SIGKILLed `possync trigger` subprocess instead of an in-process run. */
+  killRate?: number;
+}
+
+export interface WorkloadReport {
+  seed: number;
+  problems: string[];
+  trace: string[];
+  syncs: number;
+  kills: number;
+}
+
+interface Meta {
+  pending?: boolean;
+  /** Policy tables: who may edit the row until the next quiescent point. */
+  owner?: Actor;
+  refs: number;
+  hardDeleted?: boolean;
+}
+
+interface Held {
+  client: pg.Client;
+  rows: Array<[TableName, string]>;
+}
+
+const LWW: TableName[] = ['accounts', 'entries', 'tags'];
+const POLICY: TableName[] = ['prices', 'notes'];
+
+export async function runWorkload(options: WorkloadOptions): Promise<WorkloadReport> {
+  const ledger = await createLedger(`w${options.seed}`, { batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3 });
+  const w = new Workload(ledger, options);
+  try {
+    for (let i = 0; i < options.steps && w.problems.length === 0; i++) await w.step(i);
+    if (w.problems.length === 0) await w.finish();
+  } catch (err) {
+    w.problems.push(`threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    await w.close();
+    await ledger.cleanup();
+  }
+  return { seed: options.seed, problems: w.problems, trace: w.trace, syncs: w.syncs, kills: w.kills };
+}
+
+class Workload {
+  readonly problems: string[] = [];
+  readonly trace: string[] = [];
+  syncs = 0;
+  kills = 0;
+  private readonly r: Rng;
+  private readonly terms: Terminal[];
+  private readonly model = new Model();
+  private readonly meta = new Map<string, Meta>();
+  private readonly held: Held[] = [];
+  private last = 0;
+  private n = 0;
+  private installed = false;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly options: WorkloadOptions,
+  ) {
+    this.r = rng(options.seed);
+    this.terms = Array.from({ length: options.terminals ?? 2 }, (_, i) => ledger.terminal(`t${i + 1}`));
+  }
+
+  async step(i: number): Promise<void> {
+    const roll = this.r.next();
+    if (roll < 0.28) await this.sync(this.r.pick(this.terms), this.r.pick(['push', 'pull', 'both'] as const), `step ${i}`, true);
+    else if (roll < 0.34) await this.openHeld();
+    else if (roll < 0.4) await this.commitHeld(this.r.int(Math.max(1, this.held.length)));
+    else if (roll < 0.43) await this.policyRound();
+    else if (roll < 0.55) await this.conflict();
+    else await this.edit(this.r.pick(this.actors()), this.r.pick(TABLE_NAMES), this.r.pick(['insert', 'insert', 'update', 'update', 'soft', 'hard'] as const));
+  }
+
+  /** Commit everything, sync until quiet, check that a further run moves nothing, compare with the model. */
+  async finish(): Promise<void> {
+    while (this.held.length > 0) await this.commitHeld(0);
+    await this.quiesce();
+    for (const t of this.terms) {
+      const r = await this.sync(t, 'both', 'final check');
+      if (r !== undefined && r > 0) this.problems.push(`${t.id}: a second quiescent 'both' applied ${r} rows`);
+    }
+    for (const t of this.terms) {
+      for (const d of await sidesDiff(t.config)) if (!inSync(d)) this.problems.push(`${t.id} compareSides: ${describeDiff(d)}`);
+      const held = t.local.prepare(`SELECT side, tbl, key, kind, reason FROM _possync_held`).all();
+      if (held.length > 0) this.problems.push(`${t.id} still holds rows: ${JSON.stringify(held.slice(0, 5))}`);
+    }
+    for (const table of TABLE_NAMES) {
+      const want = this.model.live(table);
+      this.problems.push(...diffLive(table, want, await livePg(this.ledger.db, table), 'postgres').slice(0, 5));
+      for (const t of this.terms) this.problems.push(...diffLive(table, want, liveSqlite(t.local, table), t.id).slice(0, 5));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.held.splice(0)) await h.client.end().catch(() => {});
+  }
+
+  private actors(): Actor[] {
+    return ['pg', ...this.terms.map((t) => t.id)];
+  }
+
+  private log(line: string): void {
+    this.trace.push(line);
+  }
+
+  /** A wall-clock ms strictly after every earlier edit (and delete) of this workload. */
+  private tick(): number {
+    for (;;) {
+      const now = Date.now();
+      if (now > this.last) return (this.last = now);
+    }
+  }
+
+  private metaOf(table: TableName, id: string): Meta {
+    const k = `${table}:${id}`;
+    let m = this.meta.get(k);
+    if (!m) this.meta.set(k, (m = { refs: 0 }));
+    return m;
+  }
+
+  private term(actor: Actor): Terminal {
+    return this.terms.find((t) => t.id === actor)!;
+  }
+
+  private async exec(actor: Actor, sql: string, params: unknown[]): Promise<void> {
+    if (actor === 'pg') {
+      let n = 0;
+      await this.ledger.db.query(sql.replace(/\?/g, () => `$${++n}`), params);
+    } else {
+      this.term(actor).local.prepare(sql).run(...params);
+    }
+  }
+
+  private async ids(actor: Actor, table: TableName, liveOnly = true): Promise<string[]> {
+    const sql = `SELECT id FROM ${table} ${liveOnly && SOFT.has(table) ? 'WHERE deleted_at IS NULL' : ''} ORDER BY id`;
+    if (actor === 'pg') return (await this.ledger.db.query<{ id: string }>(sql.replace('SELECT id', 'SELECT id::text AS id'))).map((r) => r.id);
+    return (this.term(actor).local.prepare(sql).all() as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** Rows `actor` may edit now: live on its side, not in an open transaction, and (policy tables) its own. */
+  private async editable(actor: Actor, table: TableName): Promise<string[]> {
+    return (await this.ids(actor, table)).filter((id) => {
+      const m = this.metaOf(table, id);
+      return !m.pending && (!POLICY.includes(table) || m.owner === undefined || m.owner === actor);
+    });
+  }
+
+  /** An account a new or moved entry may reference (on Postgres it must exist there: the FK is enforced). */
+  private async accountRef(actor: Actor): Promise<string | undefined> {
+    const inPg = actor === 'pg' ? new Set(await this.ids('pg', 'accounts', false)) : undefined;
+    const ok = [...(this.model.rows.get('accounts')?.keys() ?? [])].filter((id) => {
+      const m = this.metaOf('accounts', id);
+      return !m.pending && !m.hardDeleted && (!inPg || inPg.has(id));
+    });
+    if (ok.length === 0) return undefined;
+    const id = this.r.pick(ok.sort());
+    this.metaOf('accounts', id).refs++;
+    return id;
+  }
+
+  private money(): string {
+    return ((this.r.int(2_000_000) - 500_000) / 100).toFixed(2);
+  }
+
+  /** New values for every column of a row, stamped now. */
+  private async values(actor: Actor, table: TableName, current?: string): Promise<Values | undefined> {
+    const k = ++this.n;
+    const v: Values = {};
+    if (table === 'accounts') Object.assign(v, { name: `acc ${k} by ${actor}`, balance: this.money() });
+    if (table === 'entries') {
+      const keep = current !== undefined && this.r.chance(0.5);
+      const account = keep ? await this.currentAccount(actor, current) : await this.accountRef(actor);
+      if (account === undefined) return undefined;
+      Object.assign(v, { account_id: account, amount: this.money(), note: this.r.chance(0.3) ? null : `note ${k} ✓` });
+    }
+    if (table === 'tags') v.label = `tag ${k}`;
+    if (table === 'prices') v.amount = this.money();
+    if (table === 'notes') v.body = `note ${k} by ${actor} — é`;
+    v.updated_at = new Date(this.tick()).toISOString();
+    return v;
+  }
+
+  private async currentAccount(actor: Actor, entry: string): Promise<string> {
+    if (actor === 'pg') return (await this.ledger.db.query<{ a: string }>(`SELECT account_id::text AS a FROM entries WHERE id = $1`, [entry]))[0]!.a;
+    return (this.term(actor).local.prepare(`SELECT account_id AS a FROM entries WHERE id = ?`).get(entry) as { a: string }).a;
+  }
+
+  async edit(actor: Actor, table: TableName, kind: 'insert' | 'update' | 'soft' | 'hard', forced?: string): Promise<void> {
+    if (kind === 'soft' && !SOFT.has(table)) kind = 'hard';
+    if (kind === 'insert') {
+      const id = uid(++this.n, TABLE_NAMES.indexOf(table) + 1);
+      const v = await this.values(actor, table);
+      if (!v) return;
+      const cols = COLUMNS[table];
+      await this.exec(actor, `INSERT INTO ${table} (id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})`, [id, ...cols.map((c) => v[c])]);
+      this.model.set(table, id, v);
+      if (POLICY.includes(table)) this.metaOf(table, id).owner = actor;
+      this.log(`${actor} insert ${table}:${id} ${JSON.stringify(v)}`);
+      return;
+    }
+    const candidates = forced ? [forced] : await this.editable(actor, table);
+    if (candidates.length === 0) return;
+    const id = this.r.pick(candidates);
+    const m = this.metaOf(table, id);
+    if (kind === 'hard' && table === 'accounts' && m.refs > 0) kind = 'soft';
+    if (POLICY.includes(table) && m.owner === undefined) m.owner = actor;
+    if (kind === 'update') {
+      const v = await this.values(actor, table, id);
+      if (!v) return;
+      const cols = COLUMNS[table];
+      const revive = SOFT.has(table) ? ', deleted_at = NULL' : '';
+      await this.exec(actor, `UPDATE ${table} SET ${cols.map((c) => `${c} = ?`).join(', ')}${revive} WHERE id = ?`, [...cols.map((c) => v[c]), id]);
+      this.model.set(table, id, v);
+      this.log(`${actor} update ${table}:${id} ${JSON.stringify(v)}`);
+    } else if (kind === 'soft') {
+      const at = new Date(this.tick()).toISOString();
+      await this.exec(actor, `UPDATE ${table} SET deleted_at = ?, updated_at = ? WHERE id = ?`, [at, at, id]);
+      this.model.set(table, id, 'deleted');
+      this.log(`${actor} soft-delete ${table}:${id} at ${at}`);
+    } else {
+      // Stamped by the database's clock: make sure it has moved past the last edit, and that
+      // the next edit comes after it.
+      this.tick();
+      await this.exec(actor, `DELETE FROM ${table} WHERE id = ?`, [id]);
+      this.last = Math.max(this.last, Date.now());
+      this.tick();
+      if (table === 'accounts') m.hardDeleted = true;
+      this.model.set(table, id, 'deleted');
+      this.log(`${actor} hard-delete ${table}:${id}`);
+    }
+  }
+
+  /** The same row edited on two sides before they sync: LWW tables only (the later edit must win). */
+  private async conflict(): Promise<void> {
+    const table = this.r.pick(LWW);
+    const x = this.r.pick(this.actors());
+    const y = this.r.pick(this.actors().filter((a) => a !== x));
+    const onY = new Set(await this.editable(y, table));
+    const both = (await this.editable(x, table)).filter((id) => onY.has(id));
+    if (both.length === 0) return;
+    const id = this.r.pick(both);
+    this.log(`conflict on ${table}:${id} between ${x} and ${y}`);
+    for (const actor of [x, y]) await this.edit(actor, table, this.r.pick(['update', 'update', 'soft', 'hard'] as const), id);
+  }
+
+  private async openHeld(): Promise<void> {
+    if (this.held.length >= 2 || !this.installed) return;
+    const client = new pg.Client({ connectionString: this.ledger.db.url });
+    await client.connect();
+    await client.query('BEGIN');
+    const h: Held = { client, rows: [] };
+    this.held.push(h);
+    const insert = async (table: TableName, v: Values) => {
+      const id = uid(++this.n, TABLE_NAMES.indexOf(table) + 1);
+      const cols = COLUMNS[table];
+      await client.query(`INSERT INTO ${table} (id, ${cols.join(', ')}) VALUES ($1, ${cols.map((_, i) => `$${i + 2}`).join(', ')})`, [id, ...cols.map((c) => v[c])]);
+      this.model.set(table, id, v);
+      this.metaOf(table, id).pending = true;
+      h.rows.push([table, id]);
+      return id;
+    };
+    const ts = () => new Date(this.tick()).toISOString();
+    const account = await insert('accounts', { name: `held ${this.n}`, balance: this.money(), updated_at: ts() });
+    if (this.r.chance(0.7)) {
+      this.metaOf('accounts', account).refs++;
+      await insert('entries', { account_id: account, amount: this.money(), note: 'held', updated_at: ts() });
+    }
+    if (this.r.chance(0.5)) await insert('tags', { label: `held tag ${this.n}`, updated_at: ts() });
+    this.log(`pg opens a long transaction inserting ${h.rows.map(([t, id]) => `${t}:${id}`).join(', ')}`);
+  }
+
+  private async commitHeld(i: number): Promise<void> {
+    const [h] = this.held.splice(i, 1);
+    if (!h) return;
+    await h.client.query('COMMIT');
+    await h.client.end();
+    for (const [table, id] of h.rows) this.metaOf(table, id).pending = false;
+    this.log(`pg commits the long transaction of ${h.rows.map(([t, id]) => `${t}:${id}`).join(', ')}`);
+  }
+
+  /** Returns the rows applied, or undefined for a subprocess run (which may be SIGKILLed, if `mayKill`). */
+  private async sync(t: Terminal, direction: Direction, why: string, mayKill = false): Promise<number | undefined> {
+    this.syncs++;
+    if (mayKill && this.options.killRate && this.r.chance(this.options.killRate)) {
+      const after = this.r.int(400);
+      const run = await runAndKill(t.configPath, t.sqlitePath, after, direction);
+      this.log(`${why}: ${t.id} ${direction} as a subprocess, ${run.killed ? `SIGKILLed after ${after}ms` : `exit ${run.code}`}`);
+      if (run.killed) this.kills++;
+      else if (run.code !== 0 && run.code !== 1) this.problems.push(`${why}: subprocess exit ${run.code}: ${run.stderr.slice(0, 500)}`);
+      return undefined;
+    }
+    const r = await t.sync(direction);
+    this.installed = true;
+    const bad = r.tables.filter((x) => x.status !== 'success');
+    const moved = r.tables.filter((x) => x.inserted + x.updated + x.deleted + x.conflicts + x.deferred + x.rejected > 0);
+    this.log(`${why}: ${t.id} ${direction}: ${moved.map((x) => `${x.step} ${x.table} +${x.inserted} ~${x.updated} -${x.deleted} !${x.conflicts} ?${x.deferred} x${x.rejected}`).join(', ') || 'nothing'}`);
+    if (r.error || bad.length > 0) this.problems.push(`${why}: ${t.id} ${direction} failed: ${r.error ?? bad.map((x) => `${x.step} ${x.table}: ${x.error}`).join('; ')}`);
+    if (r.tables.some((x) => x.rejected > 0)) this.problems.push(`${why}: ${t.id} ${direction} rejected rows: ${r.tables.flatMap((x) => x.reasons).join('; ')}`);
+    return appliedRows(r);
+  }
+
+  private async quiesce(): Promise<void> {
+    for (let round = 0; round < 2; round++) for (const t of this.terms) await this.sync(t, 'both', `quiesce ${round}`);
+    for (const table of POLICY) for (const id of this.model.rows.get(table)?.keys() ?? []) delete this.metaOf(table, id).owner;
+  }
+
+  /** At a quiet point, a policy-table row edited on Postgres and on one terminal: the policy picks the winner. */
+  private async policyRound(): Promise<void> {
+    if (this.held.length > 0) return;
+    await this.quiesce();
+    for (let k = this.r.int(3); k >= 0; k--) {
+      const table = this.r.pick(POLICY);
+      const t = this.r.pick(this.terms);
+      const ids = await this.editable(t.id, table);
+      if (ids.length === 0) continue;
+      const id = this.r.pick(ids);
+      const order: Actor[] = this.r.chance(0.5) ? ['pg', t.id] : [t.id, 'pg'];
+      const versions: Record<string, Values> = {};
+      for (const actor of order) {
+        const v = (await this.values(actor, table))!;
+        const cols = COLUMNS[table];
+        await this.exec(actor, `UPDATE ${table} SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [...cols.map((c) => v[c]), id]);
+        versions[actor] = v;
+      }
+      const winner = table === 'prices' ? 'pg' : t.id;
+      this.model.set(table, id, versions[winner]!);
+      this.metaOf(table, id).owner = 'frozen';
+      this.log(`policy round on ${table}:${id}: ${order.join(' then ')} edit it, ${winner} must win`);
+      await this.sync(t, this.r.pick(['push', 'pull', 'both'] as const), 'policy round');
+    }
+  }
+}
