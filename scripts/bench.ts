@@ -1,0 +1,218 @@
+// npm run bench -- [--rows 1000000] [--changes 100] [--cycles 15] [--small-rows 100000] [--out file.json] [--no-pgloader]
+//
+// Measures, in one run on one machine: the initial push of N rows (SQLite → Postgres), the
+// initial pull into an empty SQLite (Postgres → SQLite), incremental push and pull cycles with
+// 100 changed rows in the N-row database and in a smaller one, and for reference a raw COPY of
+// the same rows and (when `pgloader` is on the PATH) pgloader's load of the same SQLite file.
+// Each phase runs in its own process so its peak RSS is its own. Starts an embedded Postgres
+// unless BENCH_DATABASE_URL is set (the user must be allowed to create databases).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/postgres/embedded.ts';
+import { pgIdent } from '../src/db/quote.ts';
+import { progress } from '../src/cli/output.ts';
+import { PG_TABLE, createEmptyTerminal, createTerminal, writeCopyFile } from './bench/dataset.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Options {
+  rows: number;
+  smallRows: number;
+  changes: number;
+  cycles: number;
+  out: string;
+  pgloader: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string, fallback: number) => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
+    return n;
+  };
+  const rows = num('rows', 1_000_000);
+  return {
+    rows,
+    smallRows: num('small-rows', Math.max(1, Math.floor(rows / 10))),
+    changes: num('changes', Math.min(100, rows)),
+    cycles: num('cycles', 15),
+    out: get('out') ?? path.join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    pgloader: !argv.includes('--no-pgloader'),
+  };
+}
+
+interface PhaseResult {
+  phase: string;
+  ms: number;
+  rows: number;
+  maxRssMb: number;
+  samples?: number[];
+}
+
+function runPhase(input: Record<string, unknown>): Promise<PhaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'bench', 'phase.ts'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`phase ${String(input.phase)} exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!) as PhaseResult);
+    });
+  });
+}
+
+function pgloaderAvailable(): boolean {
+  try {
+    execFileSync('pgloader', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const spinner = progress('starting PostgreSQL');
+  let server: EmbeddedServer | undefined;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-bench-'));
+  const run = Math.random().toString(36).slice(2, 8);
+  const databases: string[] = [];
+  let adminUrl: string;
+  if (process.env.BENCH_DATABASE_URL) adminUrl = process.env.BENCH_DATABASE_URL;
+  else {
+    server = await startEmbeddedPostgres();
+    adminUrl = server.url();
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const createDb = async (name: string) => {
+    const db = `bench_${run}_${name}`;
+    await admin.query(`CREATE DATABASE ${pgIdent(db)}`);
+    databases.push(db);
+    const u = new URL(adminUrl);
+    u.pathname = `/${db}`;
+    const url = u.toString();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(PG_TABLE);
+    await c.query(PG_TABLE.replace('CREATE TABLE products', 'CREATE TABLE products_copy'));
+    await c.end();
+    return url;
+  };
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const results: Record<string, PhaseResult | undefined> = {};
+  try {
+    const big = path.join(work, 'terminal.sqlite');
+    spinner.text(`generating ${opts.rows} rows in SQLite`);
+    createTerminal(big, opts.rows);
+    const copyFile = path.join(work, 'rows.copy');
+    writeCopyFile(big, copyFile);
+    const url = await createDb('main');
+
+    spinner.text('raw COPY FROM STDIN (reference)');
+    results.copy = await runPhase({ phase: 'copy', url, sqlite: big, terminal: 'bench', copyFile });
+    log(`copy: ${results.copy.ms.toFixed(0)} ms`);
+
+    if (opts.pgloader && pgloaderAvailable()) {
+      spinner.text('pgloader (reference)');
+      const target = await createDb('pgloader');
+      const c = new pg.Client({ connectionString: target });
+      await c.connect();
+      await c.query('DROP TABLE products; DROP TABLE products_copy');
+      await c.end();
+      const started = performance.now();
+      execFileSync('pgloader', ['--quiet', `sqlite://${big}`, target], { stdio: ['ignore', 'ignore', 'inherit'] });
+      results.pgloader = { phase: 'pgloader', ms: performance.now() - started, rows: opts.rows, maxRssMb: 0 };
+      log(`pgloader: ${results.pgloader.ms.toFixed(0)} ms`);
+    }
+
+    spinner.text(`possync initial push of ${opts.rows} rows`);
+    results.push = await runPhase({ phase: 'push', url, sqlite: big, terminal: 'bench-a' });
+    log(`push: ${results.push.ms.toFixed(0)} ms`);
+
+    const empty = path.join(work, 'empty.sqlite');
+    createEmptyTerminal(empty);
+    spinner.text(`possync initial pull of ${opts.rows} rows into an empty SQLite`);
+    results.pull = await runPhase({ phase: 'pull', url, sqlite: empty, terminal: 'bench-b' });
+    log(`pull: ${results.pull.ms.toFixed(0)} ms`);
+
+    spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.rows}-row database)`);
+    results.cyclePush = await runPhase({ phase: 'cycle-push', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
+    results.cyclePull = await runPhase({ phase: 'cycle-pull', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
+
+    spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.smallRows}-row database)`);
+    const small = path.join(work, 'small.sqlite');
+    createTerminal(small, opts.smallRows);
+    const smallUrl = await createDb('small');
+    await runPhase({ phase: 'push', url: smallUrl, sqlite: small, terminal: 'bench-s' });
+    results.smallCyclePush = await runPhase({ phase: 'cycle-push', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
+    results.smallCyclePull = await runPhase({ phase: 'cycle-pull', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
+    spinner.stop();
+
+    const rate = (r: PhaseResult | undefined) => (r ? Math.round((r.rows / r.ms) * 1000) : undefined);
+    const ratio = (a: number | undefined, b: number | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
+    const summary = {
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+      rows: opts.rows,
+      smallRows: opts.smallRows,
+      changes: opts.changes,
+      rowsPerSecond: { copy: rate(results.copy), pgloader: rate(results.pgloader), push: rate(results.push), pull: rate(results.pull) },
+      ratios: {
+        pushVsCopy: ratio(rate(results.push), rate(results.copy)),
+        pushVsPgloader: ratio(rate(results.push), rate(results.pgloader)),
+        cyclePushVsSmall: ratio(results.cyclePush?.ms, results.smallCyclePush?.ms),
+        cyclePullVsSmall: ratio(results.cyclePull?.ms, results.smallCyclePull?.ms),
+      },
+      cycleMs: { push: results.cyclePush?.ms, pull: results.cyclePull?.ms, smallPush: results.smallCyclePush?.ms, smallPull: results.smallCyclePull?.ms },
+      peakRssMb: { push: results.push?.maxRssMb, pull: results.pull?.maxRssMb, cyclePush: results.cyclePush?.maxRssMb, cyclePull: results.cyclePull?.maxRssMb },
+      phases: results,
+    };
+    fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+    fs.writeFileSync(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
+    printSummary(summary);
+    process.stdout.write(`\nresult written to ${opts.out}\n`);
+  } finally {
+    spinner.stop();
+    for (const db of databases) await admin.query(`DROP DATABASE IF EXISTS ${pgIdent(db)} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+    await server?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function printSummary(s: {
+  rows: number;
+  smallRows: number;
+  changes: number;
+  rowsPerSecond: Record<string, number | undefined>;
+  ratios: Record<string, number | undefined>;
+  cycleMs: Record<string, number | undefined>;
+  peakRssMb: Record<string, number | undefined>;
+}): void {
+  const fmt = (n: number | undefined, unit = '') => (n === undefined ? 'n/a' : `${n.toLocaleString('en-US', { maximumFractionDigits: 1 })}${unit}`);
+  const lines = [
+    `possync benchmark: ${s.rows.toLocaleString('en-US')} rows`,
+    '',
+    `  raw COPY FROM STDIN           ${fmt(s.rowsPerSecond.copy, ' rows/s')}`,
+    `  pgloader                      ${fmt(s.rowsPerSecond.pgloader, ' rows/s')}`,
+    `  initial push sqlite → postgres ${fmt(s.rowsPerSecond.push, ' rows/s')}   (${fmt(s.ratios.pushVsCopy, '×')} COPY, ${fmt(s.ratios.pushVsPgloader, '×')} pgloader)`,
+    `  initial pull postgres → sqlite ${fmt(s.rowsPerSecond.pull, ' rows/s')}`,
+    `  cycle push, ${s.changes} changes       ${fmt(s.cycleMs.push, ' ms')}   (${fmt(s.cycleMs.smallPush, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${fmt(s.ratios.cyclePushVsSmall, '×')})`,
+    `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${fmt(s.ratios.cyclePullVsSmall, '×')})`,
+    `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();

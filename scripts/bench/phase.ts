@@ -1,0 +1,110 @@
+// One measured phase of the benchmark, run in its own process so its peak memory is its own.
+// Prints one JSON line: { phase, ms, rows, maxRssMb, ... }.
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import Database from 'better-sqlite3';
+import { resolveConfig } from '../../src/config/load.ts';
+import { PgGateway } from '../../src/db/postgres/gateway.ts';
+import { SqliteGateway } from '../../src/db/sqlite/gateway.ts';
+import { runSync } from '../../src/engine/run.ts';
+import { applied } from '../../src/engine/result.ts';
+import { COLUMNS } from './dataset.ts';
+
+interface PhaseInput {
+  phase: 'copy' | 'push' | 'pull' | 'cycle-push' | 'cycle-pull';
+  url: string;
+  sqlite: string;
+  terminal: string;
+  copyFile?: string;
+  changes?: number;
+  cycles?: number;
+  batchSize?: number;
+}
+
+const input = JSON.parse(process.argv[2]!) as PhaseInput;
+const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+function config() {
+  return resolveConfig(
+    {
+      sqlite: { path: input.sqlite },
+      postgres: { url: input.url },
+      terminalId: input.terminal,
+      batchSize: input.batchSize ?? 500,
+      tables: [{ name: 'products', pk: 'id', updatedCol: 'updated_at', deletedCol: 'deleted_at' }],
+    },
+    `${input.sqlite}.config.json`,
+    {},
+  );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function copyPhase() {
+  const client = new pg.Client({ connectionString: input.url });
+  await client.connect();
+  const started = performance.now();
+  await client.query('BEGIN');
+  await pipeline(fs.createReadStream(input.copyFile!), client.query(copyFrom(`COPY products_copy (${COLUMNS.join(', ')}) FROM STDIN`)));
+  await client.query('COMMIT');
+  const ms = performance.now() - started;
+  const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM products_copy');
+  await client.end();
+  return { ms, rows: Number(rows[0]!.n) };
+}
+
+async function fullRun(direction: 'push' | 'pull') {
+  const started = performance.now();
+  const result = await runSync(config(), { direction });
+  const ms = performance.now() - started;
+  if (result.status !== 'success') throw new Error(`${direction} did not succeed: ${JSON.stringify(result.tables)}`);
+  return { ms, rows: result.tables.reduce((a, t) => a + applied(t), 0) };
+}
+
+/**
+ * Incremental cycles with gateways kept open, as the daemon does: each cycle changes `changes`
+ * rows on one side (not timed) and times one sync run in the other direction.
+ */
+async function cycles(direction: 'push' | 'pull') {
+  const cfg = config();
+  const pgw = await PgGateway.connect(cfg.postgresUrl);
+  const sqlite = SqliteGateway.open(cfg.sqlitePath);
+  const changes = input.changes ?? 100;
+  const times: number[] = [];
+  const app = new Database(cfg.sqlitePath);
+  try {
+    await runSync(cfg, { direction: 'both', pg: pgw, sqlite }); // settle
+    for (let c = 0; c < (input.cycles ?? 15); c++) {
+      const stamp = new Date(Date.UTC(2027, 0, 1) + c * 60_000).toISOString();
+      if (direction === 'push') {
+        app.prepare(`UPDATE products SET qty = qty + 1, updated_at = ? WHERE rowid IN (SELECT rowid FROM products ORDER BY random() LIMIT ?)`).run(stamp, changes);
+      } else {
+        await pgw.query(`UPDATE products SET qty = qty + 1, updated_at = $1 WHERE id IN (SELECT id FROM products ORDER BY random() LIMIT $2)`, [stamp, changes]);
+      }
+      const started = performance.now();
+      const result = await runSync(cfg, { direction, pg: pgw, sqlite });
+      times.push(performance.now() - started);
+      const moved = result.tables.reduce((a, t) => a + applied(t), 0);
+      if (result.status !== 'success' || moved < changes * 0.5) throw new Error(`cycle moved ${moved} rows: ${JSON.stringify(result.tables)}`);
+    }
+  } finally {
+    app.close();
+    sqlite.close();
+    await pgw.close();
+  }
+  return { ms: median(times), rows: changes, samples: times.map((t) => Math.round(t * 10) / 10) };
+}
+
+const out =
+  input.phase === 'copy'
+    ? await copyPhase()
+    : input.phase === 'push' || input.phase === 'pull'
+      ? await fullRun(input.phase)
+      : await cycles(input.phase === 'cycle-push' ? 'push' : 'pull');
+process.stdout.write(`${JSON.stringify({ phase: input.phase, ...out, maxRssMb: rss() })}\n`);
+process.exit(0);
