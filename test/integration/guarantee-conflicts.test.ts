@@ -97,4 +97,22 @@ describe('conflict policies', () => {
     expect(appliedRows(await a.sync('both'))).toBe(0);
     expect(appliedRows(await b.sync('both'))).toBe(0);
   });
+
+  it('a row only this terminal has written is not contested, even before its first pull', async () => {
+    // "Contested" means the receiving side changed the row since the two last agreed; a push that
+    // Postgres acknowledged is such an agreement, pull or no pull.
+    const t = ledger.terminal('till-push-only');
+    const [P, N] = [uid(1, 60), uid(2, 60)];
+    t.local.prepare(`INSERT INTO prices (id, amount, updated_at) VALUES (?, '1.00', ?)`).run(P, at(5000));
+    t.local.prepare(`INSERT INTO notes (id, body, updated_at) VALUES (?, 'v1', ?)`).run(N, at(5000));
+    expectNoTableErrors(await t.sync('push'));
+    t.local.prepare(`UPDATE prices SET amount = '2.00', updated_at = ? WHERE id = ?`).run(at(6000), P);
+    t.local.prepare(`DELETE FROM notes WHERE id = ?`).run(N);
+    const second = await t.sync('push');
+    expectNoTableErrors(second);
+    expect(second.tables.map((r) => r.conflicts)).toEqual(second.tables.map(() => 0));
+    expect(await ledger.db.query(`SELECT amount::text AS amount FROM prices WHERE id = $1`, [P])).toEqual([{ amount: '2.00' }]);
+    expect(await ledger.db.query(`SELECT 1 FROM notes WHERE id = $1`, [N])).toEqual([]);
+    expect(t.local.prepare(`SELECT amount FROM prices WHERE id = ?`).get(P)).toEqual({ amount: '2.00' });
+  });
 });
