@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runWorkload, type WorkloadReport } from '../support/workload.ts';
+import { explain, runWorkload } from '../support/workload.ts';
 
 // Randomized convergence, fast seeds: random edits on Postgres and two terminals (inserts,
 // updates, hard and soft deletes, parents and children, conflicting edits, long-open Postgres
@@ -8,16 +8,6 @@ import { runWorkload, type WorkloadReport } from '../support/workload.ts';
 // hundreds of seeds with SIGKILLed runs mixed in.
 const SEEDS = process.env.CONVERGENCE_SEEDS ? process.env.CONVERGENCE_SEEDS.split(',').map(Number) : [1, 2, 3, 4, 5];
 const STEPS = Number(process.env.CONVERGENCE_STEPS ?? 60);
-
-export function explain(report: WorkloadReport, replay: string): string {
-  // CONVERGENCE_TRACE=1 prints every step instead of the last 40.
-  return [
-    `seed ${report.seed} failed (${report.syncs} syncs, ${report.kills} kills). Replay: ${replay}`,
-    ...report.problems.slice(0, 15).map((p) => `  ${p}`),
-    '  last steps:',
-    ...report.trace.slice(process.env.CONVERGENCE_TRACE ? 0 : -40).map((t) => `    ${t}`),
-  ].join('\n');
-}
 
 describe('randomized convergence (fast seeds)', () => {
   for (const seed of SEEDS) {

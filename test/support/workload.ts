@@ -69,6 +69,16 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
   return { seed: options.seed, problems: w.problems, trace: w.trace, syncs: w.syncs, kills: w.kills };
 }
 
+/** A failing seed: its problems, the command that replays it, and its last steps (all of them with CONVERGENCE_TRACE=1). */
+export function explain(report: WorkloadReport, replay: string): string {
+  return [
+    `seed ${report.seed} failed (${report.syncs} syncs, ${report.kills} kills). Replay: ${replay}`,
+    ...report.problems.slice(0, 15).map((p) => `  ${p}`),
+    '  last steps:',
+    ...report.trace.slice(process.env.CONVERGENCE_TRACE ? 0 : -40).map((t) => `    ${t}`),
+  ].join('\n');
+}
+
 class Workload {
   readonly problems: string[] = [];
   readonly trace: string[] = [];
