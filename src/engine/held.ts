@@ -19,8 +19,12 @@ export interface HeldRow {
   detail?: string | undefined;
 }
 
-export function heldKeys(db: SqliteDb, side: Step, table: string): Array<{ key: string; detail: string | null }> {
-  return db.prepare(`SELECT key, detail FROM _possync_held WHERE side = ? AND tbl = ? ORDER BY first_seen, key`).all(side, table) as Array<{ key: string; detail: string | null }>;
+export function heldKeys(db: SqliteDb, side: Step, table: string): Array<{ key: string; kind: 'deferred' | 'rejected'; detail: string | null }> {
+  return db.prepare(`SELECT key, kind, detail FROM _possync_held WHERE side = ? AND tbl = ? ORDER BY first_seen, key`).all(side, table) as Array<{
+    key: string;
+    kind: 'deferred' | 'rejected';
+    detail: string | null;
+  }>;
 }
 
 export function recordHeld(db: SqliteDb, rows: readonly HeldRow[]): void {
@@ -53,4 +57,19 @@ export function listHeld(db: SqliteDb, filter: { kind?: 'deferred' | 'rejected' 
     side: Step; tbl: string; key: string; kind: 'deferred' | 'rejected'; reason: string; display: string; first_seen: string; last_tried: string; attempts: number;
   }>;
   return rows.map((r) => ({ side: r.side, table: r.tbl, key: r.key, kind: r.kind, reason: r.reason, display: r.display, firstSeen: r.first_seen, lastTried: r.last_tried, attempts: r.attempts }));
+}
+
+/** What is still waiting for one table and side: counts and the first reasons, for the run result. */
+export function heldSummary(db: SqliteDb, side: Step, table: string, limit: number): { deferred: number; rejected: number; reasons: string[] } {
+  const counts = db.prepare(`SELECT kind, count(*) AS n FROM _possync_held WHERE side = ? AND tbl = ? GROUP BY kind`).all(side, table) as Array<{ kind: string; n: number }>;
+  const reasons = (db.prepare(`SELECT reason FROM _possync_held WHERE side = ? AND tbl = ? ORDER BY first_seen, key LIMIT ?`).all(side, table, limit) as Array<{ reason: string }>).map((r) => r.reason);
+  return {
+    deferred: counts.find((c) => c.kind === 'deferred')?.n ?? 0,
+    rejected: counts.find((c) => c.kind === 'rejected')?.n ?? 0,
+    reasons,
+  };
+}
+
+export function heldCount(db: SqliteDb, side: Step, table: string, kind: 'deferred' | 'rejected'): number {
+  return (db.prepare(`SELECT count(*) AS n FROM _possync_held WHERE side = ? AND tbl = ? AND kind = ?`).get(side, table, kind) as { n: number }).n;
 }

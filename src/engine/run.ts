@@ -11,7 +11,8 @@ import { ensureInstalled } from './install.ts';
 import { buildPlan } from './plan/build.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
 import { pullAll } from './pull/run.ts';
-import { pushTable } from './push/table.ts';
+import { pushTable, settleDeferredPush } from './push/table.ts';
+import { readPullCheckpoint } from './checkpoints.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { runTableStep } from './step.ts';
 import { recordRun } from './sync-log.ts';
@@ -135,6 +136,11 @@ async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResu
     if (t.direction === 'pull') continue;
     await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r));
   }
+  // FK cycles between tables: a row may wait for a parent in a table pushed after it.
+  for (const t of tables) {
+    const r = results.get(t)!;
+    if (t.direction !== 'pull' && r.status === 'success' && r.deferred > 0) await runTableStep(ctx, t, r, results, () => settleDeferredPushAgain(ctx, t, r));
+  }
   return stepResults(tables, results, 'push');
 }
 
@@ -148,4 +154,9 @@ async function pullStep(ctx: RunContext, tables: TablePlan[]): Promise<{ results
 /** Tables whose direction excludes the step are left out of that step's results. */
 function stepResults(tables: TablePlan[], results: Map<TablePlan, TableResult>, step: Step): TableResult[] {
   return tables.filter((t) => t.direction === 'both' || t.direction === step).map((t) => results.get(t)!);
+}
+
+async function settleDeferredPushAgain(ctx: RunContext, t: TablePlan, r: TableResult): Promise<void> {
+  const pullCp = readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name);
+  await settleDeferredPush(ctx, t, pullCp?.scan ? undefined : pullCp?.xid, r);
 }

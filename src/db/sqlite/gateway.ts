@@ -33,7 +33,11 @@ export class SqliteGateway {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
       }
-      db.pragma('foreign_keys = ON');
+      // possync checks parent rows itself (a child waits until its parent is there) and applies
+      // a pull table by table in FK order from one Postgres snapshot; SQLite's own enforcement
+      // would reject the intermediate states in between (a parent deleted one transaction before
+      // its children). The POS app's connections keep whatever setting they use.
+      db.pragma('foreign_keys = OFF');
     } catch (err) {
       throw new PossyncError('SQLITE_UNREACHABLE', `cannot open SQLite database ${path}: ${(err as Error).message}`, {
         hint: 'check the file path and permissions, and that it is a SQLite database',

@@ -2,7 +2,7 @@ import type { RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
 import type { TableResult } from '../result.ts';
 import { runTableStep } from '../step.ts';
-import { pullTable } from './table.ts';
+import { pullTable, settleDeferredPull } from './table.ts';
 
 export interface PullSummary {
   fence: string | undefined;
@@ -24,18 +24,24 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
       );
       summary.fence = rows[0]!.fence;
       summary.heldBackByOpenTransaction = rows[0]!.fence !== rows[0]!.xmax;
+      const inSavepoint = async (fn: () => Promise<void>) => {
+        await client.query('SAVEPOINT possync_table');
+        try {
+          await fn();
+          await client.query('RELEASE SAVEPOINT possync_table');
+        } catch (err) {
+          await client.query('ROLLBACK TO SAVEPOINT possync_table').catch(() => {});
+          throw err;
+        }
+      };
       for (const t of tables) {
         const result = results.get(t)!;
-        await runTableStep(ctx, t, result, results, async () => {
-          await client.query('SAVEPOINT possync_table');
-          try {
-            await pullTable(ctx, client, t, summary.fence!, result);
-            await client.query('RELEASE SAVEPOINT possync_table');
-          } catch (err) {
-            await client.query('ROLLBACK TO SAVEPOINT possync_table').catch(() => {});
-            throw err;
-          }
-        });
+        await runTableStep(ctx, t, result, results, () => inSavepoint(() => pullTable(ctx, client, t, summary.fence!, result)));
+      }
+      // FK cycles between tables: a row may wait for a parent in a table pulled after it.
+      for (const t of tables) {
+        const result = results.get(t)!;
+        if (result.status === 'success' && result.deferred > 0) await runTableStep(ctx, t, result, results, () => inSavepoint(() => settleDeferredPull(ctx, client, t, result)));
       }
     },
     { isolation: 'repeatable read', readOnly: true },

@@ -2,12 +2,13 @@ import type { PgClient } from '../../db/postgres/gateway.ts';
 import { fetchRows, scanRows } from '../../db/postgres/rows.ts';
 import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type ScanState } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
-import { heldKeys } from '../held.ts';
+import { heldCount, heldKeys, heldSummary } from '../held.ts';
 import { keyString, parseKey, type Key } from '../keys.ts';
 import type { TablePlan } from '../plan/types.ts';
-import type { TableResult } from '../result.ts';
+import { MAX_REASONS, type TableResult } from '../result.ts';
 import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
+import type { WireRow } from '../decide.ts';
 import { applyPullBatch } from './apply.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { FULL_SCAN_BATCH } from '../push/scan.ts';
@@ -22,18 +23,12 @@ let cursorCounter = 0;
  */
 export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan, fence: string, result: TableResult): Promise<void> {
   const db = ctx.sqlite.db;
-  const batchSize = ctx.config.batchSize;
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
   const ref = pgRef(ctx.plan, t);
   const fetch = async (keys: Key[]) => (await fetchRows(client, ref, columns, keys, scope)).map((r) => wireFromPgRow(t, r));
 
-  const heldRows = heldKeys(db, 'pull', t.name);
-  const held = new Set(heldRows.map((h) => h.key));
-  for (let i = 0; i < heldRows.length; i += batchSize) {
-    const keys = heldRows.slice(i, i + batchSize).map((h) => parseKey(h.key));
-    applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt: new Map() }, { held }, result);
-  }
+  const held = await retryHeldPull(ctx, client, t, undefined, result);
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };
   if (cp.xid !== undefined && cp.scan === undefined && (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, cp.xid, fence, ctx.plan.terminalId))) {
@@ -45,7 +40,59 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
     cp = { xid: (cp.scan ?? { fence }).fence, scan: undefined };
   }
 
-  const from = cp.xid!;
+  await pullWindow(ctx, client, t, cp.xid!, fence, held, fetch, result);
+
+  await settleDeferredPull(ctx, client, t, result);
+}
+
+/** Retries this table's held pull rows (all, or only the deferred ones) from the pull's snapshot. */
+async function retryHeldPull(ctx: RunContext, client: PgClient, t: TablePlan, kind: 'deferred' | undefined, result: TableResult): Promise<Set<string>> {
+  const rows = heldKeys(ctx.sqlite.db, 'pull', t.name);
+  const held = new Set(rows.map((h) => h.key));
+  const retry = rows.filter((h) => kind === undefined || h.kind === kind);
+  const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
+  const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
+  for (let i = 0; i < retry.length; i += ctx.config.batchSize) {
+    const keys = retry.slice(i, i + ctx.config.batchSize).map((h) => parseKey(h.key));
+    const found = (await fetchRows(client, pgRef(ctx.plan, t), columns, keys, scope)).map((r) => wireFromPgRow(t, r));
+    applyPullBatch(ctx, t, { keys, rows: found, deletedAt: new Map() }, { held }, result);
+  }
+  return held;
+}
+
+/**
+ * Rows deferred earlier in this pull may have found their parent since (later in the same table,
+ * or in a table pulled after this one when FKs form a cycle): retry while that makes progress.
+ * The result then reports what is still waiting, not every wait along the way.
+ */
+export async function settleDeferredPull(ctx: RunContext, client: PgClient, t: TablePlan, result: TableResult): Promise<void> {
+  if (ctx.dryRun) return;
+  const db = ctx.sqlite.db;
+  for (let round = 0; round < 10; round++) {
+    const before = heldCount(db, 'pull', t.name, 'deferred');
+    if (before === 0) break;
+    await retryHeldPull(ctx, client, t, 'deferred', result);
+    if (heldCount(db, 'pull', t.name, 'deferred') >= before) break;
+  }
+  const summary = heldSummary(db, 'pull', t.name, MAX_REASONS);
+  result.deferred = summary.deferred;
+  result.rejected = summary.rejected;
+  result.reasons = summary.reasons;
+}
+
+/** The change log between the table's checkpoint and the fence, streamed through a cursor. */
+async function pullWindow(
+  ctx: RunContext,
+  client: PgClient,
+  t: TablePlan,
+  from: string,
+  fence: string,
+  held: ReadonlySet<string>,
+  fetch: (keys: Key[]) => Promise<WireRow[]>,
+  result: TableResult,
+): Promise<void> {
+  const db = ctx.sqlite.db;
+  const batchSize = ctx.config.batchSize;
   if (from === fence) return;
   if (!(await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, fence, ctx.plan.terminalId))) {
     if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, { xid: fence, scan: undefined }));

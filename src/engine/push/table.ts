@@ -5,12 +5,12 @@ import { readPullCheckpoint, readPushCheckpoint, writePushCheckpoint, type PushC
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
-import { heldKeys, recordHeld, releaseHeld } from '../held.ts';
+import { heldCount, heldKeys, heldSummary, recordHeld, releaseHeld } from '../held.ts';
 import { parseKey } from '../keys.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
-import { addReason, type TableResult } from '../result.ts';
+import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
 import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
@@ -30,16 +30,7 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
   const pullFence = pullCp?.scan ? undefined : pullCp?.xid;
   const batchSize = ctx.config.batchSize;
 
-  const held = heldKeys(db, 'push', t.name);
-  const heldSet = new Set(held.map((h) => h.key));
-  for (let i = 0; i < held.length; i += batchSize) {
-    const changes = held.slice(i, i + batchSize).map((h): LocalChange => {
-      const d = h.detail ? (JSON.parse(h.detail) as { op: 'D'; skey: string | null; at: string | null }) : undefined;
-      return d ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
-    });
-    const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
-    await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
-  }
+  const heldSet = await retryHeldPush(ctx, t, pullFence, undefined, result);
 
   // Rows that existed before possync's triggers: one pass over the whole table, in key order.
   if (cp.scan !== 'done') await pushFullScan(ctx, t, cp, { pullFence, held: heldSet }, result);
@@ -62,6 +53,46 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
     await pushBatch(ctx, t, prepared, { pullFence, checkpoint: { seq, scan: 'done' }, gcSeq: seq, held: heldSet }, result);
     cp.seq = seq;
   }
+  await settleDeferredPush(ctx, t, pullFence, result);
+}
+
+/**
+ * Retries this table's held rows (all of them, or only the deferred ones). Returns the keys that
+ * were held before the retry, so later batches can release any of them that go through.
+ */
+export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: string | undefined, kind: 'deferred' | undefined, result: TableResult): Promise<Set<string>> {
+  const db = ctx.sqlite.db;
+  const held = heldKeys(db, 'push', t.name).filter((h) => kind === undefined || h.kind === kind);
+  const heldSet = new Set(heldKeys(db, 'push', t.name).map((h) => h.key));
+  for (let i = 0; i < held.length; i += ctx.config.batchSize) {
+    const changes = held.slice(i, i + ctx.config.batchSize).map((h): LocalChange => {
+      const d = h.detail ? (JSON.parse(h.detail) as { op: 'D'; skey: string | null; at: string | null }) : undefined;
+      return d ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
+    });
+    const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
+    await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
+  }
+  return heldSet;
+}
+
+/**
+ * Rows deferred earlier in this run may have had their parent arrive since (a parent later in the
+ * same table, or a self-reference across batches): retry them while that makes progress. The
+ * result then reports what is still waiting, not every wait along the way.
+ */
+export async function settleDeferredPush(ctx: RunContext, t: TablePlan, pullFence: string | undefined, result: TableResult): Promise<void> {
+  if (ctx.dryRun) return;
+  const db = ctx.sqlite.db;
+  for (let round = 0; round < 10; round++) {
+    const before = heldCount(db, 'push', t.name, 'deferred');
+    if (before === 0) break;
+    await retryHeldPush(ctx, t, pullFence, 'deferred', result);
+    if (heldCount(db, 'push', t.name, 'deferred') >= before) break;
+  }
+  const summary = heldSummary(db, 'push', t.name, MAX_REASONS);
+  result.deferred = summary.deferred;
+  result.rejected = summary.rejected;
+  result.reasons = summary.reasons;
 }
 
 export interface BatchOptions {
@@ -91,7 +122,6 @@ export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepare
  * go in with them, and the SQLite side records what must survive a crash before the COMMIT.
  */
 export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: Prepared, options: BatchOptions, apply: (client: PgClient) => Promise<PushOutcome>): Promise<PushOutcome> {
-  const db = ctx.sqlite.db;
   try {
     return await ctx.pg.tx(
       async (client) => {
