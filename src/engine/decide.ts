@@ -46,7 +46,8 @@ export function decide(table: DecideTable, step: Step, incoming: Version, existi
   if (!inc && !ex) return { action: 'unchanged', conflict: false };
   if (inc && ex && rowsEqual(table.columns, inc, ex)) return { action: 'unchanged', conflict: false };
   const apply: Action = inc ? (ex ? 'update' : 'insert') : 'delete';
-  if (!contested) return { action: apply, conflict: false };
+  // Nothing to contest with: the receiving side has neither the row nor a record of deleting it.
+  if (!contested || (!ex && existing.deletedAt === undefined)) return { action: apply, conflict: false };
 
   const incomingSide = step === 'push' ? 'local' : 'server';
   const winner = pickWinner(table, step, incoming, existing);

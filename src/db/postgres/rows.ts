@@ -132,6 +132,38 @@ export async function upsertRows(
   return result.rowCount ?? 0;
 }
 
+/**
+ * Deletes rows a terminal deleted, logging each delete in possync.changes with the time it
+ * happened on the terminal (not the time it reached Postgres), so last-writer-wins can compare a
+ * delete pushed late with an update made after it. The capture trigger is told to stand aside
+ * for this statement (possync.bulk) so the delete is not logged twice.
+ */
+export async function deleteRowsAt(
+  q: Queryable,
+  ref: PgTableRef,
+  rows: ReadonlyArray<{ key: readonly string[]; at: string | null }>,
+  log: { tbl: string; origin: string },
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const params: unknown[] = keyParams(rows.map((r) => r.key), ref.key.length);
+  params.push(rows.map((r) => r.at), log.tbl, log.origin);
+  const n = ref.key.length;
+  const cols = ref.key.map((_, i) => `k${i}`).join(', ');
+  const on = ref.key.map((k, i) => `t.${pgIdent(k.name)} = u.k${i}::${k.castType}`).join(' AND ');
+  const key = `jsonb_build_array(${ref.key.map((k) => `t.${pgIdent(k.name)}::text`).join(', ')})`;
+  await q.query(`SET LOCAL possync.bulk = 'on'`);
+  const result = await q.query<{ n: string }>(
+    `WITH u AS (SELECT * FROM unnest(${ref.key.map((_, i) => `$${i + 1}::text[]`).join(', ')}, $${n + 1}::text[]) AS u(${cols}, at)),
+          d AS (DELETE FROM ${pgTable(ref.schema, ref.table)} t USING u WHERE ${on} RETURNING ${key} AS key, u.at),
+          logged AS (INSERT INTO possync.changes (tbl, op, origin, at, keys)
+                     SELECT $${n + 2}, 'D', $${n + 3}, coalesce(d.at::timestamptz, clock_timestamp()), jsonb_agg(d.key) FROM d GROUP BY d.at)
+     SELECT count(*)::text AS n FROM d`,
+    params,
+  );
+  await q.query(`SET LOCAL possync.bulk = 'off'`);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
 export async function deleteRows(q: Queryable, ref: PgTableRef, keys: ReadonlyArray<readonly string[]>): Promise<number> {
   if (keys.length === 0) return 0;
   const m = keyMatch(ref, 1);

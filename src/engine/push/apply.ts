@@ -1,7 +1,7 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import { deleteRows, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
+import { deleteRowsAt, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import { decide, mergeForUpdate, type Decision, type WireRow } from '../decide.ts';
+import { decide, mergeForUpdate, rowsEqual, type Decision, type WireRow } from '../decide.ts';
 import type { HeldRow } from '../held.ts';
 import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
@@ -56,20 +56,22 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     const w = wireFromPgRow(t, r);
     existing.set(keyString(t.key.map((k) => w[k.pg] ?? '')), w);
   }
-  const contested = await contestedKeys(client, plan, t, items, existing, pullFence);
-  // Unknown history (never pulled, or someone bulk-reloaded the table since): every row that
-  // differs counts as changed on both sides, and the conflict policy decides.
-  const unknownBase = pullFence === undefined || contested === 'all';
+  // Only rows that differ (or are gone) can be contested; identical ones need no history lookup.
+  const candidates = items.filter((i) => {
+    const server = existing.get(i.keyStr);
+    return !server || !i.row || !rowsEqual(t.columns, i.row, server);
+  });
+  const contested = candidates.length > 0 ? await contestedKeys(client, plan, t, candidates, pullFence) : new Map<string, { deletedAt: string | undefined }>();
 
   const decisions = new Map<PushItem, Decision>();
   for (const item of items) {
     const server = existing.get(item.keyStr);
-    const c = contested === 'all' ? undefined : contested.get(item.keyStr);
+    const c = contested.get(item.keyStr);
     if (!item.row && server && t.deleted && server[t.deleted.pg] !== null) {
       decisions.set(item, { action: 'unchanged', conflict: false }); // already a tombstone
       continue;
     }
-    decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: c?.deletedAt }, unknownBase ? server !== undefined : c !== undefined));
+    decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: server ? undefined : c?.deletedAt }, c !== undefined));
   }
 
   const writes = items.filter((i) => {
@@ -108,7 +110,7 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     await upsertRows(client, ref, columns, batch.map((b) => toRow(b.row)), constants);
   });
   const refusedDeletes = await applyIsolated(client, hardDeletes, async (batch) => {
-    await deleteRows(client, ref, batch.map((i) => i.key));
+    await deleteRowsAt(client, ref, batch.map((i) => ({ key: i.key, at: i.deletedAt ?? null })), { tbl: changeLogName(plan.schema, t.name), origin: plan.terminalId });
   });
 
   const refused = new Set<PushItem>();
@@ -150,36 +152,45 @@ function tombstone(t: TablePlan, server: WireRow, deletedAt: string | undefined)
 }
 
 /**
- * Keys another writer changed in Postgres after this terminal last pulled the table (the change
- * log since the pull fence, other origins only), with the delete time when they deleted it.
+ * Which rows another writer changed in Postgres since this terminal and Postgres last agreed on
+ * them, with the delete time when they deleted one. After a pull, that is any change by another
+ * origin since the pull's fence. Before the first pull, a row is uncontested only when every change
+ * Postgres logged for it came from this terminal, or it came in this terminal's own bulk load;
+ * anything else (rows that predate possync, another terminal's bulk load) counts as contested.
  */
-async function contestedKeys(
-  client: PgClient,
-  plan: SyncPlan,
-  t: TablePlan,
-  items: readonly PushItem[],
-  existing: Map<string, WireRow>,
-  pullFence: string | undefined,
-): Promise<Map<string, { deletedAt: string | undefined }> | 'all'> {
-  const result = new Map<string, { deletedAt: string | undefined }>();
-  if (pullFence === undefined) return result;
-  const reload = await client.query(`SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND op = 'T' AND origin IS DISTINCT FROM $3 LIMIT 1`, [
-    changeLogName(plan.schema, t.name),
-    pullFence,
-    plan.terminalId,
-  ]);
-  if (reload.rows.length > 0) return 'all';
-  const keys = items.map((i) => i.key);
-  const { rows } = await client.query<{ key: string[]; deleted_at: string | null }>(
-    `SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key, max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
-       FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
-      WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND c.origin IS DISTINCT FROM $3 AND k.value = ANY($4::jsonb[])
-      GROUP BY k.value`,
-    [changeLogName(plan.schema, t.name), pullFence, plan.terminalId, keys.map((k) => JSON.stringify(k))],
+async function contestedKeys(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[], pullFence: string | undefined): Promise<Map<string, { deletedAt: string | undefined }>> {
+  const tbl = changeLogName(plan.schema, t.name);
+  const since = pullFence ?? '0';
+  const reloads = await client.query<{ mine: boolean }>(
+    `SELECT bool_or(origin IS NOT DISTINCT FROM $3) AS mine, bool_or(origin IS DISTINCT FROM $3) AS others
+       FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND op = 'T'`,
+    [tbl, since, plan.terminalId],
   );
+  const othersReloaded = (reloads.rows[0] as { others: boolean | null } | undefined)?.others === true;
+  const ownReload = reloads.rows[0]?.mine === true;
+  const result = new Map<string, { deletedAt: string | undefined }>();
+  if (othersReloaded) {
+    for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
+    return result;
+  }
+  const { rows } = await client.query<{ key: string[]; others: boolean; deleted_at: string | null }>(
+    `SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key,
+            bool_or(c.origin IS DISTINCT FROM $3) AS others,
+            max(c.at) FILTER (WHERE c.op = 'D' AND c.origin IS DISTINCT FROM $3)::text AS deleted_at
+       FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
+      WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND k.value = ANY($4::jsonb[])
+      GROUP BY k.value`,
+    [tbl, since, plan.terminalId, items.map((i) => JSON.stringify(i.key))],
+  );
+  const logged = new Map<string, { others: boolean; deletedAt: string | undefined }>();
   for (const r of rows) {
     const key = keyString(t.key.map((k, i) => fromPg(k.family, r.key[i] ?? null) ?? ''));
-    result.set(key, { deletedAt: existing.has(key) ? undefined : (fromPg('timestamptz', r.deleted_at) ?? undefined) });
+    logged.set(key, { others: r.others, deletedAt: fromPg('timestamptz', r.deleted_at) ?? undefined });
+  }
+  for (const i of items) {
+    const entry = logged.get(i.keyStr);
+    const contested = entry ? entry.others : pullFence === undefined && !ownReload;
+    if (contested) result.set(i.keyStr, { deletedAt: entry?.deletedAt });
   }
   return result;
 }
