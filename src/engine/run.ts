@@ -16,6 +16,7 @@ import { readPullCheckpoint } from './checkpoints.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { runTableStep } from './step.ts';
 import { recordRun } from './sync-log.ts';
+import { prunedBelow } from './retention.ts';
 
 export interface RunOptions {
   direction: Direction;
@@ -77,6 +78,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       pg,
       sqlite,
       runId: randomUUID(),
+      prunedBelow: await prunedBelow(pg),
       dryRun: options.dryRun ?? false,
       signal: options.signal,
       onProgress: options.onProgress,

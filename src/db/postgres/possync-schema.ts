@@ -8,7 +8,7 @@ import { pgIdent, pgLiteral, pgTable } from '../quote.ts';
  * (pg_current_xact_id) and the origin terminal (set by possync's own pushes).
  */
 export const PG_SCHEMA = 'possync';
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 export const BOOKKEEPING_DDL = `
 CREATE SCHEMA IF NOT EXISTS possync;
@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS possync.changes (
   keys jsonb NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_tbl_xid ON possync.changes (tbl, xid);
+CREATE INDEX IF NOT EXISTS changes_xid ON possync.changes (xid);
 
 CREATE TABLE IF NOT EXISTS possync.system_settings (
   setting_key text PRIMARY KEY,

@@ -3,6 +3,7 @@ import type { TablePlan } from '../plan/types.ts';
 import type { TableResult } from '../result.ts';
 import { runTableStep } from '../step.ts';
 import { pullTable, settleDeferredPull } from './table.ts';
+import { pruneChangeLog, registerPull } from '../retention.ts';
 
 export interface PullSummary {
   fence: string | undefined;
@@ -47,11 +48,8 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
     { isolation: 'repeatable read', readOnly: true },
   );
   if (!ctx.dryRun && summary.fence) {
-    await ctx.pg.query(
-      `INSERT INTO possync.terminals (terminal_id, pull_fence, last_seen) VALUES ($1, $2::xid8, now())
-       ON CONFLICT (terminal_id) DO UPDATE SET pull_fence = EXCLUDED.pull_fence, last_seen = EXCLUDED.last_seen`,
-      [ctx.plan.terminalId, summary.fence],
-    );
+    await registerPull(ctx.pg, ctx.sqlite.db, ctx.plan.terminalId, ctx.plan.tables.filter((t) => t.direction !== 'push').map((t) => t.name));
+    await pruneChangeLog(ctx.pg, ctx.config.retentionDays);
   }
   return summary;
 }

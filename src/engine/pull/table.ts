@@ -13,6 +13,7 @@ import { applyPullBatch } from './apply.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { FULL_SCAN_BATCH } from '../push/scan.ts';
 import { ChangeWindow } from './window.ts';
+import { below } from '../retention.ts';
 
 let cursorCounter = 0;
 
@@ -31,8 +32,11 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   const held = await retryHeldPull(ctx, client, t, undefined, result);
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };
-  if (cp.xid !== undefined && cp.scan === undefined && (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, cp.xid, fence, ctx.plan.terminalId))) {
-    cp = { xid: undefined, scan: undefined }; // someone reloaded the table: resync it
+  // Resync the table key by key when the change log cannot tell what happened since the
+  // checkpoint: someone reloaded the table, or entries this terminal needs were pruned while it
+  // was silent for longer than retentionDays.
+  if (cp.xid !== undefined && cp.scan === undefined && (below(cp.xid, ctx.prunedBelow) || (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, cp.xid, fence, ctx.plan.terminalId)))) {
+    cp = { xid: undefined, scan: undefined };
   }
 
   if (cp.xid === undefined || cp.scan !== undefined) {

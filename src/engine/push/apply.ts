@@ -7,6 +7,7 @@ import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { fromPg, type Wire } from '../values/codec.ts';
+import { below } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
 
 export interface ConflictRecord {
@@ -45,7 +46,7 @@ export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>):
  * order, decide per row (insert / update / delete / unchanged / conflict), hold back rows whose
  * parent is missing, then write with one statement per kind, isolating rows Postgres refuses.
  */
-export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[], pullFence: string | undefined): Promise<PushOutcome> {
+export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[], pullFence: string | undefined, prunedBelow?: string): Promise<PushOutcome> {
   const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [] };
   if (items.length === 0) return out;
   const ref = pgRef(plan, t);
@@ -61,7 +62,7 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     const server = existing.get(i.keyStr);
     return !server || !i.row || !rowsEqual(t.columns, i.row, server);
   });
-  const contested = candidates.length > 0 ? await contestedKeys(client, plan, t, candidates, pullFence) : new Map<string, { deletedAt: string | undefined }>();
+  const contested = candidates.length > 0 ? await contestedKeys(client, plan, t, candidates, pullFence, prunedBelow) : new Map<string, { deletedAt: string | undefined }>();
 
   const decisions = new Map<PushItem, Decision>();
   for (const item of items) {
@@ -158,8 +159,21 @@ function tombstone(t: TablePlan, server: WireRow, deletedAt: string | undefined)
  * Postgres logged for it came from this terminal, or it came in this terminal's own bulk load;
  * anything else (rows that predate possync, another terminal's bulk load) counts as contested.
  */
-async function contestedKeys(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[], pullFence: string | undefined): Promise<Map<string, { deletedAt: string | undefined }>> {
+async function contestedKeys(
+  client: PgClient,
+  plan: SyncPlan,
+  t: TablePlan,
+  items: readonly PushItem[],
+  pullFence: string | undefined,
+  prunedBelow: string | undefined,
+): Promise<Map<string, { deletedAt: string | undefined }>> {
   const tbl = changeLogName(plan.schema, t.name);
+  const result = new Map<string, { deletedAt: string | undefined }>();
+  // Part of the history this decision needs may have been pruned: let the policy decide.
+  if (prunedBelow !== undefined && (pullFence === undefined || below(pullFence, prunedBelow))) {
+    for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
+    return result;
+  }
   const since = pullFence ?? '0';
   const reloads = await client.query<{ mine: boolean }>(
     `SELECT bool_or(origin IS NOT DISTINCT FROM $3) AS mine, bool_or(origin IS DISTINCT FROM $3) AS others
@@ -168,7 +182,6 @@ async function contestedKeys(client: PgClient, plan: SyncPlan, t: TablePlan, ite
   );
   const othersReloaded = (reloads.rows[0] as { others: boolean | null } | undefined)?.others === true;
   const ownReload = reloads.rows[0]?.mine === true;
-  const result = new Map<string, { deletedAt: string | undefined }>();
   if (othersReloaded) {
     for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
     return result;

@@ -133,7 +133,7 @@ async function copyBatch(ctx: RunContext, t: TablePlan, read: Reader, after: str
         Object.assign(prepared, again);
         rows = all.length;
         lastPos = all.at(-1)?.pos;
-        outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence);
+        outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence, ctx.prunedBelow);
         await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
       }
       const next: PushCheckpoint = { seq, scan: rows < size || !lastPos ? 'done' : { after: lastPos } };

@@ -111,7 +111,7 @@ export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepare
     if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone.filter((k) => options.held.has(k))));
     return;
   }
-  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence)));
+  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence, ctx.prunedBelow)));
   if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
   tally(result, prepared, outcome);
   ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });

@@ -1,0 +1,74 @@
+import type { PgGateway } from '../db/postgres/gateway.ts';
+import type { SqliteDb } from '../db/sqlite/gateway.ts';
+import { readPullCheckpoint } from './checkpoints.ts';
+
+const PRUNED_BELOW = 'possync.pruned_below';
+const LAST_PRUNE = 'possync.last_prune_at';
+/** Pruning runs at most this often, whichever terminal gets there first. */
+const PRUNE_EVERY_MINUTES = 10;
+
+/**
+ * The change log only needs what some active terminal has not pulled yet. Every terminal records
+ * the lowest pull checkpoint of its tables in possync.terminals after each pull; entries below the
+ * lowest checkpoint of the terminals seen within retentionDays are deleted. A terminal silent for
+ * longer no longer holds pruning back: when it returns, its checkpoints are below the pruned
+ * horizon and it resyncs those tables key by key instead of missing rows (see prunedBelow).
+ */
+export async function registerPull(pg: PgGateway, db: SqliteDb, terminalId: string, tables: readonly string[]): Promise<void> {
+  const xids = tables.map((t) => readPullCheckpoint(db, terminalId, t)?.xid).filter((x): x is string => x !== undefined);
+  if (xids.length === 0) return;
+  const lowest = xids.reduce((a, b) => (BigInt(a) <= BigInt(b) ? a : b));
+  await pg.query(
+    `INSERT INTO possync.terminals (terminal_id, pull_fence, last_seen) VALUES ($1, $2::xid8, now())
+     ON CONFLICT (terminal_id) DO UPDATE SET pull_fence = EXCLUDED.pull_fence, last_seen = EXCLUDED.last_seen`,
+    [terminalId, lowest],
+  );
+}
+
+export interface PruneResult {
+  deleted: number;
+  horizon: string;
+}
+
+/** Deletes change-log entries no active terminal needs; a no-op if another terminal pruned recently. */
+export async function pruneChangeLog(pg: PgGateway, retentionDays: number, options: { force?: boolean } = {}): Promise<PruneResult | undefined> {
+  return pg.tx(async (client) => {
+    const lock = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('possync.prune')) AS ok`);
+    if (!lock.rows[0]?.ok) return undefined;
+    if (!options.force) {
+      const recent = await client.query(
+        `SELECT 1 FROM possync.system_settings WHERE setting_key = $1 AND setting_value::timestamptz > now() - make_interval(mins => $2)`,
+        [LAST_PRUNE, PRUNE_EVERY_MINUTES],
+      );
+      if (recent.rows.length > 0) return undefined;
+    }
+    const { rows } = await client.query<{ horizon: string | null }>(
+      `SELECT min(pull_fence)::text AS horizon FROM possync.terminals WHERE last_seen > now() - make_interval(days => $1)`,
+      [retentionDays],
+    );
+    const horizon = rows[0]?.horizon;
+    await client.query(
+      `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ($1, now()::text)
+       ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
+      [LAST_PRUNE],
+    );
+    if (!horizon) return undefined;
+    const deleted = await client.query(`DELETE FROM possync.changes WHERE xid < $1::xid8`, [horizon]);
+    await client.query(
+      `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ($1, $2)
+       ON CONFLICT (setting_key) DO UPDATE SET setting_value = greatest(possync.system_settings.setting_value::xid8, EXCLUDED.setting_value::xid8)::text, updated_at = now()`,
+      [PRUNED_BELOW, horizon],
+    );
+    return { deleted: deleted.rowCount ?? 0, horizon };
+  });
+}
+
+/** Change-log entries below this xid may be gone: a checkpoint below it cannot trust the log. */
+export async function prunedBelow(pg: PgGateway): Promise<string | undefined> {
+  const rows = await pg.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = $1`, [PRUNED_BELOW]);
+  return rows[0]?.v;
+}
+
+export function below(xid: string | undefined, horizon: string | undefined): boolean {
+  return xid !== undefined && horizon !== undefined && BigInt(xid) < BigInt(horizon);
+}
