@@ -10,9 +10,12 @@ export function sqliteCaptureSpec(t: TablePlan): SqliteCaptureSpec {
   return { table: t.sqliteName, localKey: t.localKey, sharedKey: t.key.map((k) => k.sqlite), columns: t.columns.map((c) => c.sqlite) };
 }
 
-/** Tables whose local changes are captured (everything that pushes). */
-export function capturesLocally(t: TablePlan): boolean {
-  return t.direction !== 'pull';
+/**
+ * Tables whose local changes are captured: every synced table. Pull-only tables are captured too,
+ * so a local edit to them is noticed, refused and undone instead of silently diverging.
+ */
+export function capturesLocally(_t: TablePlan): boolean {
+  return true;
 }
 
 export interface PgCaptureState {

@@ -12,6 +12,7 @@ import { buildPlan } from './plan/build.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
 import { pullAll } from './pull/run.ts';
 import { pushTable, settleDeferredPush } from './push/table.ts';
+import { refuseLocalChanges } from './push/refuse.ts';
 import { readPullCheckpoint } from './checkpoints.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { runTableStep } from './step.ts';
@@ -132,10 +133,15 @@ function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] 
 
 async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResult[]> {
   const results = new Map<TablePlan, TableResult>();
+  const refused = new Set<TablePlan>();
   for (const t of tables) {
     const r = emptyTableResult(t.name, t.label, 'push');
     results.set(t, r);
-    if (t.direction === 'pull') continue;
+    if (t.direction === 'pull') {
+      await runTableStep(ctx, t, r, results, () => refuseLocalChanges(ctx, t, r));
+      if (r.rejected > 0 || r.status !== 'success') refused.add(t);
+      continue;
+    }
     await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r));
   }
   // FK cycles between tables: a row may wait for a parent in a table pushed after it.
@@ -143,7 +149,7 @@ async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResu
     const r = results.get(t)!;
     if (t.direction !== 'pull' && r.status === 'success' && r.deferred > 0) await runTableStep(ctx, t, r, results, () => settleDeferredPushAgain(ctx, t, r));
   }
-  return stepResults(tables, results, 'push');
+  return tables.filter((t) => t.direction !== 'pull' || refused.has(t)).map((t) => results.get(t)!);
 }
 
 async function pullStep(ctx: RunContext, tables: TablePlan[]): Promise<{ results: TableResult[]; heldBack: boolean }> {

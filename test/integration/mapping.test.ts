@@ -121,7 +121,11 @@ describe('identity mapping, column mapping and table options', () => {
     local.close();
 
     const r = await runSync(config, { direction: 'both' });
-    expect(r.status).toBe('success');
+    // The local edit of the pull-only table is refused and reported (so the run is partial)...
+    expect(r.status).toBe('partial');
+    expect(table(r, 'push', 'clinics').rejected).toBe(1);
+    expect(table(r, 'push', 'clinics').reasons[0]).toContain('pull-only');
+    expect(r.tables.filter((t) => t.status !== 'success')).toEqual([]);
     expect(table(r, 'push', 'patients').inserted + table(r, 'push', 'patients').updated).toBe(0);
     expect(table(r, 'pull', 'patients').inserted).toBe(1);
     expect(table(r, 'pull', 'visits').inserted).toBe(1); // the other clinic's visit is out of scope
@@ -133,8 +137,9 @@ describe('identity mapping, column mapping and table options', () => {
     expect(check.prepare(`SELECT patient_id, fee FROM visits WHERE id = '00000000-0000-4000-8000-000000000103'`).get()).toEqual({ patient_id: akinyi.local_id, fee: '99.90' });
     expect(check.prepare(`SELECT count(*) AS n FROM visits WHERE id = '00000000-0000-4000-8000-000000000104'`).get()).toEqual({ n: 0 });
     expect(check.prepare(`SELECT count(*) AS n FROM audit`).get()).toEqual({ n: 1 });
+    // ...the cloud copy is untouched, and the terminal has the cloud version back.
+    expect(check.prepare(`SELECT name FROM clinics WHERE id = ?`).get(C1)).toEqual({ name: 'Riverside' });
     check.close();
-    // The pull-only table was edited locally, but the cloud copy is untouched.
     expect(await db.query(`SELECT name FROM clinics WHERE id = $1`, [C1])).toEqual([{ name: 'Riverside' }]);
   });
 
