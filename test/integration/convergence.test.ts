@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownPostgres } from '../support/ledger.ts';
 import { explain, runWorkload } from '../support/workload.ts';
 
 // Randomized convergence, fast seeds: random edits on Postgres and two terminals (inserts,
@@ -10,9 +11,18 @@ const SEEDS = process.env.CONVERGENCE_SEEDS ? process.env.CONVERGENCE_SEEDS.spli
 const STEPS = Number(process.env.CONVERGENCE_STEPS ?? 60);
 
 describe('randomized convergence (fast seeds)', () => {
+  // Its own server: the workload holds transactions open, which would hold back other files' pulls.
+  let server: Awaited<ReturnType<typeof ownPostgres>>;
+  beforeAll(async () => {
+    server = await ownPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
   for (const seed of SEEDS) {
     it(`seed ${seed}`, async () => {
-      const report = await runWorkload({ seed, steps: STEPS });
+      const report = await runWorkload({ seed, steps: STEPS, adminUrl: server.adminUrl });
       if (report.problems.length > 0) console.log(explain(report, `CONVERGENCE_SEEDS=${seed} npx vitest run test/integration/convergence.test.ts`));
       expect(report.problems, `seed ${seed}`).toEqual([]);
     });

@@ -1,21 +1,25 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLedger, expectInSync, expectNoTableErrors, localRows, totals, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+import { createLedger, expectInSync, expectNoTableErrors, localRows, ownPostgres, totals, uid, type Ledger, type Terminal } from '../support/ledger.ts';
 
 // Guarantee 3: a Postgres transaction that began before a pull and committed after it is seen by
 // a later pull, even though its now() (its updated_at) is older than the pull.
 const FENCE_WARNING = /long-running Postgres transaction holds the pull fence back/;
 
 describe('late commits (guarantee 3)', () => {
+  let server: Awaited<ReturnType<typeof ownPostgres>>;
   let ledger: Ledger;
   let till: Terminal;
 
   beforeAll(async () => {
-    ledger = await createLedger('late_commits', { batchSize: 5 });
+    // Its own server: the transactions this file holds open would hold back other files' pulls.
+    server = await ownPostgres();
+    ledger = await createLedger('late_commits', { batchSize: 5, adminUrl: server.adminUrl });
     till = ledger.terminal('till-late');
   });
   afterAll(async () => {
-    await ledger.cleanup();
+    await ledger?.cleanup();
+    await server?.stop();
   });
 
   it('a row written by a transaction held open across a pull arrives with the next pull', async () => {

@@ -22,8 +22,8 @@ function urlFor(adminUrl: string, database: string): string {
   return u.toString();
 }
 
-export async function createTestPg(label = 'test'): Promise<TestPg> {
-  const adminUrl = inject('pgAdminUrl');
+/** `adminUrl` defaults to the suite's server; tests that hold transactions open pass their own (see ledger.ts). */
+export async function createTestPg(label = 'test', adminUrl: string = inject('pgAdminUrl')): Promise<TestPg> {
   const name = `possync_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -6,6 +6,7 @@ import type { Direction, ResolvedConfig } from '../../src/config/types.ts';
 import { compareSides, inSync, type TableDiff } from '../../src/engine/compare.ts';
 import { applied, type RunResult, type TableResult } from '../../src/engine/result.ts';
 import { openAndPlan, runSync, type RunOptions } from '../../src/engine/run.ts';
+import { startEmbeddedPostgres } from '../../src/db/postgres/embedded.ts';
 import { makeConfig } from './config.ts';
 import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from './db.ts';
 
@@ -67,6 +68,8 @@ export interface Ledger {
 
 export interface LedgerOptions {
   batchSize?: number;
+  /** Create the database on this server instead of the suite's (see ownPostgres). */
+  adminUrl?: string;
   /** Extra tables for both sides (appended to the fixture DDL) and their config entries. */
   extraPg?: string;
   extraSqlite?: string;
@@ -75,9 +78,19 @@ export interface LedgerOptions {
 
 /** A fresh Postgres database with the ledger schema, plus a temp dir for terminals. */
 export async function createLedger(label: string, options: LedgerOptions = {}): Promise<Ledger> {
-  const db = await createTestPg(label);
+  const db = await createTestPg(label, options.adminUrl);
   await db.query(PG_DDL + (options.extraPg ?? ''));
   return ledgerOn(db, options);
+}
+
+/**
+ * A Postgres server of the caller's own. Transaction ids are cluster-wide, so a transaction held
+ * open holds back the pull fence of every database on its server: tests that hold one open (late
+ * commits, random workloads) get their own server, or they would stall other test files' pulls.
+ */
+export async function ownPostgres(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+  const server = await startEmbeddedPostgres();
+  return { adminUrl: server.url(), stop: () => server.stop() };
 }
 
 export function ledgerOn(db: TestPg, options: LedgerOptions = {}): Ledger {

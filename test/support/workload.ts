@@ -23,6 +23,8 @@ type Actor = 'pg' | string;
 
 export interface WorkloadOptions {
   seed: number;
+  /** The server to create the seed's database on: its own (ownPostgres), since the workload holds transactions open. */
+  adminUrl: string;
   steps: number;
   terminals?: number;
   batchSize?: number;
@@ -55,7 +57,7 @@ const LWW: TableName[] = ['accounts', 'entries', 'tags'];
 const POLICY: TableName[] = ['prices', 'notes'];
 
 export async function runWorkload(options: WorkloadOptions): Promise<WorkloadReport> {
-  const ledger = await createLedger(`w${options.seed}`, { batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3 });
+  const ledger = await createLedger(`w${options.seed}`, { adminUrl: options.adminUrl, batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3 });
   const w = new Workload(ledger, options);
   try {
     for (let i = 0; i < options.steps && w.problems.length === 0; i++) await w.step(i);
