@@ -67,7 +67,12 @@ export function localRowsToWire(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws
 }
 
 export type ToLocal =
-  | { ok: true; values: Record<string, RawValue> }
+  | {
+      ok: true;
+      values: Record<string, RawValue>;
+      /** Translated FK columns whose parent is not local yet: left NULL in `values`, with why. */
+      missing: Array<{ sqlite: string; reason: string }>;
+    }
   | { ok: false; kind: 'rejected' | 'deferred'; reason: string };
 
 /**
@@ -85,12 +90,13 @@ export function wireRowsToLocal(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows
   const columns = t.columns.map((c) => ({ c, fk: t.fks.find((f) => f.translate && f.column === c) }));
   return rows.map((row) => {
     const values: Record<string, RawValue> = {};
+    const missing: Array<{ sqlite: string; reason: string }> = [];
     for (const { c, fk } of columns) {
       const wire = row[c.pg] ?? null;
       if (fk && wire !== null) {
         const local = maps.get(fk)!.get(wire);
-        if (local === undefined) return { ok: false, kind: 'deferred', reason: `${describeRow(t, row)} waits for ${c.pg} → ${fk.refTable}[${wire}]` };
-        values[c.sqlite] = local;
+        if (local === undefined) missing.push({ sqlite: c.sqlite, reason: `${c.pg} → ${fk.refTable}[${wire}]` });
+        values[c.sqlite] = local ?? null;
         continue;
       }
       try {
@@ -100,6 +106,6 @@ export function wireRowsToLocal(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows
         return { ok: false, kind: 'rejected', reason: `column ${c.pg}: ${err.message}` };
       }
     }
-    return { ok: true, values };
+    return { ok: true, values, missing };
   });
 }

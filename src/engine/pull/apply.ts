@@ -75,6 +75,8 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
     const conflicts: ConflictEntry[] = [];
     const through: string[] = [];
     const superseded: Array<{ lkey: string } | { skey: string }> = [];
+    const partial = new Set<string>();
+    const notNull = new Set(t.sqlite.columns.filter((c) => c.notNull).map((c) => c.name));
     let unchanged = 0;
     for (const key of batch.keys) {
       const ks = keyString(key);
@@ -97,13 +99,21 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
         continue;
       }
       const conv = converted.get(ks)!;
-      const orphan = missingParent.get(ks);
-      if (!conv.ok || orphan) {
-        const kind = conv.ok ? 'deferred' : conv.kind;
-        held.push({ side: 'pull', table: t.name, key: ks, kind, reason: conv.ok ? orphan! : conv.reason, display });
+      if (!conv.ok) {
+        held.push({ side: 'pull', table: t.name, key: ks, kind: conv.kind, reason: conv.reason, display });
         continue;
       }
-      ops.push({ key: ks, op: d.action === 'insert' ? { kind: 'insert', values: conv.values } : { kind: 'update', lkey: loc!.lkey, values: keepLocalSpelling(t, conv.values, inc!, loc!) }, display });
+      const values = d.action === 'insert' ? conv.values : keepLocalSpelling(t, conv.values, inc!, loc!);
+      const missing = [...conv.missing, ...(missingParent.get(ks) ?? [])];
+      if (missing.length > 0) {
+        held.push({ side: 'pull', table: t.name, key: ks, kind: 'deferred', reason: `${display} waits for ${missing.map((m) => m.reason).join(', ')}`, display });
+        // Insert-then-link: a row whose missing parents are all through nullable columns is
+        // written without those links now (that breaks FK cycles) and linked when it is retried.
+        if (!missing.every((m) => !notNull.has(m.sqlite))) continue;
+        for (const m of missing) values[m.sqlite] = loc ? (loc.raw[m.sqlite] ?? null) : null;
+        partial.add(ks);
+      }
+      ops.push({ key: ks, op: d.action === 'insert' ? { kind: 'insert', values } : { kind: 'update', lkey: loc!.lkey, values }, display });
     }
 
     const failures = writeLocal(db, t, ops.map((o) => o.op));
@@ -113,6 +123,7 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
         held.push({ side: 'pull', table: t.name, key: o.key, kind: 'rejected', reason: `${o.display}: ${failures.find((f) => f.op === o.op)!.reason}`, display: o.display });
         continue;
       }
+      if (partial.has(o.key)) continue; // written without its links: still deferred
       through.push(o.key);
       if (o.op.kind === 'insert') result.inserted++;
       else if (o.op.kind === 'update') result.updated++;
@@ -178,8 +189,8 @@ function pendingLocalDeletes(ctx: RunContext, t: TablePlan, keys: Key[]): Map<st
  * Rows whose parent (through a non-translated FK) is neither in the terminal database nor in this
  * batch. Translated FKs are checked while converting (no local id, no row).
  */
-function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireRow[]): Map<string, string> {
-  const out = new Map<string, string>();
+function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireRow[]): Map<string, Array<{ sqlite: string; reason: string }>> {
+  const out = new Map<string, Array<{ sqlite: string; reason: string }>>();
   const db = ctx.sqlite.db;
   for (const fk of t.fks.filter((f) => !f.translate)) {
     const parent = ctx.plan.byName.get(fk.refTable)!;
@@ -192,12 +203,13 @@ function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireR
       const v = r[fk.column.pg];
       if (v === null || v === undefined || found.has(v) || inBatch.has(v)) continue;
       const ks = keyString(t.key.map((k) => r[k.pg] ?? ''));
-      if (!out.has(ks)) out.set(ks, `${describeRow(t, r)} waits for ${fk.column.pg} → ${fk.refTable}[${v}]`);
+      const list = out.get(ks) ?? [];
+      list.push({ sqlite: fk.column.sqlite, reason: `${fk.column.pg} → ${fk.refTable}[${v}]` });
+      out.set(ks, list);
     }
   }
   return out;
 }
-
 /** Values the terminal already holds in an equivalent spelling stay as they are (see mergeForUpdate). */
 function keepLocalSpelling(t: TablePlan, values: Record<string, RawValue>, incoming: WireRow, local: LocalVersion): Record<string, RawValue> {
   const out = { ...values };
@@ -222,3 +234,4 @@ function dropLocalChanges(ctx: RunContext, t: TablePlan, lost: ReadonlyArray<{ l
     } else bySkey.run(t.sqliteName, l.skey);
   }
 }
+

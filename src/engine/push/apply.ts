@@ -84,7 +84,7 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     const d = decisions.get(item)!;
     const server = existing.get(item.keyStr);
     if (deferred.has(item)) {
-      out.held.push({ side: 'push', table: t.name, key: item.lkey, kind: 'deferred', reason: deferred.get(item)!, display: item.display, detail: item.detail });
+      out.held.push({ side: 'push', table: t.name, key: item.lkey, kind: 'deferred', reason: deferred.get(item)!.reason, display: item.display, detail: item.detail });
       continue;
     }
     if (d.conflict) out.conflicts.push({ key: item.keyStr, display: item.display, winner: d.winner!, local: item.row ?? null, server: server ?? null });
@@ -93,7 +93,10 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
 
   // Writes: inserts and updates in one upsert; deletes as DELETE, or as a tombstone update when
   // the table soft-deletes (deletedCol), so other terminals learn of the delete.
-  const upserts = writes.filter((i) => !deferred.has(i));
+  // Rows whose only missing parents are through nullable columns are written without those
+  // links (insert-then-link): that breaks FK cycles between tables. They stay deferred, and the
+  // retry once the parent exists writes the link.
+  const upserts = writes.filter((i) => !deferred.has(i) || deferred.get(i)!.unlink !== undefined);
   const deletes = items.filter((i) => decisions.get(i)!.action === 'delete');
   const tombstones = t.deleted ? deletes.map((i) => ({ item: i, row: tombstone(t, existing.get(i.keyStr)!, i.deletedAt) })) : [];
   const hardDeletes = t.deleted ? [] : deletes;
@@ -101,7 +104,9 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const toRow = (row: WireRow) => t.columns.map((c) => row[c.pg] ?? null);
   const rowToWrite = (i: PushItem) => {
     const server = existing.get(i.keyStr);
-    return toRow(server ? mergeForUpdate(t.columns, i.row!, server) : i.row!);
+    const row = server ? mergeForUpdate(t.columns, i.row!, server) : { ...i.row! };
+    for (const col of deferred.get(i)?.unlink ?? []) row[col] = server ? (server[col] ?? null) : null;
+    return toRow(row);
   };
   const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
   const refusedUpserts = await applyIsolated(client, upserts, async (batch) => {
@@ -169,8 +174,9 @@ async function contestedKeys(
 ): Promise<Map<string, { deletedAt: string | undefined }>> {
   const tbl = changeLogName(plan.schema, t.name);
   const result = new Map<string, { deletedAt: string | undefined }>();
-  // Part of the history this decision needs may have been pruned: let the policy decide.
-  if (prunedBelow !== undefined && (pullFence === undefined || below(pullFence, prunedBelow))) {
+  // The terminal was silent so long that entries since its last pull were pruned: the history
+  // this decision needs is gone, so every differing row goes to the conflict policy.
+  if (below(pullFence, prunedBelow)) {
     for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
     return result;
   }
@@ -208,12 +214,19 @@ async function contestedKeys(
   return result;
 }
 
+interface Orphan {
+  reason: string;
+  /** Nullable FK columns to write as they are in Postgres now (NULL for a new row) until the parent exists. */
+  unlink: string[] | undefined;
+}
+
 /**
  * Rows whose parent is in neither Postgres nor this batch wait (deferred) instead of failing the
- * batch on the FK. Repeated until stable, because a deferred row may be the parent of another.
+ * batch on the FK. Repeated until stable, because a deferred row may be the parent of another;
+ * a row written without its nullable links still counts as present for the rows that need it.
  */
-async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writes: readonly PushItem[]): Promise<Map<PushItem, string>> {
-  const deferred = new Map<PushItem, string>();
+async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writes: readonly PushItem[]): Promise<Map<PushItem, Orphan>> {
+  const deferred = new Map<PushItem, Orphan>();
   if (t.fks.length === 0 || writes.length === 0) return deferred;
   const missingByFk = new Map<number, Set<string>>();
   for (const [n, fk] of t.fks.entries()) {
@@ -222,21 +235,23 @@ async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writ
     const refCol = parent.columns.find((c) => c.pg === fk.refPg) ?? parent.key[0]!;
     missingByFk.set(n, await missingParents(client, plan.schema, parent.name, { name: refCol.pg, castType: refCol.castType }, values));
   }
+  const written = (p: PushItem) => !deferred.has(p) || deferred.get(p)!.unlink !== undefined;
   let changed = true;
   while (changed) {
     changed = false;
     for (const w of writes) {
       if (deferred.has(w)) continue;
-      for (const [n, fk] of t.fks.entries()) {
+      const missing = t.fks.filter((fk, n) => {
         const v: Wire = w.row![fk.column.pg] ?? null;
-        if (v === null || !missingByFk.get(n)!.has(v)) continue;
-        // A self-reference to a row in this same batch is fine unless that row is itself deferred.
-        const inBatch = fk.refTable === t.name && writes.some((p) => p !== w && !deferred.has(p) && p.row![fk.refPg] === v);
-        if (inBatch) continue;
-        deferred.set(w, `${w.display} waits for ${fk.column.pg} → ${fk.refTable}[${v}]`);
-        changed = true;
-        break;
-      }
+        if (v === null || !missingByFk.get(n)!.has(v)) return false;
+        // A self-reference to a row this batch writes is fine.
+        return !(fk.refTable === t.name && writes.some((p) => p !== w && written(p) && p.row![fk.refPg] === v));
+      });
+      if (missing.length === 0) continue;
+      const reasons = missing.map((fk) => `${fk.column.pg} → ${fk.refTable}[${w.row![fk.column.pg]}]`).join(', ');
+      const nullable = missing.every((fk) => !fk.column.pgNotNull);
+      deferred.set(w, { reason: `${w.display} waits for ${reasons}`, unlink: nullable ? missing.map((fk) => fk.column.pg) : undefined });
+      changed = true;
     }
   }
   return deferred;

@@ -122,7 +122,7 @@ async function copyBatch(ctx: RunContext, t: TablePlan, read: Reader, after: str
           await yieldToLoop();
         }
       }
-      const copied = await tryCopy(ctx, client, t, columns, slices());
+      const copied = await tryCopy(ctx, client, t, columns, slices(), () => prepared.items.length > 0);
       let outcome: PushOutcome;
       if (copied) {
         outcome = { inserted: prepared.items.length, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [...prepared.items], lost: [] };
@@ -146,11 +146,21 @@ async function copyBatch(ctx: RunContext, t: TablePlan, read: Reader, after: str
 }
 
 /** COPY inside a savepoint, logging one 'T' entry; false (and everything undone) if Postgres refused any of it. */
-async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, columns: string[], rows: AsyncIterable<Array<Array<string | null>>>): Promise<boolean> {
+async function tryCopy(
+  ctx: RunContext,
+  client: PgClient,
+  t: TablePlan,
+  columns: string[],
+  rows: AsyncIterable<Array<Array<string | null>>>,
+  copiedAny: () => boolean,
+): Promise<boolean> {
   await client.query(`SAVEPOINT possync_copy; SET LOCAL possync.bulk = 'on'`);
   try {
     await copyRows(client, ctx.plan.schema, t.name, columns, rows);
-    await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
+    // Other terminals resync a table with a 'T' entry: only worth it when rows actually came.
+    if (copiedAny()) {
+      await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
+    }
     await client.query(`SET LOCAL possync.bulk = 'off'; RELEASE SAVEPOINT possync_copy`);
     return true;
   } catch (err) {
