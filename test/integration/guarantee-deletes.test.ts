@@ -131,6 +131,38 @@ describe('deletes (guarantee 5)', () => {
     await expectInSync(b.config);
   });
 
+  it('the newest delete wins even when the row was already deleted in Postgres by an older delete', async () => {
+    // Postgres deletes the rows; a (not synced) updates them after that; b (not synced) deletes
+    // them after a's update. b's delete is the newest edit, so the rows must end up deleted,
+    // although b's delete finds nothing left to delete when it reaches Postgres.
+    const ACC = uid(1, 99);
+    const TAG = uid(2, 99);
+    await ledger.db.query(`INSERT INTO accounts (id, name, updated_at) VALUES ($1, 'x', $2)`, [ACC, iso(-HOUR)]);
+    await ledger.db.query(`INSERT INTO tags (id, label, updated_at) VALUES ($1, 'x', $2)`, [TAG, iso(-HOUR)]);
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+    const pause = () => new Promise((r) => setTimeout(r, 30));
+    await ledger.db.query(`DELETE FROM accounts WHERE id = $1`, [ACC]);
+    await ledger.db.query(`DELETE FROM tags WHERE id = $1`, [TAG]);
+    await pause();
+    a.local.prepare(`UPDATE accounts SET name = 'older update', updated_at = ? WHERE id = ?`).run(iso(0), ACC);
+    a.local.prepare(`UPDATE tags SET label = 'older update', updated_at = ? WHERE id = ?`).run(iso(0), TAG);
+    await pause();
+    b.local.prepare(`DELETE FROM accounts WHERE id = ?`).run(ACC);
+    b.local.prepare(`DELETE FROM tags WHERE id = ?`).run(TAG);
+    expectNoTableErrors(await b.sync('both'));
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+    const live = {
+      pg: [...(await ledger.db.query(`SELECT id::text AS id FROM accounts WHERE id = $1 AND deleted_at IS NULL`, [ACC])), ...(await ledger.db.query(`SELECT id::text AS id FROM tags WHERE id = $1`, [TAG]))],
+      a: [a.local.prepare(`SELECT id FROM accounts WHERE id = ? AND deleted_at IS NULL`).get(ACC), a.local.prepare(`SELECT id FROM tags WHERE id = ?`).get(TAG)].filter(Boolean),
+      b: [b.local.prepare(`SELECT id FROM accounts WHERE id = ? AND deleted_at IS NULL`).get(ACC), b.local.prepare(`SELECT id FROM tags WHERE id = ?`).get(TAG)].filter(Boolean),
+    };
+    expect(live).toEqual({ pg: [], a: [], b: [] });
+    await expectInSync(a.config);
+    await expectInSync(b.config);
+  });
+
   it('a tombstone is never resurrected by a stale update from an offline terminal', async () => {
     const ACC = uid(1, 77);
     const TAG = uid(2, 77);
