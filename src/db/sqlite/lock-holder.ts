@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { PossyncError } from '../../errors.ts';
+
+/**
+ * Who holds this terminal's sync lock, read without touching the lock itself.
+ *
+ * Why this exists: acquireTerminalLock (lock.ts) opens the lock database and sets its journal
+ * mode before it lowers the busy timeout, so while another process holds the lock the second
+ * caller blocks for better-sqlite3's default 5 s and then throws a raw SQLITE_BUSY ("database is
+ * locked") instead of LOCKED, and --wait cannot wait longer than those 5 s. Until that is fixed,
+ * callers check the holder file first: it is written right after the lock is taken and removed
+ * right before it is released, so "the file names a live process" means "the lock is held".
+ * Reading it never takes a SQLite lock, so it cannot disturb a process that is acquiring.
+ */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  since: string;
+  what: string;
+}
+
+export function lockHolder(sqlitePath: string): LockHolder | undefined {
+  let holder: LockHolder;
+  try {
+    holder = JSON.parse(fs.readFileSync(`${sqlitePath}.possync-lock.json`, 'utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
+  // A killed holder leaves its file behind; its lock died with it (the OS dropped it).
+  if (holder.host === os.hostname() && !alive(holder.pid)) return undefined;
+  return holder;
+}
+
+export function describeHolder(h: LockHolder): string {
+  return `${h.what}, pid ${h.pid} on ${h.host}, since ${h.since}`;
+}
+
+export function lockedError(h: LockHolder): PossyncError {
+  return new PossyncError('LOCKED', `another possync run holds the lock for this terminal (${describeHolder(h)})`, {
+    hint: 'wait for it to finish (the daemon syncs on its schedule) or pass --wait <seconds>',
+  });
+}
+
+/** Waits until nobody holds the lock, up to `waitMs`; then throws LOCKED naming the holder. */
+export async function waitForLockFree(sqlitePath: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const h = lockHolder(sqlitePath);
+    if (!h) return;
+    if (Date.now() >= deadline) throw lockedError(h);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A raw "database is locked" from acquireTerminalLock, for callers that map it to LOCKED. */
+export function isRawBusy(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'SQLITE_BUSY';
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
