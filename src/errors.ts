@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'LOCKED'
   | 'SYNC_FAILED'
+  | 'BACKUP_FAILED'
   | 'INTERNAL';
 
 /** Exit codes are part of the CLI contract (README "Exit codes"). */
@@ -31,6 +32,8 @@ const exitCodeOf: Record<ErrorCode, number> = {
   SQLITE_UNREACHABLE: EXIT.UNREACHABLE,
   LOCKED: EXIT.SYNC_FAILURES,
   SYNC_FAILED: EXIT.SYNC_FAILURES,
+  // The run is not started without the backup the admin asked for.
+  BACKUP_FAILED: EXIT.SYNC_FAILURES,
   INTERNAL: EXIT.SYNC_FAILURES,
 };
 

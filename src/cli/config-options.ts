@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { ResolvedConfig } from '../config/types.ts';
@@ -29,6 +30,7 @@ export function configFromFlags(flags: ConfigFlags): ResolvedConfig {
   }
   return loadConfig({
     configPath: flags.config,
-    overrides: { sqlitePath: flags.sqlite, postgresUrl: flags.databaseUrl, terminalId: flags.terminalId, batchSize },
+    // A path typed on the command line is relative to where it was typed, not to the config file.
+    overrides: { sqlitePath: flags.sqlite === undefined ? undefined : path.resolve(flags.sqlite), postgresUrl: flags.databaseUrl, terminalId: flags.terminalId, batchSize },
   });
 }

@@ -2,12 +2,15 @@ import { Option, type Command } from 'commander';
 import type { Direction } from '../../config/types.ts';
 import { PossyncError, EXIT } from '../../errors.ts';
 import { runSync } from '../../engine/run.ts';
+import { backupSqlite } from '../../db/sqlite/backup.ts';
+import { waitForLockFree } from '../../db/sqlite/lock-holder.ts';
 import { STEP_ARROW } from '../arrows.ts';
+import { backupFromFlags, withBackupOptions, type BackupFlags } from '../backup-options.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
 import { colors, printJson, progress } from '../output.ts';
 import { renderRun } from '../summary.ts';
 
-interface TriggerFlags extends ConfigFlags {
+interface TriggerFlags extends ConfigFlags, BackupFlags {
   direction: Direction;
   tables?: string;
   dryRun?: boolean;
@@ -16,7 +19,7 @@ interface TriggerFlags extends ConfigFlags {
 }
 
 export function registerTrigger(program: Command): void {
-  withConfigOptions(
+  withBackupOptions(withConfigOptions(
     program
       .command('trigger')
       .summary('run one sync now')
@@ -31,7 +34,7 @@ export function registerTrigger(program: Command): void {
       .option('--dry-run', 'do everything but write: report what would change')
       .option('--json', 'print one JSON document (the run result) and nothing else on stdout')
       .option('--wait <seconds>', 'if another run holds this terminal, wait up to this long instead of failing'),
-  )
+  ))
     .addHelpText(
       'after',
       `
@@ -39,6 +42,7 @@ Examples:
   $ possync trigger --direction both
   $ possync trigger -d push --tables orders,order_items
   $ possync trigger -d pull --dry-run --json | jq '.tables[] | {table, step, inserted}'
+  $ possync trigger -d both --backup --backup-keep 3     copy the SQLite file first
 
 Exit codes: 0 all applied, 1 finished with failures or rows waiting/refused,
 2 usage or config error, 3 a database cannot be reached.`,
@@ -47,7 +51,15 @@ Exit codes: 0 all applied, 1 finished with failures or rows waiting/refused,
       const config = configFromFlags(flags);
       const waitSeconds = flags.wait === undefined ? 0 : Number(flags.wait);
       if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new PossyncError('USAGE', `--wait must be a number of seconds, got "${flags.wait}"`);
+      const backup = backupFromFlags(flags);
       const tables = flags.tables?.split(',').map((s) => s.trim()).filter(Boolean);
+      // Fail fast (or wait) while another run holds the terminal: see lock-holder.ts for why.
+      await waitForLockFree(config.sqlitePath, waitSeconds * 1000);
+      // The backup comes first: an admin who asked for one gets no run without it.
+      if (backup && !flags.dryRun) {
+        const { file } = await backupSqlite(config.sqlitePath, backup);
+        if (!flags.json) process.stdout.write(`backup: ${file}\n`);
+      }
       const spinner = progress(`syncing (${flags.direction})`, { json: flags.json ?? false });
       let result;
       try {
