@@ -6,6 +6,8 @@ import { STEP_ARROW } from './arrows.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerTrigger } from './commands/trigger.ts';
+import { registerDaemon } from './commands/daemon.ts';
+import { registerRejected } from './commands/rejected.ts';
 import { colors, printJson } from './output.ts';
 
 const VERSION = '0.1.0';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run possync --help for usage)')
     .exitOverride();
   registerTrigger(program);
+  registerDaemon(program);
+  registerRejected(program);
   registerDemo(program);
   registerConfig(program);
   program.addHelpText(

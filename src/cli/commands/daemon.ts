@@ -1,0 +1,87 @@
+import { Option, type Command } from 'commander';
+import type { Direction } from '../../config/types.ts';
+import { validateCron } from '../../daemon/cron.ts';
+import { createDaemonLog, type LogFormat } from '../../daemon/log.ts';
+import { attemptRun } from '../../daemon/run-once.ts';
+import { SyncScheduler } from '../../daemon/scheduler.ts';
+import { onStopSignal } from '../../util/cleanup.ts';
+import { STEP_ARROW } from '../arrows.ts';
+import { backupFromFlags, withBackupOptions, type BackupFlags } from '../backup-options.ts';
+import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
+
+interface DaemonFlags extends ConfigFlags, BackupFlags {
+  direction: Direction;
+  cron?: string;
+  logFormat: LogFormat;
+}
+
+/**
+ * How long a stop may take before the process exits anyway. Below systemd's TimeoutStopSec and
+ * the 10 s promised in --help; exiting mid-batch is safe because a batch commits whole or not at
+ * all (the open transactions roll back when the connections close).
+ */
+const STOP_TIMEOUT_MS = 8_000;
+
+export function registerDaemon(program: Command): void {
+  withBackupOptions(
+    withConfigOptions(
+      program
+        .command('daemon')
+        .summary('sync on a schedule until stopped')
+        .description(
+          'Run as a long-lived service: sync once at start, then on every tick of the cron schedule, logging one line per run. ' +
+            'It never runs two syncs at once on a terminal: a tick that comes while a run is still going, or while another process ' +
+            '(a second daemon, a manual `possync trigger`) holds the terminal lock, is skipped and logged.\n\n' +
+            'Failed runs back off exponentially with jitter, and ticks are skipped until the delay has passed: ' +
+            'from 5 s up to 5 min when a database cannot be reached, from 30 s up to 30 min for other failures.\n\n' +
+            'SIGTERM or Ctrl-C stops scheduling, aborts the current run between batches (a batch commits whole or not at all, ' +
+            'so no checkpoint is half written) and exits 0 within 10 s. A second Ctrl-C exits at once.\n\n' +
+            `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}\n  both  = push, then pull`,
+        )
+        .addOption(new Option('-d, --direction <direction>', 'push, pull or both').choices(['push', 'pull', 'both']).default('both'))
+        .option('--cron <expression>', 'schedule (overrides cron / SYNC_CRON); 5 fields, or 6 with seconds first')
+        .addOption(new Option('--log-format <format>', 'human lines or JSON lines').choices(['human', 'json']).default('human')),
+    ),
+  )
+    .addHelpText(
+      'after',
+      `
+Schedule (node-cron syntax, machine-local time):
+  */5 * * * *        every five minutes
+  0 * * * *          every hour, on the hour
+  */30 * * * * *     every 30 seconds (six fields: seconds first)
+
+Examples:
+  $ possync daemon                                   uses cron from the config or SYNC_CRON
+  $ possync daemon --cron '*/2 * * * *' --backup --backup-keep 10
+  $ possync daemon --log-format json | tee -a /var/log/possync.jsonl
+
+Exit codes: 0 stopped by SIGTERM/SIGINT, 2 usage or config error (including an invalid or
+missing cron expression). Runs that fail while the daemon is up are logged and retried;
+they do not stop it.`,
+    )
+    .action(async (flags: DaemonFlags) => {
+      const config = configFromFlags(flags);
+      const cron = validateCron(flags.cron ?? config.cron);
+      const backup = backupFromFlags(flags);
+      const log = createDaemonLog(flags.logFormat);
+      const scheduler = new SyncScheduler({
+        cron,
+        direction: flags.direction,
+        terminalId: config.terminalId,
+        runOnce: (signal) => attemptRun(config, { direction: flags.direction, backup }, signal),
+        log,
+      });
+      const signalled = new Promise<NodeJS.Signals>((resolve) => onStopSignal(resolve));
+      await scheduler.start();
+      const signal = await signalled;
+      let timer: NodeJS.Timeout | undefined;
+      const forced = await Promise.race([
+        scheduler.stop().then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS, true))),
+      ]);
+      clearTimeout(timer);
+      log({ event: 'stop', at: new Date().toISOString(), signal, forced });
+      // main() exits the process after this returns, also when a forced stop left a run behind.
+    });
+}
