@@ -7,6 +7,9 @@ import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerTrigger } from './commands/trigger.ts';
 import { registerDaemon } from './commands/daemon.ts';
+import { registerResetCheckpoints } from './commands/reset-checkpoints.ts';
+import { registerRejected } from './commands/rejected.ts';
+import { registerDaemon } from './commands/daemon.ts';
 import { registerRejected } from './commands/rejected.ts';
 import { colors, printJson } from './output.ts';
 
@@ -23,6 +26,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run possync --help for usage)')
     .exitOverride();
   registerTrigger(program);
+  registerDaemon(program);
+  registerResetCheckpoints(program);
+  registerRejected(program);
   registerDaemon(program);
   registerRejected(program);
   registerDemo(program);
