@@ -4,6 +4,7 @@ import type { WireRow } from './decide.ts';
 import { displayKey, type Key } from './keys.ts';
 import type { FkPlan, SyncPlan, TablePlan } from './plan/types.ts';
 import { fromSqlite, toSqlite, ValueError, type Wire } from './values/codec.ts';
+import { misfit } from './values/fits.ts';
 
 /** A local row turned into wire values, or the reason it cannot be (yet). */
 export type ToWire =
@@ -61,6 +62,8 @@ export function localRowsToWire(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws
         if (!(err instanceof ValueError)) throw err;
         return { ok: false, kind: 'rejected', reason: `column ${c.sqlite}: ${err.message}` };
       }
+      const wontFit = misfit(c.family, c.modifier, row[c.pg] ?? null);
+      if (wontFit) return { ok: false, kind: 'rejected', reason: `column ${c.sqlite}: ${wontFit}` };
     }
     return { ok: true, row };
   });

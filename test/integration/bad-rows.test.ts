@@ -8,8 +8,10 @@ import { makeConfig } from '../support/config.ts';
 import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
 
 // A clinic's appointment book: the cloud caps reasons at 60 characters, the till at 50 (a CHECK).
-const PG = `CREATE TABLE appointment (id uuid PRIMARY KEY, reason varchar(60) NOT NULL, slot int NOT NULL, updated_at timestamptz(3) NOT NULL)`;
-const SQLITE = `CREATE TABLE Appointment (Id TEXT PRIMARY KEY, Reason TEXT NOT NULL CHECK (length(Reason) <= 50), Slot INTEGER NOT NULL, UpdatedAt TEXT NOT NULL)`;
+const PG = `CREATE TABLE appointment (id uuid PRIMARY KEY, reason varchar(60) NOT NULL, slot int NOT NULL, updated_at timestamptz(3) NOT NULL);
+  CREATE TABLE fee (id text PRIMARY KEY, amount numeric(6,2) NOT NULL)`;
+const SQLITE = `CREATE TABLE Appointment (Id TEXT PRIMARY KEY, Reason TEXT NOT NULL CHECK (length(Reason) <= 50), Slot INTEGER NOT NULL, UpdatedAt TEXT NOT NULL);
+  CREATE TABLE Fee (Id TEXT PRIMARY KEY, Amount TEXT NOT NULL)`;
 
 describe('bad rows never block a sync', () => {
   let db: TestPg;
@@ -23,7 +25,7 @@ describe('bad rows never block a sync', () => {
     tmp = tempDir();
     const file = path.join(tmp.dir, 'desk.sqlite');
     createSqliteFile(file, SQLITE);
-    const raw = { sqlite: { path: file }, postgres: { url: db.url }, terminalId: 'desk', naming: 'snake', batchSize: 1000, tables: [{ name: 'appointment', pk: 'id', updatedCol: 'updated_at' }] };
+    const raw = { sqlite: { path: file }, postgres: { url: db.url }, terminalId: 'desk', naming: 'snake', batchSize: 1000, tables: [{ name: 'appointment', pk: 'id', updatedCol: 'updated_at' }, { name: 'fee', pk: 'id', conflict: 'client-wins' }] };
     config = makeConfig(raw, tmp.dir);
     configPath = path.join(tmp.dir, 'possync.config.json');
     fs.writeFileSync(configPath, JSON.stringify(raw));
@@ -41,7 +43,7 @@ describe('bad rows never block a sync', () => {
     local.transaction(() => ids.forEach((id, i) => insert.run(id, i === 517 ? 'x'.repeat(70) : `check-up ${i}`, i)))();
     local.pragma('ignore_check_constraints = OFF');
 
-    const r = await runSync(config, { direction: 'push' });
+    const r = await runSync(config, { direction: 'push', tables: ['appointment'] });
     const t = r.tables[0]!;
     expect(t.inserted).toBe(999);
     expect(t.rejected).toBe(1);
@@ -56,10 +58,10 @@ describe('bad rows never block a sync', () => {
     expect(rows[0]).toMatchObject({ table: 'appointment', side: 'push' });
 
     // Still refused on the next run (retried, not forgotten), then fixed at the source.
-    expect((await runSync(config, { direction: 'push' })).tables[0]!.rejected).toBe(1);
+    expect((await runSync(config, { direction: 'push', tables: ['appointment'] })).tables[0]!.rejected).toBe(1);
     local.prepare(`UPDATE Appointment SET Reason = 'long story, short now', UpdatedAt = '2026-11-24T09:00:00.000Z' WHERE Id = ?`).run(ids[517]);
     local.close();
-    const fixed = await runSync(config, { direction: 'push' });
+    const fixed = await runSync(config, { direction: 'push', tables: ['appointment'] });
     expect(fixed.status).toBe('success');
     expect(fixed.tables[0]!.rejected).toBe(0);
     expect(await db.query(`SELECT reason FROM appointment WHERE id = $1`, [ids[517]])).toEqual([{ reason: 'long story, short now' }]);
@@ -82,6 +84,27 @@ describe('bad rows never block a sync', () => {
     const local = openSqlite(config.sqlitePath);
     expect(local.prepare(`SELECT Reason FROM Appointment WHERE Id = ?`).get(ids[42])).toEqual({ Reason: 'short again' });
     local.close();
+  });
+
+  it('a value Postgres would round (three decimals into numeric(6,2)) is a bad row, never altered', async () => {
+    const local = openSqlite(config.sqlitePath);
+    local.prepare(`INSERT INTO Fee VALUES ('ok', '12.50'), ('fine', '7'), ('rounded', '12.345')`).run();
+    local.close();
+    const r = await runSync(config, { direction: 'push', tables: ['fee'] });
+    expect(r.tables[0]!.inserted).toBe(2);
+    expect(r.tables[0]!.rejected).toBe(1);
+    expect(r.tables[0]!.reasons[0]).toContain('would be rounded');
+    expect(await db.query(`SELECT id, amount::text FROM fee ORDER BY id`)).toEqual([
+      { id: 'fine', amount: '7.00' },
+      { id: 'ok', amount: '12.50' },
+    ]);
+    const fix = openSqlite(config.sqlitePath);
+    fix.prepare(`DELETE FROM Fee WHERE Id = 'rounded'`).run();
+    fix.close();
+    // Gone locally: nothing is left to retry.
+    const after = await runSync(config, { direction: 'push', tables: ['fee'] });
+    expect(after.status).toBe('success');
+    expect(after.tables[0]!.rejected).toBe(0);
   });
 
   it('--discard forgets a held row after an admin decides', async () => {

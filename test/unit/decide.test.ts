@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, mergeForUpdate, type DecideTable } from '../../src/engine/decide.ts';
 import type { ColumnPlan } from '../../src/engine/plan/types.ts';
 
-const col = (pg: string, family: ColumnPlan['family']): ColumnPlan => ({ pg, sqlite: pg, family, castType: 'text', codec: { family, affinity: 'TEXT' }, pgNotNull: false });
+const col = (pg: string, family: ColumnPlan['family']): ColumnPlan => ({ pg, sqlite: pg, family, castType: 'text', codec: { family, affinity: 'TEXT' }, pgNotNull: false, modifier: undefined });
 const updated = col('updated_at', 'timestamptz');
 const columns = [col('id', 'uuid'), col('name', 'text'), col('price', 'numeric'), updated];
 const lww: DecideTable = { columns, updated, conflict: 'lww' };

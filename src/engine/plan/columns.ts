@@ -6,6 +6,7 @@ import type { SqliteColumn } from '../../db/sqlite/introspect.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import { affinityOf, detectTemporalForm, familyOf, type SqliteValue } from '../values/codec.ts';
 import type { ColumnPlan } from './types.ts';
+import { modifierOf } from '../values/fits.ts';
 
 const TEMPORAL = new Set(['timestamptz', 'timestamp', 'date']);
 
@@ -23,7 +24,7 @@ export function columnPlan(db: SqliteDb, sqliteTable: string, pg: PgColumn, sqli
       .all() as { v: SqliteValue }[];
     codec.form = detectTemporalForm(family, sqlite.declaredType, samples.map((s) => s.v));
   }
-  return { pg: pg.name, sqlite: sqlite.name, family, castType: pg.castType, codec, pgNotNull: pg.notNull };
+  return { pg: pg.name, sqlite: sqlite.name, family, castType: pg.castType, codec, pgNotNull: pg.notNull, modifier: modifierOf(family, pg.declaredType) };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ConflictPolicy, Direction, TableConfig } from '../../config/types.
 import type { PgTableInfo } from '../../db/postgres/introspect.ts';
 import type { SqliteTableInfo } from '../../db/sqlite/introspect.ts';
 import type { ColumnCodec, Family } from '../values/codec.ts';
+import type { Modifier } from '../values/fits.ts';
 
 /** A column synced between the two sides. */
 export interface ColumnPlan {
@@ -13,6 +14,8 @@ export interface ColumnPlan {
   /** How values are stored on the SQLite side. */
   codec: ColumnCodec;
   pgNotNull: boolean;
+  /** numeric(p,s) / timestamp(p): what Postgres would round away (see values/fits.ts). */
+  modifier: Modifier | undefined;
 }
 
 /** A Postgres-only column that push sets to a constant (a `fill` or `scope` column SQLite lacks). */
