@@ -4,13 +4,15 @@ import { redactUrl } from '../config/format.ts';
 import { runCleanups } from '../util/cleanup.ts';
 import { STEP_ARROW } from './arrows.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerDaemon } from './commands/daemon.ts';
 import { registerDemo } from './commands/demo.ts';
-import { registerTrigger } from './commands/trigger.ts';
-import { registerDaemon } from './commands/daemon.ts';
+import { registerInit } from './commands/init.ts';
+import { registerLogs } from './commands/logs.ts';
+import { registerRejected } from './commands/rejected.ts';
 import { registerResetCheckpoints } from './commands/reset-checkpoints.ts';
-import { registerRejected } from './commands/rejected.ts';
-import { registerDaemon } from './commands/daemon.ts';
-import { registerRejected } from './commands/rejected.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerTrigger } from './commands/trigger.ts';
+import { registerVerifySchemas } from './commands/verify-schemas.ts';
 import { colors, printJson } from './output.ts';
 
 const VERSION = '0.1.0';
@@ -19,8 +21,8 @@ export function buildProgram(): Command {
   const program = new Command('possync')
     .version(VERSION, '-V, --version')
     .description(
-      'Keep a point-of-sale terminal\'s SQLite database and the cloud PostgreSQL database in sync,\n' +
-        'both ways, table by table, from one config file.\n\n' +
+      "Keep a point-of-sale terminal's SQLite database and the cloud PostgreSQL database in sync, " +
+        'both ways, table by table, from one config file (possync.config.json).\n\n' +
         `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}\n  both  = push, then pull`,
     )
     .showHelpAfterError('(run possync --help for usage)')
@@ -28,21 +30,38 @@ export function buildProgram(): Command {
   registerTrigger(program);
   registerDaemon(program);
   registerResetCheckpoints(program);
+  registerVerifySchemas(program);
+  registerStatus(program);
+  registerLogs(program);
   registerRejected(program);
-  registerDaemon(program);
-  registerRejected(program);
+  registerInit(program);
   registerDemo(program);
   registerConfig(program);
   program.addHelpText(
     'after',
     `
-Examples:
-  $ possync demo                          try it on a throwaway embedded Postgres
-  $ possync trigger --direction both      sync this terminal now
-  $ possync config schema                 JSON Schema for possync.config.json
+Getting started:
+  $ possync demo                                 try it on a throwaway embedded Postgres
+  $ possync init --sqlite till.sqlite --database-url "$DATABASE_URL"
+  $ possync verify-schemas                       both databases match the config?
+  $ possync trigger --direction both             sync this terminal now
+  $ possync daemon --cron '*/5 * * * *'          keep syncing every five minutes
+  $ possync status                               how is it going?
 
-Exit codes: 0 ok, 1 sync finished with failures, 2 usage or config error, 3 cannot reach a database.
-Set DEBUG=1 to see stack traces.`,
+Run possync <command> --help for a command's options, examples and exit codes.
+
+Environment (flags win over the config file, which wins over these):
+  DATABASE_URL      PostgreSQL URL (postgres.url)
+  SQLITE_PATH       terminal SQLite database (sqlite.path)
+  TERMINAL_ID       this terminal's id (terminalId)
+  SYNC_BATCH_SIZE   rows per batch (batchSize, default 500)
+  SYNC_CRON         daemon schedule (cron)
+  POSSYNC_CONFIG    config file (default ./possync.config.json)
+  NO_COLOR          no colours;  DEBUG=1  print stack traces
+  A .env file in the current directory is read too.
+
+Exit codes: 0 ok, 1 sync finished with failures (or drift, for verify-schemas),
+2 usage or config error, 3 a database cannot be reached.`,
   );
   return program;
 }
