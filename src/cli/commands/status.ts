@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import type { ChalkInstance } from 'chalk';
+import { buildStatus, type RunRef, type StatusReport, type TableStatus } from '../../engine/status/report.ts';
+import { ERROR_RATE_WINDOW } from '../../engine/status/local.ts';
+import { STEP_ARROW } from '../arrows.ts';
+import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
+import { colors, printJson, table } from '../output.ts';
+
+interface StatusFlags extends ConfigFlags {
+  json?: boolean;
+}
+
+const MAX_HELD_SHOWN = 10;
+
+export function registerStatus(program: Command): void {
+  withConfigOptions(
+    program
+      .command('status')
+      .summary("show this terminal's sync health")
+      .description(
+        'Show how syncing is going on this terminal: the last successful push and pull, the error rate of the last ' +
+          `${ERROR_RATE_WINDOW} runs, conflicts, and per table the local changes waiting to be pushed, the cloud changes ` +
+          'waiting to be pulled, rows waiting for a parent (deferred) or refused by the other side (rejected), and both checkpoints.\n\n' +
+          `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}\n\n` +
+          'It only reads. When Postgres cannot be reached it says so and shows what the terminal database knows.',
+      )
+      .option('--json', 'print one JSON document'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ possync status
+  $ possync status --json | jq '.tables[] | select(.pendingPush > 0)'
+
+Exit codes: 0 shown (also when Postgres is unreachable: a warning line says so),
+2 usage or config error, 3 the terminal database cannot be opened.`,
+    )
+    .action(async (flags: StatusFlags) => {
+      const config = configFromFlags(flags);
+      const report = await buildStatus(config);
+      if (flags.json) printJson(report);
+      else process.stdout.write(`${render(report, colors())}\n`);
+    });
+}
+
+function render(r: StatusReport, c: ChalkInstance): string {
+  const lines = [`${c.bold('possync status')} · terminal ${r.terminalId} · ${r.sqlitePath}`];
+  if (!r.cloud.reachable) lines.push(c.yellow(`warning: the cloud is unreachable, showing local information only (${r.cloud.error})`));
+  if (!r.installed) lines.push(c.yellow('possync has not run on this terminal yet: run possync trigger --direction both'));
+  lines.push(
+    '',
+    `last successful ${STEP_ARROW.push}: ${when(r.lastSuccess.push)}`,
+    `last successful ${STEP_ARROW.pull}: ${when(r.lastSuccess.pull)}`,
+    `last run: ${r.lastRun ? `${r.lastRun.direction} ${r.lastRun.status} at ${r.lastRun.finishedAt ?? r.lastRun.startedAt}${r.lastRun.error ? ` (${r.lastRun.error})` : ''}` : 'never'}`,
+    `last ${r.recentRuns.runs} runs: ${r.recentRuns.success} success, ${r.recentRuns.partial} partial, ${r.recentRuns.failed} failed (error rate ${Math.round(r.recentRuns.errorRate * 100)}%)`,
+    `conflicts: ${r.conflicts.terminal} recorded on this terminal (pull), ${r.conflicts.cloud ?? '?'} in the cloud (push)`,
+  );
+  if (r.cloud.reachable) lines.push(`cloud: last pull ${r.cloud.lastSeen ?? 'never'}${r.cloud.pullFence ? `, fence xid ${r.cloud.pullFence}` : ''}${r.cloud.installed ? '' : ' (possync is not installed in Postgres yet)'}`);
+  const header = ['  table', 'to push', 'to pull', 'deferred', 'rejected', 'push checkpoint', 'pull checkpoint'].map((h) => c.dim(h));
+  lines.push('', ...table([header, ...r.tables.map(row)], ['l', 'r', 'r', 'r', 'r', 'l', 'l']));
+  if (r.held.length > 0) {
+    lines.push('', c.bold('waiting or refused rows (retried on every run):'));
+    for (const h of r.held.slice(0, MAX_HELD_SHOWN)) lines.push(`  ${h.side} ${h.kind} ${h.display}: ${h.reason} (${h.attempts} attempts since ${h.firstSeen})`);
+    if (r.held.length > MAX_HELD_SHOWN) lines.push(c.dim(`  … and ${r.held.length - MAX_HELD_SHOWN} more (possync status --json lists all)`));
+  }
+  return lines.join('\n');
+}
+
+function row(t: TableStatus): string[] {
+  const label = t.sqliteTable && t.sqliteTable !== t.table ? `${t.sqliteTable} → ${t.table}` : t.table;
+  const pull = t.direction === 'push' ? '-' : t.pendingPull ? `${t.pendingPull.keys}` : '?';
+  const push = t.direction === 'pull' ? '-' : String(t.pendingPush);
+  const at = (s: string | null) => (s ? ` (${s})` : '');
+  return [
+    `  ${label}`,
+    push,
+    pull,
+    String(t.deferred),
+    String(t.rejected),
+    t.pushCheckpoint ? `${t.pushCheckpoint.text}${at(t.pushCheckpoint.updatedAt)}` : 'unknown (cloud unreachable)',
+    `${t.pullCheckpoint.text}${at(t.pullCheckpoint.updatedAt)}`,
+  ];
+}
+
+function when(run: RunRef | null): string {
+  if (!run) return 'never';
+  const at = run.finishedAt ?? run.startedAt;
+  return `${at} (${ago(at)})`;
+}
+
+function ago(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}

@@ -1,0 +1,110 @@
+import { matchName } from '../../config/naming.ts';
+import type { Direction, ResolvedConfig } from '../../config/types.ts';
+import { PgGateway } from '../../db/postgres/gateway.ts';
+import { SqliteGateway } from '../../db/sqlite/gateway.ts';
+import { sqliteTableNames } from '../../db/sqlite/introspect.ts';
+import { isPossyncError } from '../../errors.ts';
+import type { HeldListing } from '../held.ts';
+import { pendingPull, readCloudStatus, type CloudStatus, type PendingPull } from './cloud.ts';
+import { describePull, describePush } from './describe.ts';
+import { readLocalStatus, type RunHealth } from './local.ts';
+import type { LoggedRun } from './run-log.ts';
+
+export interface RunRef {
+  runId: string;
+  direction: Direction;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface TableStatus {
+  table: string;
+  sqliteTable: string | null;
+  direction: Direction;
+  /** Local changes captured and not pushed yet. */
+  pendingPush: number;
+  /** Cloud changes not pulled yet; null when unknown (cloud unreachable, or a full resync is due). */
+  pendingPull: PendingPull | null;
+  deferred: number;
+  rejected: number;
+  pushCheckpoint: { text: string; updatedAt: string | null } | null;
+  pullCheckpoint: { text: string; updatedAt: string | null };
+}
+
+export interface StatusReport {
+  terminalId: string;
+  sqlitePath: string;
+  installed: boolean;
+  cloud: { reachable: true; installed: boolean; lastSeen: string | null; pullFence: string | null } | { reachable: false; error: string };
+  lastSuccess: { push: RunRef | null; pull: RunRef | null };
+  lastRun: RunRef | null;
+  recentRuns: RunHealth;
+  conflicts: { terminal: number; cloud: number | null };
+  tables: TableStatus[];
+  held: HeldListing[];
+}
+
+/**
+ * `possync status`: the terminal database is required (it holds the run log, pending changes and
+ * held rows); Postgres is optional. When the cloud cannot be reached the report says so and shows
+ * everything it knows locally, because that is exactly when an admin runs it.
+ */
+export async function buildStatus(config: ResolvedConfig): Promise<StatusReport> {
+  const sqlite = SqliteGateway.open(config.sqlitePath, { readonly: true });
+  try {
+    const local = readLocalStatus(sqlite.db, config.terminalId);
+    const names = sqliteTableNames(sqlite.db);
+    let cloud: CloudStatus | undefined;
+    let cloudError: string | undefined;
+    let pg: PgGateway | undefined;
+    try {
+      pg = await PgGateway.connect(config.postgresUrl);
+      cloud = await readCloudStatus(pg, config.terminalId, config.tables.map((t) => t.name));
+    } catch (err) {
+      if (!isPossyncError(err) || err.code !== 'PG_UNREACHABLE') throw err;
+      cloudError = err.message;
+    }
+    try {
+      const tables: TableStatus[] = [];
+      for (const t of config.tables) {
+        const sqliteTable = t.sqliteName ?? matchName(t.name, names, config.naming) ?? null;
+        const held = local.held.filter((h) => h.table === t.name);
+        const pullCp = local.pullCheckpoint(t.name);
+        const push = cloud?.pushCheckpoints.get(t.name);
+        tables.push({
+          table: t.name,
+          sqliteTable,
+          direction: t.direction,
+          pendingPush: sqliteTable ? (local.pendingChanges.get(sqliteTable) ?? 0) : 0,
+          pendingPull: pg && cloud?.installed && t.direction !== 'push' ? ((await pendingPull(pg, config.postgresSchema, t.name, config.terminalId, pullCp)) ?? null) : null,
+          deferred: held.filter((h) => h.kind === 'deferred').length,
+          rejected: held.filter((h) => h.kind === 'rejected').length,
+          pushCheckpoint: cloud ? { text: describePush(push?.checkpoint), updatedAt: push?.updatedAt ?? null } : null,
+          pullCheckpoint: { text: describePull(pullCp), updatedAt: local.pullCheckpointAt(t.name) ?? null },
+        });
+      }
+      return {
+        terminalId: config.terminalId,
+        sqlitePath: config.sqlitePath,
+        installed: local.installed,
+        cloud: cloud ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence } : { reachable: false, error: cloudError ?? 'unreachable' },
+        lastSuccess: { push: ref(local.lastPush), pull: ref(local.lastPull) },
+        lastRun: ref(local.lastRun),
+        recentRuns: local.health,
+        conflicts: { terminal: local.conflicts, cloud: cloud ? cloud.conflicts : null },
+        tables,
+        held: local.held,
+      };
+    } finally {
+      await pg?.close();
+    }
+  } finally {
+    sqlite.close();
+  }
+}
+
+function ref(run: LoggedRun | undefined): RunRef | null {
+  return run ? { runId: run.runId, direction: run.direction, status: run.status, startedAt: run.startedAt, finishedAt: run.finishedAt, error: run.error } : null;
+}
