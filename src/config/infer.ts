@@ -1,0 +1,138 @@
+import type { PgColumn, PgTableInfo } from '../db/postgres/introspect.ts';
+import type { SqliteColumn, SqliteTableInfo } from '../db/sqlite/introspect.ts';
+import { toSnake } from './naming.ts';
+import type { RawTable } from './schema.ts';
+
+/**
+ * `possync init`: guesses a starter config from what both databases contain. Pure: it gets the
+ * introspected tables and returns the tables section plus notes for the admin to review.
+ * Nothing here is clever on purpose: exact names first, then the snake_case convention, and
+ * every guess that could be wrong is said out loud in a note.
+ */
+export interface Inferred {
+  naming: 'exact' | 'snake';
+  tables: RawTable[];
+  notes: string[];
+}
+
+const UPDATED = ['updated_at', 'updatedAt', 'modified_at', 'modifiedAt', 'last_modified', 'last_modified_at', 'lastModified'];
+const CREATED = ['created_at', 'createdAt'];
+const DELETED = ['deleted_at', 'deletedAt'];
+const SERVER_ID = ['server_id', 'serverId', 'ServerId'];
+/** Tables that are never synced: possync's own, SQLite's, Prisma's, and the checkpoint store. */
+const RESERVED = /^(_possync_|sqlite_|_prisma_migrations$|system_settings$)/;
+
+interface Match<T> {
+  value: T;
+  snake: boolean;
+}
+
+function find<T extends { name: string }>(pgName: string, candidates: readonly T[]): Match<T> | undefined {
+  const exact = candidates.find((c) => c.name === pgName);
+  if (exact) return { value: exact, snake: false };
+  const snake = candidates.find((c) => toSnake(c.name) === pgName);
+  return snake ? { value: snake, snake: true } : undefined;
+}
+
+export function inferConfig(pgTables: ReadonlyMap<string, PgTableInfo>, sqliteTables: readonly SqliteTableInfo[]): Inferred {
+  const notes: string[] = [];
+  let snake = false;
+  const sqliteUsable = sqliteTables.filter((t) => !RESERVED.test(t.name));
+  const pgUsable = [...pgTables.values()].filter((t) => !RESERVED.test(t.name));
+  if (sqliteTables.some((t) => t.name === 'system_settings')) notes.push('system_settings is not synced: possync keeps its pull checkpoints in the terminal\'s system_settings');
+
+  const pairs: Array<{ pg: PgTableInfo; sqlite: SqliteTableInfo }> = [];
+  for (const pg of pgUsable) {
+    const m = find(pg.name, sqliteUsable);
+    if (!m) continue;
+    snake ||= m.snake;
+    pairs.push({ pg, sqlite: m.value });
+  }
+  const pgOnly = pgUsable.filter((t) => !pairs.some((p) => p.pg === t)).map((t) => t.name);
+  const sqliteOnly = sqliteUsable.filter((t) => !pairs.some((p) => p.sqlite === t)).map((t) => t.name);
+  if (pgOnly.length > 0) notes.push(`only in Postgres, not synced: ${pgOnly.join(', ')}`);
+  if (sqliteOnly.length > 0) notes.push(`only in SQLite, not synced: ${sqliteOnly.join(', ')}`);
+
+  const tables: RawTable[] = [];
+  for (const { pg, sqlite } of fkOrder(pairs)) {
+    const t = inferTable(pg, sqlite, notes);
+    if (!t) continue;
+    snake ||= t.snake;
+    tables.push(t.table);
+  }
+  if (tables.length > 0) {
+    notes.push('every table syncs both ways: set "direction": "pull" on reference data the terminal must not change, "push" on terminal-only logs');
+  }
+  return { naming: snake ? 'snake' : 'exact', tables, notes };
+}
+
+function inferTable(pg: PgTableInfo, sqlite: SqliteTableInfo, notes: string[]): { table: RawTable; snake: boolean } | undefined {
+  const columns = new Map<string, SqliteColumn>();
+  let snake = false;
+  for (const c of pg.columns) {
+    const m = find(c.name, sqlite.columns.filter((s) => ![...columns.values()].includes(s)));
+    if (!m) continue;
+    columns.set(c.name, m.value);
+    snake ||= m.snake;
+  }
+  const label = sqlite.name === pg.name ? pg.name : `${sqlite.name} → ${pg.name}`;
+  const pk = pg.primaryKey.length > 0 ? pg.primaryKey : pg.uniqueKeys[0];
+  if (!pk) {
+    notes.push(`skipped ${label}: the Postgres table has no primary key or unique key`);
+    return undefined;
+  }
+  // With naming "snake", `OrderItem` finds `order_item` by itself; any other spelling is named.
+  const sqliteName = sqlite.name !== pg.name && toSnake(sqlite.name) !== pg.name ? { sqliteName: sqlite.name } : {};
+  const table: RawTable = { name: pg.name, ...sqliteName, pk: pk.length === 1 ? pk[0]! : pk };
+
+  const reserved = new Set<string>();
+  if (!pk.every((k) => columns.has(k))) {
+    const serverId = sqlite.columns.find((c) => SERVER_ID.includes(c.name));
+    if (pk.length !== 1 || sqlite.primaryKey.length !== 1 || !serverId) {
+      notes.push(`skipped ${label}: the key (${pk.join(', ')}) has no SQLite counterpart; map it with columnMap or set localPk/serverIdCol`);
+      return undefined;
+    }
+    table.localPk = sqlite.primaryKey[0]!;
+    if (serverId.name !== 'server_id') table.serverIdCol = serverId.name;
+    reserved.add(table.localPk).add(serverId.name);
+    notes.push(`${label}: the terminal keeps its own key "${table.localPk}"; the shared id ${pk[0]} is stored in "${serverId.name}" (check this)`);
+  }
+
+  const pick = (names: string[]) => pg.columns.find((c) => names.includes(c.name) && columns.has(c.name))?.name;
+  const updated = pick(UPDATED);
+  const created = pick(CREATED);
+  const deleted = pick(DELETED);
+  if (updated) table.updatedCol = updated;
+  if (created) table.createdCol = created;
+  if (deleted) table.deletedCol = deleted;
+  if (!updated) {
+    table.conflict = 'server-wins';
+    notes.push(`${label}: no updated-at column found, so conflicts are settled "server-wins" (set updatedCol for last-writer-wins)`);
+  }
+
+  const matched = new Set(columns.values());
+  const localOnly = sqlite.columns.filter((c) => !matched.has(c) && !reserved.has(c.name) && !c.generated).map((c) => c.name);
+  if (localOnly.length > 0) table.localOnly = localOnly;
+  for (const c of pg.columns.filter((c) => !columns.has(c.name) && mustBeSent(c) && !(table.localPk && c.name === pk[0]))) {
+    notes.push(`${label}: Postgres column "${c.name}" is NOT NULL without a default and SQLite has no such column: pushed rows will be refused (add it to SQLite or give it a default)`);
+  }
+  return { table, snake };
+}
+
+function mustBeSent(c: PgColumn): boolean {
+  return c.notNull && !c.hasDefault && !c.generated && c.identity === undefined;
+}
+
+/** Parents first (Postgres FKs between the matched tables), names as the tie-break. */
+function fkOrder<T extends { pg: PgTableInfo }>(pairs: T[]): T[] {
+  const names = new Set(pairs.map((p) => p.pg.name));
+  const deps = new Map(pairs.map((p) => [p.pg.name, new Set(p.pg.foreignKeys.map((f) => f.refTable).filter((r) => r !== p.pg.name && names.has(r)))]));
+  const ordered: T[] = [];
+  const pending = [...pairs].sort((a, b) => a.pg.name.localeCompare(b.pg.name));
+  while (pending.length > 0) {
+    const i = pending.findIndex((p) => [...deps.get(p.pg.name)!].every((d) => ordered.some((o) => o.pg.name === d)));
+    // A cycle: take the first remaining table; the engine defers rows until their parent arrives.
+    ordered.push(...pending.splice(i < 0 ? 0 : i, 1));
+  }
+  return ordered;
+}
