@@ -154,5 +154,5 @@ describe('crash-anywhere resume (guarantee 2)', () => {
     const real = kills.filter((k) => k.endsWith('killed')).length;
     console.log(`crash-resume seed ${SEED}: ${real}/${kills.length} kills landed mid-run`);
     expect(real, kills.join('\n')).toBeGreaterThanOrEqual(Math.ceil(kills.length * 0.6));
-  });
+  }, 180_000); // ~30 s alone; a loaded two-core machine (other test files in parallel) needs more
 });
