@@ -43,11 +43,34 @@ interface LocalVersion {
  * parent is not here yet, and write everything with the checkpoint in one IMMEDIATE transaction.
  */
 export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, options: PullBatchOptions, result: TableResult): void {
+  inPullTransaction(ctx, () => applyPullRows(ctx, t, batch, options, result));
+}
+
+/** An IMMEDIATE transaction with capture suppressed; in a dry run, the same work rolled back. */
+export function inPullTransaction(ctx: RunContext, run: () => void): void {
+  const db = ctx.sqlite.db;
+  if (ctx.dryRun) {
+    // Same work, rolled back: the counts are what a real run would do.
+    try {
+      ctx.sqlite.immediate(() => {
+        withCaptureSuppressed(db, run);
+        throw new DryRun();
+      });
+    } catch (err) {
+      if (!(err instanceof DryRun)) throw err;
+    }
+    return;
+  }
+  ctx.sqlite.immediate(() => withCaptureSuppressed(db, run));
+}
+
+/** The body of applyPullBatch, for callers that already hold the transaction. */
+export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, options: PullBatchOptions, result: TableResult): void {
   const db = ctx.sqlite.db;
   const plan = ctx.plan;
   const incoming = new Map(batch.rows.map((r) => [keyString(t.key.map((k) => r[k.pg] ?? '')), r]));
 
-  const run = () => {
+  {
     // Local versions of these keys.
     const sharedCols = t.key.map((k) => k.sqlite);
     const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
@@ -145,21 +168,7 @@ export function applyPullBatch(ctx: RunContext, t: TablePlan, batch: PullBatch, 
       for (const key of batch.keys) seen.run(t.name, keyString(key));
     }
     if (options.checkpoint) writePullCheckpoint(db, plan.terminalId, t.name, options.checkpoint);
-  };
-
-  if (ctx.dryRun) {
-    // Same work, rolled back: the counts are what a real run would do.
-    try {
-      ctx.sqlite.immediate(() => {
-        withCaptureSuppressed(db, run);
-        throw new DryRun();
-      });
-    } catch (err) {
-      if (!(err instanceof DryRun)) throw err;
-    }
-    return;
   }
-  ctx.sqlite.immediate(() => withCaptureSuppressed(db, run));
 }
 
 class DryRun extends Error {}
@@ -189,7 +198,7 @@ function pendingLocalDeletes(ctx: RunContext, t: TablePlan, keys: Key[]): Map<st
  * Rows whose parent (through a non-translated FK) is neither in the terminal database nor in this
  * batch. Translated FKs are checked while converting (no local id, no row).
  */
-function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireRow[]): Map<string, Array<{ sqlite: string; reason: string }>> {
+export function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireRow[]): Map<string, Array<{ sqlite: string; reason: string }>> {
   const out = new Map<string, Array<{ sqlite: string; reason: string }>>();
   const db = ctx.sqlite.db;
   for (const fk of t.fks.filter((f) => !f.translate)) {

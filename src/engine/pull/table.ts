@@ -10,6 +10,7 @@ import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import type { WireRow } from '../decide.ts';
 import { applyPullBatch } from './apply.ts';
+import { bulkInsertBatch, canBulkInsert } from './bulk-insert.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { FULL_SCAN_BATCH } from '../push/scan.ts';
 import { ChangeWindow } from './window.ts';
@@ -137,6 +138,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
   const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
   const final: PullCheckpoint = { xid: scan.fence, scan: undefined };
+  const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
   let after = scan.after;
   let page = scanRows(client, ref, columns, after, size, scope);
   for (;;) {
@@ -151,7 +153,8 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
     }
     // With a sweep pending, the final checkpoint is written by the sweep's transaction.
     const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
-    applyPullBatch(ctx, t, { keys, rows, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
+    if (bulk) bulkInsertBatch(ctx, t, rows, next, result);
+    else applyPullBatch(ctx, t, { keys, rows, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
     ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
     if (done) {
       if (sweep) sweepUnseen(ctx, t, result, final);

@@ -36,6 +36,7 @@ function uuidFromSqlite(value: SqliteScalar): string {
 }
 
 function wireUuid(wire: string): string {
+  if (CANONICAL.test(wire)) return wire;
   const parsed = parseUuidText(wire);
   if (parsed === undefined) throw new ValueError(`${JSON.stringify(wire)} is not a UUID`);
   return parsed;
