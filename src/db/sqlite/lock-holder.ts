@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import Database from 'better-sqlite3';
 import { PossyncError } from '../../errors.ts';
 
 /**
@@ -29,7 +30,26 @@ export function lockHolder(sqlitePath: string): LockHolder | undefined {
   }
   // A killed holder leaves its file behind; its lock died with it (the OS dropped it).
   if (holder.host === os.hostname() && !alive(holder.pid)) return undefined;
-  return holder;
+  // ... and its pid may since belong to another process: only a lock that is really held counts.
+  return lockHeld(`${sqlitePath}.possync-lock`) ? holder : undefined;
+}
+
+/**
+ * The holder keeps an EXCLUSIVE transaction open on the lock file, so even a read fails at once
+ * (busy timeout 0) while it is held. Only asked when the holder file names a live process.
+ */
+function lockHeld(lockPath: string): boolean {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    return false;
+  } catch (err) {
+    // Busy: held. Anything else (the file vanished mid-check...): do not claim it is free.
+    return isRawBusy(err) || (err as { code?: string }).code !== 'SQLITE_CANTOPEN';
+  } finally {
+    db?.close();
+  }
 }
 
 export function describeHolder(h: LockHolder): string {
