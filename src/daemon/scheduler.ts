@@ -53,11 +53,6 @@ export class SyncScheduler {
     return this.stopping;
   }
 
-  /** The run in progress, if any (tests and shutdown wait on it). */
-  get running(): boolean {
-    return this.current !== undefined;
-  }
-
   private async tick(trigger: 'start' | 'schedule'): Promise<void> {
     if (this.stopping) return;
     if (this.current) {
