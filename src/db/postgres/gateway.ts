@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { isPgUnreachable, unreachableError } from './errors.ts';
+import { pgLiteral } from '../quote.ts';
 
 export type PgClient = pg.PoolClient;
 /** A pool or a checked-out client: anything that runs a query. */
@@ -93,8 +94,9 @@ export class PgGateway {
     let broken = false;
     try {
       const mode = `${options.isolation === 'repeatable read' ? 'ISOLATION LEVEL REPEATABLE READ' : 'ISOLATION LEVEL READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`;
-      await client.query(`BEGIN ${mode}; ${LOCAL_SETTINGS}`);
-      if (options.origin !== undefined) await client.query(`SELECT set_config('possync.origin', $1, true)`, [options.origin]);
+      // One round trip: BEGIN, the session settings and the origin marker together.
+      const origin = options.origin === undefined ? '' : `; SET LOCAL possync.origin = ${pgLiteral(options.origin)}`;
+      await client.query(`BEGIN ${mode}; ${LOCAL_SETTINGS}${origin}`);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
