@@ -14,10 +14,7 @@ export function asPossyncError(err: unknown): PossyncError {
   return isPossyncError(err) ? err : new PossyncError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
-const UNREACHABLE_CODES = new Set(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE']);
-// runSync turns a connection lost mid-run into a failed result carrying only the message (the
-// RunResult has no error code), so the daemon recognises the gateways' own wording.
-const UNREACHABLE_MESSAGE = /^(cannot reach PostgreSQL|cannot open SQLite database|SQLite database not found)/;
+const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE']);
 
 /**
  * Whether an attempt failed, and how, for the backoff. Being locked out or aborted by shutdown is
@@ -28,6 +25,7 @@ export function failureOf(outcome: RunOutcome, aborted: boolean): FailureKind | 
   if (aborted || outcome.kind === 'locked') return undefined;
   if (outcome.kind === 'error') return UNREACHABLE_CODES.has(outcome.error.code) ? 'unreachable' : 'sync';
   const { result } = outcome;
-  if (result.status === 'failed') return result.error && UNREACHABLE_MESSAGE.test(result.error) ? 'unreachable' : 'sync';
+  // A connection lost mid-run ends the run with a result carrying the error's code.
+  if (result.status === 'failed') return result.errorCode && UNREACHABLE_CODES.has(result.errorCode) ? 'unreachable' : 'sync';
   return result.tables.some((t) => t.status === 'error') ? 'sync' : undefined;
 }

@@ -1,4 +1,5 @@
 import type { Direction } from '../config/types.ts';
+import type { ErrorCode } from '../errors.ts';
 
 export type Step = 'push' | 'pull';
 export type TableStatus = 'success' | 'error' | 'not-run';
@@ -38,7 +39,10 @@ export interface RunResult {
   status: RunStatus;
   tables: TableResult[];
   warnings: string[];
+  /** Why the run stopped early, if it did. */
   error?: string;
+  /** The error's code (e.g. PG_UNREACHABLE), so callers such as the daemon can react by kind. */
+  errorCode?: ErrorCode | 'ABORTED';
 }
 
 export const MAX_REASONS = 5;

@@ -67,11 +67,13 @@ export async function openAndPlan(config: ResolvedConfig, given: { pg?: PgGatewa
  * stop everything (config, unreachable database, another run holding the lock) throw.
  */
 export async function runSync(config: ResolvedConfig, options: RunOptions): Promise<RunResult> {
-  const started = new Date();
   const { pg, sqlite, plan, close } = await openAndPlan(config, options);
   let lock: TerminalLock | undefined;
   try {
     lock = await acquireTerminalLock(config.sqlitePath, `sync ${options.direction}`, { waitMs: options.lockWaitMs ?? 0 });
+    // The run starts once it holds the terminal: a wait for another run is not sync time, and
+    // the logged intervals of two runs the lock kept apart never overlap.
+    const started = new Date();
     const warnings = [...plan.warnings, ...(await ensureInstalled(pg, sqlite, plan))];
     const ctx: RunContext = {
       config,
@@ -87,6 +89,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     const selected = selectTables(plan, options.tables);
     const results: TableResult[] = [];
     let error: string | undefined;
+    let errorCode: RunResult['errorCode'];
     try {
       if (options.direction !== 'pull') results.push(...(await pushStep(ctx, selected)));
       if (options.direction !== 'push') {
@@ -97,6 +100,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     } catch (err) {
       if (!(err instanceof RunAborted) && !(err instanceof PossyncError)) throw err;
       error = err.message;
+      errorCode = err instanceof PossyncError ? err.code : 'ABORTED';
     }
     const finished = new Date();
     const result: RunResult = {
@@ -110,7 +114,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       status: error ? 'failed' : runStatus(results),
       tables: results,
       warnings,
-      ...(error ? { error } : {}),
+      ...(error ? { error, errorCode } : {}),
     };
     if (!ctx.dryRun) await recordRun(pg, sqlite, result);
     return result;

@@ -8,11 +8,9 @@ import { tempDir } from '../support/db.ts';
 import { holdLockElsewhere } from '../support/hold-lock.ts';
 
 /**
- * Engine findings from the operating-surface work (issue 4), kept as tests that document them.
- * They use `it.fails`: the suite stays green while the bug exists, and turns red the day it is
- * fixed, as a reminder to drop `.fails` (and the lock-holder.ts workaround in the CLI).
+ * Regression tests for two lock findings from the operating-surface work (issue 4), now fixed.
  *
- * Bug: acquireTerminalLock opens the lock database and runs `PRAGMA journal_mode = DELETE` before
+ * Was: acquireTerminalLock opens the lock database and runs `PRAGMA journal_mode = DELETE` before
  * it sets `busy_timeout = 0`. While another process holds the lock (an EXCLUSIVE transaction),
  * that pragma waits for better-sqlite3's default busy timeout (5 s) and then throws a raw
  * SqliteError SQLITE_BUSY "database is locked": callers get no LOCKED error, no holder in the
@@ -29,7 +27,7 @@ describe('terminal lock contention (engine findings)', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it.fails('a second acquirer gets LOCKED at once, naming the holder', async () => {
+  it('a second acquirer gets LOCKED at once, naming the holder', async () => {
     const held = await acquireTerminalLock(file, 'sync both');
     try {
       const started = Date.now();
@@ -48,7 +46,7 @@ describe('terminal lock contention (engine findings)', () => {
     }
   });
 
-  it.fails('waitMs longer than 5 s waits for the holder to finish', async () => {
+  it('waitMs longer than 5 s waits for the holder to finish', async () => {
     const held = await acquireTerminalLock(file, 'sync both');
     const release = setTimeout(() => held.release(), 6_500);
     try {
@@ -74,7 +72,7 @@ describe('run start time (engine findings)', () => {
   });
   afterAll(() => c.cleanup());
 
-  it.fails('startedAt is after the lock wait', async () => {
+  it('startedAt is after the lock wait', async () => {
     const config = loadConfig({ configPath: c.configPath, env: { ...process.env, ...c.env }, dotenv: false });
     const holder = await holdLockElsewhere(c.sqlitePath, 1_500);
     const result = await runSync(config, { direction: 'both', lockWaitMs: 4_000 });

@@ -17,8 +17,9 @@ describe('failureOf (what the daemon backs off from)', () => {
   });
 
   it('a connection lost mid-run (a failed result) is "unreachable"; other failed runs are "sync"', () => {
-    expect(failureOf(ran({ status: 'failed', error: 'cannot reach PostgreSQL at postgresql://h/db: Connection terminated' }), false)).toBe('unreachable');
-    expect(failureOf(ran({ status: 'failed', error: 'something else' }), false)).toBe('sync');
+    expect(failureOf(ran({ status: 'failed', error: 'cannot reach PostgreSQL at postgresql://h/db: Connection terminated', errorCode: 'PG_UNREACHABLE' }), false)).toBe('unreachable');
+    expect(failureOf(ran({ status: 'failed', error: 'cannot open SQLite database /x: disk I/O error', errorCode: 'SQLITE_UNREACHABLE' }), false)).toBe('unreachable');
+    expect(failureOf(ran({ status: 'failed', error: 'something else', errorCode: 'INTERNAL' }), false)).toBe('sync');
   });
 
   it('a table error is a failure; rows waiting or refused are not', () => {

@@ -4,14 +4,10 @@ import Database from 'better-sqlite3';
 import { PossyncError } from '../../errors.ts';
 
 /**
- * Who holds this terminal's sync lock, read without touching the lock itself.
- *
- * Why this exists: acquireTerminalLock (lock.ts) opens the lock database and sets its journal
- * mode before it lowers the busy timeout, so while another process holds the lock the second
- * caller blocks for better-sqlite3's default 5 s and then throws a raw SQLITE_BUSY ("database is
- * locked") instead of LOCKED, and --wait cannot wait longer than those 5 s. Until that is fixed,
- * callers check the holder file first: it is written right after the lock is taken and removed
- * right before it is released, so "the file names a live process" means "the lock is held".
+ * Who holds this terminal's sync lock, read without touching the lock itself: so a daemon tick
+ * or a `trigger --backup` that would be locked out can say who holds it and skip its backup
+ * before trying. The holder file is written right after the lock is taken and removed right
+ * before it is released, so "the file names a live process that holds the lock" means "held".
  * Reading it never takes a SQLite lock, so it cannot disturb a process that is acquiring.
  */
 export interface LockHolder {

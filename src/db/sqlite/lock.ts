@@ -25,9 +25,9 @@ interface Holder {
 export async function acquireTerminalLock(sqlitePath: string, what: string, options: { waitMs?: number } = {}): Promise<TerminalLock> {
   const lockPath = `${sqlitePath}.possync-lock`;
   const infoPath = `${lockPath}.json`;
-  const db = new Database(lockPath);
-  db.pragma('journal_mode = DELETE');
-  db.pragma('busy_timeout = 0');
+  // busy timeout 0 from the start: a held lock must be seen at once, not after a 5 s stall. The
+  // file stays in the default rollback-journal mode, where EXCLUSIVE keeps even readers out.
+  const db = new Database(lockPath, { timeout: 0 });
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (;;) {
     try {
