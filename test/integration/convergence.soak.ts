@@ -21,6 +21,7 @@ describe('randomized convergence soak', () => {
     const started = Date.now();
     let done = 0;
     let kills = 0;
+    const seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0 };
     const queue = [...seeds];
     const worker = async () => {
       const server = await ownPostgres();
@@ -29,12 +30,13 @@ describe('randomized convergence soak', () => {
           const report = await runWorkload({ seed, steps, killRate, adminUrl: server.adminUrl });
           done++;
           kills += report.kills;
+          for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += report.seen[k];
           if (report.problems.length > 0) {
             failed.push(report);
             console.log(explain(report, `SOAK_SEED=${seed} npm run test:soak`));
           }
           if (done % 25 === 0 || done === seeds.length) {
-            console.log(`soak: ${done}/${seeds.length} seeds, ${failed.length} failed, ${kills} kills, ${Math.round((Date.now() - started) / 1000)}s`);
+            console.log(`soak: ${done}/${seeds.length} seeds, ${failed.length} failed, ${kills} kills, met ${JSON.stringify(seen)}, ${Math.round((Date.now() - started) / 1000)}s`);
           }
         }
       } finally {

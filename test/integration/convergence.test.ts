@@ -23,6 +23,7 @@ describe('randomized convergence (fast seeds)', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}`, async () => {
       const report = await runWorkload({ seed, steps: STEPS, adminUrl: server.adminUrl });
+      console.log(`seed ${seed}: ${report.syncs} syncs, met ${JSON.stringify(report.seen)}`);
       if (report.problems.length > 0) console.log(explain(report, `CONVERGENCE_SEEDS=${seed} npx vitest run test/integration/convergence.test.ts`));
       expect(report.problems, `seed ${seed}`).toEqual([]);
     });

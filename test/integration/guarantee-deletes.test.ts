@@ -163,6 +163,27 @@ describe('deletes (guarantee 5)', () => {
     await expectInSync(b.config);
   });
 
+  it("a terminal's first push does not resurrect rows deleted since it pulled them", async () => {
+    // a and b pull; b deletes the rows (the tags table is then empty in Postgres); a pushes for the
+    // first time: its initial scan must not bring the rows back, it merely pulled them.
+    const ACC = uid(1, 66);
+    const TAG = uid(2, 66);
+    await ledger.db.query(`INSERT INTO accounts (id, name, updated_at) VALUES ($1, 'x', $2)`, [ACC, iso(-HOUR)]);
+    await ledger.db.query(`INSERT INTO tags (id, label, updated_at) VALUES ($1, 'x', $2)`, [TAG, iso(-HOUR)]);
+    expectNoTableErrors(await a.sync('pull'));
+    expectNoTableErrors(await b.sync('pull'));
+    b.local.prepare(`DELETE FROM accounts WHERE id = ?`).run(ACC);
+    b.local.prepare(`DELETE FROM tags WHERE id = ?`).run(TAG);
+    expectNoTableErrors(await b.sync('push'));
+    expectNoTableErrors(await a.sync('push'));
+    expectNoTableErrors(await a.sync('both'));
+    expect(await ledger.db.query(`SELECT id::text AS id FROM tags`)).toEqual([]);
+    expect(await ledger.db.query(`SELECT id::text AS id FROM accounts WHERE deleted_at IS NULL`)).toEqual([]);
+    expect(a.local.prepare(`SELECT id FROM tags`).all()).toEqual([]);
+    expect(a.local.prepare(`SELECT id FROM accounts WHERE deleted_at IS NULL`).all()).toEqual([]);
+    await expectInSync(a.config);
+  });
+
   it('a tombstone is never resurrected by a stale update from an offline terminal', async () => {
     const ACC = uid(1, 77);
     const TAG = uid(2, 77);

@@ -38,6 +38,8 @@ export interface WorkloadReport {
   trace: string[];
   syncs: number;
   kills: number;
+  /** What the runs met, to see that the seeds exercise the hard cases. */
+  seen: Record<'pushConflicts' | 'pullConflicts' | 'deferred' | 'heldTransactions', number>;
 }
 
 interface Meta {
@@ -68,7 +70,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
     await w.close();
     await ledger.cleanup();
   }
-  return { seed: options.seed, problems: w.problems, trace: w.trace, syncs: w.syncs, kills: w.kills };
+  return { seed: options.seed, problems: w.problems, trace: w.trace, syncs: w.syncs, kills: w.kills, seen: w.seen };
 }
 
 /** A failing seed: its problems, the command that replays it, and its last steps (all of them with CONVERGENCE_TRACE=1). */
@@ -86,6 +88,7 @@ class Workload {
   readonly trace: string[] = [];
   syncs = 0;
   kills = 0;
+  readonly seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0 };
   private readonly r: Rng;
   private readonly terms: Terminal[];
   private readonly model = new Model();
@@ -109,7 +112,7 @@ class Workload {
     else if (roll < 0.34) await this.openHeld();
     else if (roll < 0.4) await this.commitHeld(this.r.int(Math.max(1, this.held.length)));
     else if (roll < 0.43) await this.policyRound();
-    else if (roll < 0.55) await this.conflict();
+    else if (roll < 0.6) await this.conflict();
     else await this.edit(this.r.pick(this.actors()), this.r.pick(TABLE_NAMES), this.r.pick(['insert', 'insert', 'update', 'update', 'soft', 'hard'] as const));
   }
 
@@ -195,7 +198,8 @@ class Workload {
       return !m.pending && !m.hardDeleted && (!inPg || inPg.has(id));
     });
     if (ok.length === 0) return undefined;
-    const id = this.r.pick(ok.sort());
+    // Often one of the newest: it may not have reached this side or Postgres yet (deferred children).
+    const id = this.r.chance(0.5) ? this.r.pick(ok.slice(-3)) : this.r.pick(ok);
     this.metaOf('accounts', id).refs++;
     return id;
   }
@@ -283,6 +287,9 @@ class Workload {
     const id = this.r.pick(both);
     this.log(`conflict on ${table}:${id} between ${x} and ${y}`);
     for (const actor of [x, y]) await this.edit(actor, table, this.r.pick(['update', 'update', 'soft', 'hard'] as const), id);
+    // Often let a terminal involved sync at once, so that its push or its pull meets the conflict.
+    const t = this.terms.find((term) => term.id === y || term.id === x);
+    if (t && this.r.chance(0.6)) await this.sync(t, this.r.pick(['push', 'pull', 'both'] as const), 'after conflict', true);
   }
 
   private async openHeld(): Promise<void> {
@@ -292,6 +299,7 @@ class Workload {
     await client.query('BEGIN');
     const h: Held = { client, rows: [] };
     this.held.push(h);
+    this.seen.heldTransactions++;
     const insert = async (table: TableName, v: Values) => {
       const id = uid(++this.n, TABLE_NAMES.indexOf(table) + 1);
       const cols = COLUMNS[table];
@@ -333,6 +341,10 @@ class Workload {
     }
     const r = await t.sync(direction);
     this.installed = true;
+    for (const x of r.tables) {
+      this.seen[x.step === 'push' ? 'pushConflicts' : 'pullConflicts'] += x.conflicts;
+      this.seen.deferred += x.deferred;
+    }
     const bad = r.tables.filter((x) => x.status !== 'success');
     const moved = r.tables.filter((x) => x.inserted + x.updated + x.deleted + x.conflicts + x.deferred + x.rejected > 0);
     this.log(`${why}: ${t.id} ${direction}: ${moved.map((x) => `${x.step} ${x.table} +${x.inserted} ~${x.updated} -${x.deleted} !${x.conflicts} ?${x.deferred} x${x.rejected}`).join(', ') || 'nothing'}`);
