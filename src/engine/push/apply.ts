@@ -100,6 +100,14 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const deletes = items.filter((i) => decisions.get(i)!.action === 'delete');
   const tombstones = t.deleted ? deletes.map((i) => ({ item: i, row: tombstone(t, existing.get(i.keyStr)!, i.deletedAt) })) : [];
   const hardDeletes = t.deleted ? [] : deletes;
+  // A delete of a row Postgres no longer has changes nothing, but it is still the newest word on
+  // that row: log it, so an older update pushed later by another terminal loses to it.
+  await logDeletes(
+    client,
+    plan,
+    t,
+    items.filter((i) => !i.row && !existing.has(i.keyStr)),
+  );
 
   const toRow = (row: WireRow) => t.columns.map((c) => row[c.pg] ?? null);
   const rowToWrite = (i: PushItem) => {
@@ -255,4 +263,15 @@ async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writ
     }
   }
   return deferred;
+}
+
+/** Change-log entries for deletes that found nothing to delete, with the terminal's delete time. */
+async function logDeletes(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[]): Promise<void> {
+  if (items.length === 0) return;
+  await client.query(
+    `INSERT INTO possync.changes (tbl, op, origin, at, keys)
+     SELECT $1, 'D', $2, coalesce(u.at::timestamptz, clock_timestamp()), jsonb_build_array(u.key::jsonb)
+       FROM unnest($3::text[], $4::text[]) AS u(key, at)`,
+    [changeLogName(plan.schema, t.name), plan.terminalId, items.map((i) => JSON.stringify(i.key)), items.map((i) => i.deletedAt ?? null)],
+  );
 }

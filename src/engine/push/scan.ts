@@ -35,7 +35,7 @@ export async function pushFullScan(
 ): Promise<void> {
   const size = Math.max(ctx.config.batchSize, FULL_SCAN_BATCH);
   const read = localReader(ctx, t);
-  let bulk = !ctx.dryRun && (await isEmpty(ctx, t));
+  let bulk = !ctx.dryRun && (await canCopy(ctx, t, options.pullFence));
   while (cp.scan !== 'done') {
     checkAborted(ctx);
     const after = cp.scan.after;
@@ -89,9 +89,19 @@ function nextCheckpoint(seq: number, rows: ReadonlyArray<{ pos: string[] }>, siz
   return { seq, scan: rows.length < size || !last ? 'done' : { after: last.pos } };
 }
 
-async function isEmpty(ctx: RunContext, t: TablePlan): Promise<boolean> {
-  const rows = await ctx.pg.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${pgTable(ctx.plan.schema, t.name)}) AS empty`);
-  return rows[0]?.empty === true;
+/**
+ * COPY skips the per-row decision, so it is only used where every decision would be "insert":
+ * the Postgres table is empty and nobody else has changed (deleted) anything in it since this
+ * terminal last pulled it; otherwise a row the terminal merely pulled earlier, and another
+ * terminal deleted since, would come back.
+ */
+async function canCopy(ctx: RunContext, t: TablePlan, pullFence: string | undefined): Promise<boolean> {
+  const rows = await ctx.pg.query<{ ok: boolean }>(
+    `SELECT NOT EXISTS (SELECT 1 FROM ${pgTable(ctx.plan.schema, t.name)})
+        AND NOT EXISTS (SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND origin IS DISTINCT FROM $3) AS ok`,
+    [changeLogName(ctx.plan.schema, t.name), pullFence ?? '0', ctx.plan.terminalId],
+  );
+  return rows[0]?.ok === true;
 }
 
 /**
