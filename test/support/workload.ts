@@ -113,6 +113,7 @@ class Workload {
     else if (roll < 0.4) await this.commitHeld(this.r.int(Math.max(1, this.held.length)));
     else if (roll < 0.43) await this.policyRound();
     else if (roll < 0.6) await this.conflict();
+    else if (roll < 0.65) await this.childFirst();
     else await this.edit(this.r.pick(this.actors()), this.r.pick(TABLE_NAMES), this.r.pick(['insert', 'insert', 'update', 'update', 'soft', 'hard'] as const));
   }
 
@@ -290,6 +291,21 @@ class Workload {
     // Often let a terminal involved sync at once, so that its push or its pull meets the conflict.
     const t = this.terms.find((term) => term.id === y || term.id === x);
     if (t && this.r.chance(0.6)) await this.sync(t, this.r.pick(['push', 'pull', 'both'] as const), 'after conflict', true);
+  }
+
+  /** A parent created on one side and, before it travels, a child of it on another that syncs first. */
+  private async childFirst(): Promise<void> {
+    const parentSide = this.r.pick(this.actors());
+    const childSide = this.r.pick(this.terms.filter((t) => t.id !== parentSide));
+    await this.edit(parentSide, 'accounts', 'insert');
+    const account = [...this.model.rows.get('accounts')!.keys()].at(-1)!;
+    const id = uid(++this.n, TABLE_NAMES.indexOf('entries') + 1);
+    const v: Values = { account_id: account, amount: this.money(), note: 'child first', updated_at: new Date(this.tick()).toISOString() };
+    this.metaOf('accounts', account).refs++;
+    childSide.local.prepare(`INSERT INTO entries (id, account_id, amount, note, updated_at) VALUES (?, ?, ?, ?, ?)`).run(id, account, v.amount, v.note, v.updated_at);
+    this.model.set('entries', id, v);
+    this.log(`${childSide.id} insert entries:${id} (child of ${parentSide}'s new account) ${JSON.stringify(v)}`);
+    await this.sync(childSide, this.r.pick(['push', 'both'] as const), 'child first', true);
   }
 
   private async openHeld(): Promise<void> {
