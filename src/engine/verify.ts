@@ -7,6 +7,7 @@ import { introspectSqlite, sqliteTableNames } from '../db/sqlite/introspect.ts';
 import { buildPlan } from './plan/build.ts';
 import type { SyncPlan } from './plan/types.ts';
 import { captureFindings } from './verify/capture.ts';
+import { keyFindings } from './verify/keys.ts';
 import { columnFindings } from './verify/columns.ts';
 import { finding, SEVERITY_ORDER, type Finding } from './verify/finding.ts';
 import { temporalNotes, typeFindings } from './verify/types.ts';
@@ -28,6 +29,7 @@ export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: S
     const pgInfo = pgTables.get(table.name);
     const sqliteName = table.sqliteName ?? matchName(table.name, sqliteNames, config.naming);
     const sqliteInfo = sqliteName === undefined ? undefined : introspectSqlite(db, sqliteName);
+    if (pgInfo) findings.push(...keyFindings(table, pgInfo));
     if (pgInfo && sqliteInfo) {
       findings.push(...columnFindings(config, table, pgInfo, sqliteInfo), ...typeFindings(config, table, pgInfo, sqliteInfo, translatedColumns(config, table, plan)));
     }

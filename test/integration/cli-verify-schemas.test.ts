@@ -119,6 +119,23 @@ describe('possync verify-schemas (subprocess)', () => {
       expect(r.stdout).toContain('table "doctors" does not exist in the SQLite database');
     });
 
+    it('warns when an integer key is assigned on both sides, and says how to configure it', async () => {
+      await c.pg.query(`CREATE TABLE rooms (room_no int PRIMARY KEY, label text NOT NULL)`);
+      const db = openSqlite(c.sqlitePath);
+      db.exec(`CREATE TABLE rooms (room_no INTEGER PRIMARY KEY, label TEXT NOT NULL)`);
+      db.close();
+      const file = `${c.dir}/rooms.json`;
+      const raw = JSON.parse(fs.readFileSync(c.configPath, 'utf8')) as { tables: unknown[] };
+      const write = (table: Record<string, unknown>) => fs.writeFileSync(file, JSON.stringify({ ...raw, tables: [...raw.tables, table] }));
+      write({ name: 'rooms', pk: 'room_no', conflict: 'server-wins' });
+      const r = await runCli(['verify-schemas', '--json', '-c', file], { env: c.env });
+      const rooms = (JSON.parse(r.stdout) as Report).findings.filter((f) => f.code === 'integer-key-both-ways');
+      expect(rooms).toEqual([expect.objectContaining({ severity: 'warning', table: 'rooms', fix: expect.stringContaining('localPk') })]);
+      write({ name: 'rooms', pk: 'room_no', conflict: 'server-wins', direction: 'pull' });
+      const oneWay = await runCli(['verify-schemas', '--json', '-c', file], { env: c.env });
+      expect((JSON.parse(oneWay.stdout) as Report).findings.filter((f) => f.code === 'integer-key-both-ways')).toEqual([]);
+    });
+
     it('an unreachable Postgres exits 3', async () => {
       const r = await runCli(['verify-schemas', '-c', c.configPath], { env: { TEST_PG_URL: 'postgresql://possync:pw@127.0.0.1:1/nope' } });
       expect(r.code).toBe(3);
