@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appliedRows, createLedger, expectInSync, expectNoTableErrors, SQLITE_DDL, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+import { cliTrigger, runProblems, type CliRun } from '../support/tills.ts';
+
+// Guarantee 9, many tills at the same moment: N terminals run `trigger --direction both` at once
+// against one Postgres, several of them editing the same catalogue rows with distinct updated_at
+// values, while inserting sales that reference those rows (their FK checks lock the rows the other
+// terminals update). No run may fail (a deadlock or serialization failure is retried inside the
+// run), no edit may be lost, and once everyone has synced twice in turn, every terminal equals
+// Postgres and the newest edit of each shared row has won everywhere.
+//
+// Keys (uid(n, prefix)): 1 = catalogue accounts, 10+i = till i's entries, 20+i = till i's tags.
+const N = 6;
+const CATALOGUE = 8;
+const HOT = [1, 2, 3, 4]; // catalogue rows every round's editors all change
+const ACCOUNT = (n: number) => uid(n, 1);
+
+/** What Postgres and every terminal must hold at the end. */
+interface Model {
+  /** catalogue row → newest edit so far */
+  hot: Map<string, { stamp: number; name: string; balance: string }>;
+  entries: Map<string, { amount: string; deleted: boolean }>;
+  tags: Set<string>;
+}
+
+describe(`${N} terminals syncing at the same moment`, () => {
+  let ledger: Ledger;
+  let tills: Terminal[];
+  const model: Model = { hot: new Map(), entries: new Map(), tags: new Set() };
+  const base = Date.now();
+  let serial = 0;
+
+  beforeAll(async () => {
+    ledger = await createLedger('terminals_concurrent', { batchSize: 10 });
+    // Each till starts with the same catalogue (imaged with it before possync) plus a few rows of
+    // its own, and possync is not installed in Postgres yet.
+    const seed = Array.from({ length: CATALOGUE }, (_, i) => `INSERT INTO accounts (id, name, balance, updated_at) VALUES ('${ACCOUNT(i + 1)}', 'seed', '10.00', '2026-01-01T00:00:00.000Z');`).join('\n');
+    tills = Array.from({ length: N }, (_, i) => ledger.terminal(`till-${i}`, { sqliteSql: SQLITE_DDL + seed }));
+    for (const [i, t] of tills.entries()) {
+      for (let k = 0; k < 3; k++) newEntry(t, i, 1 + (k % CATALOGUE));
+      newTag(t, i);
+    }
+  });
+  afterAll(async () => {
+    await ledger.cleanup();
+  });
+
+  function newEntry(t: Terminal, i: number, account: number): void {
+    const id = uid(++serial, 10 + i);
+    const amount = `${serial}.25`;
+    t.local.prepare(`INSERT INTO entries (id, account_id, amount, note, updated_at) VALUES (?, ?, ?, 'sale', ?)`).run(id, ACCOUNT(account), amount, new Date(base + serial).toISOString());
+    model.entries.set(id, { amount, deleted: false });
+  }
+  function newTag(t: Terminal, i: number): void {
+    const id = uid(++serial, 20 + i);
+    t.local.prepare(`INSERT INTO tags (id, label, updated_at) VALUES (?, ?, ?)`).run(id, `tag ${serial}`, new Date(base + serial).toISOString());
+    model.tags.add(id);
+  }
+  const own = (i: number, prefix: number, set: Iterable<string>) => [...set].filter((id) => id.startsWith(String(prefix + i).padStart(8, '0')));
+
+  /**
+   * One round of local work on every till: editors of this round change every hot row (each with
+   * its own updated_at, so there is one newest edit per row), everyone sells (entries pointing at
+   * hot rows), corrects and voids earlier sales of its own, and adds and hard-deletes tags.
+   */
+  function localWork(round: number): void {
+    tills.forEach((t, i) => {
+      if ((i + round) % 3 !== 0) {
+        for (const h of HOT) {
+          const stamp = base + round * 600_000 + ((i + h) % N) * 1000 + 500;
+          const name = `till-${i} round ${round}`;
+          const balance = `${round}${i}.${h}0`;
+          t.local.prepare(`UPDATE accounts SET name = ?, balance = ?, updated_at = ? WHERE id = ?`).run(name, balance, new Date(stamp).toISOString(), ACCOUNT(h));
+          const prev = model.hot.get(ACCOUNT(h));
+          if (!prev || prev.stamp < stamp) model.hot.set(ACCOUNT(h), { stamp, name, balance });
+        }
+      }
+      for (let k = 0; k < 6; k++) newEntry(t, i, HOT[(i + k) % HOT.length]!);
+      const mine = own(i, 10, model.entries.keys()).filter((id) => !model.entries.get(id)!.deleted);
+      for (const id of mine.slice(0, 2)) {
+        const amount = `${round}00.${i}5`;
+        t.local.prepare(`UPDATE entries SET amount = ?, updated_at = ? WHERE id = ?`).run(amount, new Date(base + round * 600_000 + 400_000 + i).toISOString(), id);
+        model.entries.set(id, { amount, deleted: false });
+      }
+      const voidId = mine[2];
+      if (voidId) {
+        const at = new Date(base + round * 600_000 + 450_000 + i).toISOString();
+        t.local.prepare(`UPDATE entries SET deleted_at = ?, updated_at = ? WHERE id = ?`).run(at, at, voidId);
+        model.entries.set(voidId, { ...model.entries.get(voidId)!, deleted: true });
+      }
+      const tag = own(i, 20, model.tags)[0];
+      if (tag) {
+        t.local.prepare(`DELETE FROM tags WHERE id = ?`).run(tag);
+        model.tags.delete(tag);
+      }
+      newTag(t, i);
+      newTag(t, i);
+    });
+  }
+
+  async function everyoneAtOnceCli(): Promise<string[]> {
+    const runs: CliRun[] = await Promise.all(tills.map((t) => cliTrigger(t.configPath, 'both', ledger.dir)));
+    return runs.flatMap((r, i) => (r.code === 0 ? runProblems(tills[i]!.id, r.result) : [`${tills[i]!.id}: exit ${r.code}: ${r.stderr.slice(-1500)}`, ...runProblems(tills[i]!.id, r.result)]));
+  }
+
+  async function everyoneAtOnceInProcess(): Promise<string[]> {
+    const settled = await Promise.allSettled(tills.map((t) => t.sync('both')));
+    return settled.flatMap((s, i) => (s.status === 'fulfilled' ? runProblems(tills[i]!.id, s.value) : [`${tills[i]!.id}: threw ${String(s.reason)}`]));
+  }
+
+  /** Every till syncs `both` twice, one after the other, then everything must agree. */
+  async function quiesceAndCheck(): Promise<void> {
+    for (let round = 0; round < 2; round++) for (const t of tills) expectNoTableErrors(await t.sync('both'));
+    for (const t of tills) await expectInSync(t.config);
+
+    const cloudHot = await ledger.db.query<{ id: string; name: string; balance: string }>(`SELECT id::text AS id, name, balance::text AS balance FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id`, [
+      HOT.map(ACCOUNT),
+    ]);
+    const wantHot = HOT.map((h) => ({ id: ACCOUNT(h), name: model.hot.get(ACCOUNT(h))?.name ?? 'seed', balance: model.hot.get(ACCOUNT(h))?.balance ?? '10.00' }));
+    expect(cloudHot, 'the newest edit of each shared row wins in Postgres').toEqual(wantHot);
+    for (const t of tills) expect(t.local.prepare(`SELECT id, name, balance FROM accounts WHERE id IN (${HOT.map(() => '?').join(', ')}) ORDER BY id`).all(...HOT.map(ACCOUNT)), t.id).toEqual(wantHot);
+
+    const cloudEntries = await ledger.db.query<{ id: string; amount: string; deleted: boolean }>(`SELECT id::text AS id, amount::text AS amount, deleted_at IS NOT NULL AS deleted FROM entries`);
+    const got = new Map(cloudEntries.map((e) => [e.id, { amount: e.amount, deleted: e.deleted }]));
+    const lost = [...model.entries].filter(([id, want]) => JSON.stringify(got.get(id)) !== JSON.stringify(want)).map(([id, want]) => `${id}: want ${JSON.stringify(want)}, pg ${JSON.stringify(got.get(id))}`);
+    expect(lost, 'every sale, correction and void is in Postgres').toEqual([]);
+    expect(got.size).toBe(model.entries.size);
+    const cloudTags = (await ledger.db.query<{ id: string }>(`SELECT id::text AS id FROM tags ORDER BY id`)).map((r) => r.id);
+    expect(cloudTags).toEqual([...model.tags].sort());
+
+    for (const t of tills) expect(appliedRows(await t.sync('both')), `${t.id} moved rows after convergence`).toBe(0);
+  }
+
+  it('first runs at the same moment: possync installs once, identical catalogues merge, nothing fails', async () => {
+    expect(await everyoneAtOnceCli()).toEqual([]);
+    await quiesceAndCheck();
+    const installed = await ledger.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_trigger WHERE tgname = 'possync_capture_ins'`);
+    expect(installed[0]!.n).toBe('5');
+  }, 300_000);
+
+  it('first runs started in the same instant (in-process, three fresh databases): none fails, all converge', async () => {
+    // Subprocesses start a few hundred ms apart; started from one process the runs meet at the
+    // install step: each saw possync missing, queues on the install lock, and re-runs the
+    // install DDL while the first terminal is already pushing.
+    for (let rep = 0; rep < 3; rep++) {
+      const fresh = await createLedger(`terminals_first_${rep}`, { batchSize: 10 });
+      try {
+        const seed = Array.from({ length: CATALOGUE }, (_, i) => `INSERT INTO accounts (id, name, balance, updated_at) VALUES ('${ACCOUNT(i + 1)}', 'seed', '10.00', '2026-01-01T00:00:00.000Z');`).join('\n');
+        const ts = Array.from({ length: N }, (_, i) => fresh.terminal(`till-${i}`, { sqliteSql: SQLITE_DDL + seed }));
+        ts.forEach((t, i) => {
+          const ins = t.local.prepare(`INSERT INTO entries (id, account_id, amount, updated_at) VALUES (?, ?, '1.00', '2026-01-01T00:00:00.000Z')`);
+          for (let k = 0; k < 30; k++) ins.run(uid(k + 1, 10 + i), ACCOUNT(1 + (k % CATALOGUE)));
+        });
+        const settled = await Promise.allSettled(ts.map((t) => t.sync('both')));
+        const problems = settled.flatMap((x, i) => (x.status === 'fulfilled' ? runProblems(ts[i]!.id, x.value) : [`${ts[i]!.id}: threw ${(x.reason as Error).message} (${(x.reason as { code?: string }).code})`]));
+        expect(problems, `fresh database ${rep + 1}`).toEqual([]);
+        for (let round = 0; round < 2; round++) for (const t of ts) expectNoTableErrors(await t.sync('both'));
+        for (const t of ts) await expectInSync(t.config);
+      } finally {
+        await fresh.cleanup();
+      }
+    }
+  }, 300_000);
+
+  it('same rows edited on several tills, everyone syncing at once as subprocesses: no run fails, no edit is lost, newest wins', async () => {
+    for (let round = 1; round <= 2; round++) {
+      localWork(round);
+      expect(await everyoneAtOnceCli(), `round ${round}`).toEqual([]);
+    }
+    await quiesceAndCheck();
+  }, 400_000);
+
+  it('the same with concurrent in-process runs (separate gateways per run), more rounds', async () => {
+    for (let round = 3; round <= 7; round++) {
+      localWork(round);
+      expect(await everyoneAtOnceInProcess(), `round ${round}`).toEqual([]);
+    }
+    await quiesceAndCheck();
+    // Every edit that lost a push conflict is on record with both versions.
+    const conflicts = await ledger.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM possync.conflicts WHERE local_row IS NOT NULL AND server_row IS NOT NULL AND tbl = 'accounts'`);
+    expect(Number(conflicts[0]!.n)).toBeGreaterThan(0);
+  }, 300_000);
+});
