@@ -73,3 +73,29 @@ export function heldSummary(db: SqliteDb, side: Step, table: string, limit: numb
 export function heldCount(db: SqliteDb, side: Step, table: string, kind: 'deferred' | 'rejected'): number {
   return (db.prepare(`SELECT count(*) AS n FROM _possync_held WHERE side = ? AND tbl = ? AND kind = ?`).get(side, table, kind) as { n: number }).n;
 }
+
+/**
+ * Rows deferred earlier in a run may have had their parent arrive since (later in the same table,
+ * a self-reference across batches, or a table after this one when FKs form a cycle): `retry`
+ * them while that makes progress. The table's result then reports what is still waiting, not
+ * every wait along the way.
+ */
+export async function settleDeferred(
+  db: SqliteDb,
+  side: Step,
+  table: string,
+  retry: () => Promise<void>,
+  result: { deferred: number; rejected: number; reasons: string[] },
+  maxReasons: number,
+): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    const before = heldCount(db, side, table, 'deferred');
+    if (before === 0) break;
+    await retry();
+    if (heldCount(db, side, table, 'deferred') >= before) break;
+  }
+  const summary = heldSummary(db, side, table, maxReasons);
+  result.deferred = summary.deferred;
+  result.rejected = summary.rejected;
+  result.reasons = summary.reasons;
+}

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgGateway } from '../../src/db/postgres/gateway.ts';
-import { compareSides, inSync } from '../../src/engine/compare.ts';
-import { openAndPlan, runSync } from '../../src/engine/run.ts';
+import { runSync } from '../../src/engine/run.ts';
+import { expectInSync } from '../support/ledger.ts';
 import { pruneChangeLog } from '../../src/engine/retention.ts';
 import { makeConfig } from '../support/config.ts';
 import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
@@ -69,12 +69,7 @@ describe('change-log retention', () => {
       { id: 'k9', label: 'new' },
     ]);
     local.close();
-    const { pg, sqlite, plan, close } = await openAndPlan(b);
-    try {
-      expect((await compareSides(pg, sqlite, plan)).every(inSync)).toBe(true);
-    } finally {
-      await close();
-    }
+    await expectInSync(b);
   });
 
   it('keeps the change log bounded over many cycles', async () => {

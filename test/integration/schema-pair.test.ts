@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareSides, inSync } from '../../src/engine/compare.ts';
-import { openAndPlan, runSync } from '../../src/engine/run.ts';
+import { runSync } from '../../src/engine/run.ts';
+import { expectInSync } from '../support/ledger.ts';
 import type { RunResult } from '../../src/engine/result.ts';
 import { makeConfig } from '../support/config.ts';
 import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
@@ -58,16 +58,6 @@ describe('a schema pair designed by two teams', () => {
     createSqliteFile(file, SQLITE);
     return makeConfig({ sqlite: { path: file }, postgres: { url: db.url }, terminalId: name, naming: 'snake', batchSize: 100, tables: TABLES }, tmp.dir);
   };
-  const expectConverged = async (config: ReturnType<typeof terminal>) => {
-    const { pg, sqlite, plan, close } = await openAndPlan(config);
-    try {
-      const diffs = await compareSides(pg, sqlite, plan);
-      expect(diffs.filter((d) => !inSync(d))).toEqual([]);
-    } finally {
-      await close();
-    }
-  };
-
   beforeAll(async () => {
     db = await createTestPg('schema_pair');
     await db.query(PG);
@@ -100,7 +90,7 @@ describe('a schema pair designed by two teams', () => {
       { title: 'Half of a Yellow Sun', price: '12.50', isbn13: '9780007200283', updated_at: '2026-11-20 08:00:01.250' },
     ]);
     expect(await db.query(`SELECT born::text FROM author`)).toEqual([{ born: '1977-09-15' }]);
-    await expectConverged(till);
+    await expectInSync(till);
     expect(totals(await runSync(till, { direction: 'both' })).applied).toBe(0);
   });
 
@@ -122,7 +112,7 @@ describe('a schema pair designed by two teams', () => {
     expect((await runSync(till, { direction: 'both' })).status).toBe('success');
     expect(await db.query(`SELECT tag_id FROM book_tag`)).toEqual([]);
     expect(openSqlite(till.sqlitePath).prepare(`SELECT count(*) AS n FROM BookTag`).get()).toEqual({ n: 0 });
-    await expectConverged(till);
+    await expectInSync(till);
   });
 
   it('applies 2,000 self-referencing rows in random order, and an FK cycle between two tables, both ways', async () => {
@@ -150,7 +140,7 @@ describe('a schema pair designed by two teams', () => {
     const pulled = await runSync(other, { direction: 'pull' });
     expect(pulled.status).toBe('success');
     expect(totals(pulled).waiting).toBe(0);
-    await expectConverged(other);
+    await expectInSync(other);
 
     // And edits flow back through the change log in random order too.
     await db.query(`UPDATE employee SET manager_id = NULL, updated_at = '2026-11-23 09:00:00' WHERE employee_id = $1`, [ids[5]]);
@@ -158,6 +148,6 @@ describe('a schema pair designed by two teams', () => {
     await db.query(`INSERT INTO employee SELECT u.id::uuid, NULL, 'new', '2026-11-23 09:00:00' FROM unnest($1::text[]) u(id)`, [newIds]);
     await db.query(`UPDATE employee SET manager_id = $1::uuid WHERE employee_id = ANY($2::uuid[])`, [newIds[299], newIds.slice(0, 299)]);
     expect((await runSync(other, { direction: 'pull' })).status).toBe('success');
-    await expectConverged(other);
+    await expectInSync(other);
   });
 });

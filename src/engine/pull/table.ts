@@ -2,7 +2,7 @@ import type { PgClient } from '../../db/postgres/gateway.ts';
 import { fetchRows, scanRows } from '../../db/postgres/rows.ts';
 import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type ScanState } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
-import { heldCount, heldKeys, heldSummary } from '../held.ts';
+import { heldKeys, settleDeferred } from '../held.ts';
 import { keyString, parseKey, type Key } from '../keys.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { MAX_REASONS, type TableResult } from '../result.ts';
@@ -65,24 +65,10 @@ async function retryHeldPull(ctx: RunContext, client: PgClient, t: TablePlan, ki
   return held;
 }
 
-/**
- * Rows deferred earlier in this pull may have found their parent since (later in the same table,
- * or in a table pulled after this one when FKs form a cycle): retry while that makes progress.
- * The result then reports what is still waiting, not every wait along the way.
- */
+/** Retries rows deferred earlier in this pull while that makes progress (see settleDeferred). */
 export async function settleDeferredPull(ctx: RunContext, client: PgClient, t: TablePlan, result: TableResult): Promise<void> {
   if (ctx.dryRun) return;
-  const db = ctx.sqlite.db;
-  for (let round = 0; round < 10; round++) {
-    const before = heldCount(db, 'pull', t.name, 'deferred');
-    if (before === 0) break;
-    await retryHeldPull(ctx, client, t, 'deferred', result);
-    if (heldCount(db, 'pull', t.name, 'deferred') >= before) break;
-  }
-  const summary = heldSummary(db, 'pull', t.name, MAX_REASONS);
-  result.deferred = summary.deferred;
-  result.rejected = summary.rejected;
-  result.reasons = summary.reasons;
+  await settleDeferred(ctx.sqlite.db, 'pull', t.name, () => retryHeldPull(ctx, client, t, 'deferred', result).then(() => {}), result, MAX_REASONS);
 }
 
 /** The change log between the table's checkpoint and the fence, streamed through a cursor. */

@@ -5,7 +5,7 @@ import { readPullCheckpoint, readPushCheckpoint, writePushCheckpoint, type PushC
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
-import { heldCount, heldKeys, heldSummary, recordHeld, releaseHeld } from '../held.ts';
+import { heldKeys, recordHeld, releaseHeld, settleDeferred } from '../held.ts';
 import { parseKey } from '../keys.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
@@ -75,24 +75,10 @@ export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: st
   return heldSet;
 }
 
-/**
- * Rows deferred earlier in this run may have had their parent arrive since (a parent later in the
- * same table, or a self-reference across batches): retry them while that makes progress. The
- * result then reports what is still waiting, not every wait along the way.
- */
+/** Retries rows deferred earlier in this run while that makes progress (see settleDeferred). */
 export async function settleDeferredPush(ctx: RunContext, t: TablePlan, pullFence: string | undefined, result: TableResult): Promise<void> {
   if (ctx.dryRun) return;
-  const db = ctx.sqlite.db;
-  for (let round = 0; round < 10; round++) {
-    const before = heldCount(db, 'push', t.name, 'deferred');
-    if (before === 0) break;
-    await retryHeldPush(ctx, t, pullFence, 'deferred', result);
-    if (heldCount(db, 'push', t.name, 'deferred') >= before) break;
-  }
-  const summary = heldSummary(db, 'push', t.name, MAX_REASONS);
-  result.deferred = summary.deferred;
-  result.rejected = summary.rejected;
-  result.reasons = summary.reasons;
+  await settleDeferred(ctx.sqlite.db, 'push', t.name, () => retryHeldPush(ctx, t, pullFence, 'deferred', result).then(() => {}), result, MAX_REASONS);
 }
 
 export interface BatchOptions {
