@@ -181,3 +181,60 @@ describe(`${N} terminals syncing at the same moment`, () => {
     expect(Number(conflicts[0]!.n)).toBeGreaterThan(0);
   }, 300_000);
 });
+
+describe('tills creating the same new rows at the same moment, with slow writes', () => {
+  // Rows several tills create under the same natural key (a shelf count per SKU), written in a
+  // different order on each till. An app trigger makes every write take a few milliseconds, so
+  // the pushes overlap for long: inserts of the same new keys in opposite orders deadlock unless
+  // they are ordered, and an insert that waits for another till's insert of the same key must
+  // still let the newer updated_at win.
+  const EXTRA_PG = `
+CREATE TABLE counts (sku text PRIMARY KEY, qty integer NOT NULL, counted_by text NOT NULL, updated_at timestamptz(3) NOT NULL);
+CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.004); RETURN NEW; END $$;
+CREATE TRIGGER slow_write BEFORE INSERT OR UPDATE ON counts FOR EACH ROW EXECUTE FUNCTION slow_write();`;
+  const EXTRA_SQLITE = `CREATE TABLE counts (sku TEXT PRIMARY KEY, qty INTEGER NOT NULL, counted_by TEXT NOT NULL, updated_at TEXT NOT NULL);`;
+  const SKUS = Array.from({ length: 40 }, (_, i) => `SKU-${String(i).padStart(3, '0')}`);
+  const TILLS = 4;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    ledger = await createLedger('terminals_same_new', { batchSize: 40, extraPg: EXTRA_PG, extraSqlite: EXTRA_SQLITE, extraTables: [{ name: 'counts', pk: 'sku', updatedCol: 'updated_at' }] });
+  });
+  afterAll(async () => {
+    await ledger.cleanup();
+  });
+
+  it('no push fails, and for every key the newest count wins everywhere', async () => {
+    const tills = Array.from({ length: TILLS }, (_, i) => ledger.terminal(`till-${i}`));
+    for (const t of tills) expectNoTableErrors(await t.sync('both')); // installed before the race
+    const base = Date.now();
+    const newest = new Map<string, { qty: number; counted_by: string; stamp: number }>();
+    tills.forEach((t, i) => {
+      const order = i % 2 === 0 ? SKUS : [...SKUS].reverse();
+      const ins = t.local.prepare(`INSERT INTO counts (sku, qty, counted_by, updated_at) VALUES (?, ?, ?, ?)`);
+      t.local.transaction(() => {
+        order.forEach((sku, k) => {
+          // Distinct stamps; which till is newest differs from key to key.
+          const stamp = base + ((k * 7 + i * 13) % (TILLS * 10)) * 10 + i;
+          ins.run(sku, 100 * i + k, t.id, new Date(stamp).toISOString());
+          const prev = newest.get(sku);
+          if (!prev || prev.stamp < stamp) newest.set(sku, { qty: 100 * i + k, counted_by: t.id, stamp });
+        });
+      })();
+    });
+    const deadlocks = async () => Number((await ledger.db.query<{ n: string }>(`SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()`))[0]!.n);
+    const before = await deadlocks();
+    const settled = await Promise.allSettled(tills.map((t) => t.sync('push')));
+    const problems = settled.flatMap((x, i) => (x.status === 'fulfilled' ? runProblems(tills[i]!.id, x.value) : [`${tills[i]!.id}: threw ${(x.reason as Error).message}`]));
+    expect(problems).toEqual([]);
+
+    for (let round = 0; round < 2; round++) for (const t of tills) expectNoTableErrors(await t.sync('both'));
+    for (const t of tills) await expectInSync(t.config);
+    const cloud = await ledger.db.query<{ sku: string; qty: number; counted_by: string }>(`SELECT sku, qty, counted_by FROM counts ORDER BY sku`);
+    const want = SKUS.map((sku) => ({ sku, qty: newest.get(sku)!.qty, counted_by: newest.get(sku)!.counted_by }));
+    const wrong = want.filter((w, k) => JSON.stringify(cloud[k]) !== JSON.stringify(w)).map((w) => `${w.sku}: want ${w.counted_by}, pg ${cloud.find((c) => c.sku === w.sku)?.counted_by}`);
+    // Deadlocks Postgres detected (each one a batch the engine retried), for the failure message.
+    const seen = (await deadlocks()) - before;
+    expect(wrong, `the newest count must win (${seen} deadlocks retried)`).toEqual([]);
+  }, 300_000);
+});
