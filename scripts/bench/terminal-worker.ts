@@ -1,0 +1,121 @@
+// One till of the many-terminals benchmark, in its own process (its own Postgres connections and
+// SQLite handle, as a real till has). It waits for the parent's messages: write this cycle's
+// local changes, run one sync (runSync opens and closes its gateways per run, as the daemon and
+// `possync trigger` do), compare both sides.
+import Database from 'better-sqlite3';
+import { resolveConfig } from '../../src/config/load.ts';
+import type { ResolvedConfig } from '../../src/config/types.ts';
+import { compareSides, inSync } from '../../src/engine/compare.ts';
+import { applied, type RunResult } from '../../src/engine/result.ts';
+import { openAndPlan, runSync } from '../../src/engine/run.ts';
+import type { TillWork } from './terminals-workload.ts';
+
+export type ToWorker =
+  | { type: 'init'; raw: Record<string, unknown>; file: string }
+  | { type: 'work'; work: TillWork }
+  | { type: 'sync'; direction: 'push' | 'pull' | 'both' }
+  | { type: 'verify' }
+  | { type: 'exit' };
+
+/** What the parent needs of one run. */
+export interface RunSummary {
+  terminalId: string;
+  ok: boolean;
+  status: string;
+  /** RunResult.durationMs: the engine's own measure, gateways opened and closed included. */
+  engineMs: number;
+  /** From the message arriving to the result being ready (includes the terminal lock). */
+  wallMs: number;
+  pushed: number;
+  pulled: number;
+  conflicts: number;
+  problems: string[];
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'worked' }
+  | { type: 'synced'; summary: RunSummary }
+  | { type: 'verified'; terminalId: string; outOfSync: string[] }
+  | { type: 'failed'; message: string };
+
+let config: ResolvedConfig | undefined;
+
+function summarize(result: RunResult, wallMs: number): RunSummary {
+  const problems: string[] = [];
+  if (result.error) problems.push(result.error);
+  for (const t of result.tables) {
+    if (t.status !== 'success') problems.push(`${t.step} ${t.table}: ${t.status} ${t.error ?? ''}`);
+    if (t.deferred > 0 || t.rejected > 0) problems.push(`${t.step} ${t.table}: ${t.deferred} deferred, ${t.rejected} rejected: ${t.reasons.join('; ')}`);
+  }
+  const sum = (step: string) => result.tables.filter((t) => t.step === step).reduce((a, t) => a + applied(t), 0);
+  return {
+    terminalId: result.terminalId,
+    ok: result.status === 'success' && problems.length === 0,
+    status: result.status,
+    engineMs: result.durationMs,
+    wallMs,
+    pushed: sum('push'),
+    pulled: sum('pull'),
+    conflicts: result.tables.reduce((a, t) => a + t.conflicts, 0),
+    problems,
+  };
+}
+
+function writeWork(work: TillWork): void {
+  const db = new Database(config!.sqlitePath);
+  db.pragma('busy_timeout = 5000');
+  try {
+    const sale = db.prepare(`INSERT INTO sales (id, terminal_id, product_id, qty, total, updated_at) VALUES (?, ?, ?, ?, ?, ?)`);
+    const edit = db.prepare(`UPDATE products SET price = ?, stock = ?, updated_at = ? WHERE id = ?`);
+    db.transaction(() => {
+      for (const s of work.sales) sale.run(s.id, config!.terminalId, s.product_id, s.qty, s.total, s.updated_at);
+      for (const e of work.edits) edit.run(e.price, e.stock, e.updated_at, e.id);
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+async function verify(): Promise<string[]> {
+  const { pg, sqlite, plan, close } = await openAndPlan(config!);
+  try {
+    const diffs = await compareSides(pg, sqlite, plan);
+    return diffs.filter((d) => !inSync(d)).map((d) => `${d.table}: sqlite ${d.sqliteRows}, pg ${d.pgRows}, only local ${d.onlyLocal.length}, only cloud ${d.onlyCloud.length}, different ${d.different.length}`);
+  } finally {
+    await close();
+  }
+}
+
+const send = (m: FromWorker) => process.send!(m);
+
+process.on('message', (m: ToWorker) => {
+  void (async () => {
+    try {
+      if (m.type === 'init') {
+        config = resolveConfig(m.raw, m.file, {});
+        send({ type: 'ready' });
+      } else if (m.type === 'work') {
+        writeWork(m.work);
+        send({ type: 'worked' });
+      } else if (m.type === 'sync') {
+        const started = performance.now();
+        try {
+          const result = await runSync(config!, { direction: m.direction });
+          send({ type: 'synced', summary: summarize(result, performance.now() - started) });
+        } catch (err) {
+          const wallMs = performance.now() - started;
+          const message = err instanceof Error ? err.message : String(err);
+          send({ type: 'synced', summary: { terminalId: config!.terminalId, ok: false, status: 'threw', engineMs: wallMs, wallMs, pushed: 0, pulled: 0, conflicts: 0, problems: [`threw: ${message}`] } });
+        }
+      } else if (m.type === 'verify') {
+        send({ type: 'verified', terminalId: config!.terminalId, outOfSync: await verify() });
+      } else if (m.type === 'exit') {
+        process.exit(0);
+      }
+    } catch (err) {
+      send({ type: 'failed', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+  })();
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { inject, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/db.ts';
+
+// The many-terminals benchmark is not part of npm test; this proves it runs end to end, checks
+// what it claims to check and writes its result file, with 3 tills against the suite's Postgres.
+// No fence-lag step here: it holds a write transaction open, which would hold back the pull
+// fence of every other test file on this server (xids are cluster-wide).
+describe('npm run bench:terminals (smoke, 3 tills)', () => {
+  it('runs concurrent cycles, verifies every till, measures a no-change pull, writes a JSON result', async () => {
+    const tmp = tempDir();
+    const out = path.join(tmp.dir, 'bench-terminals.json');
+    try {
+      let stdout = '';
+      let stderr = '';
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'scripts/bench-terminals.ts', '--terminals', '3', '--changes', '10', '--cycles', '2', '--no-change-rows', '1000', '--no-change-repeat', '3', '--no-fence-lag', '--out', out],
+          { env: { ...process.env, BENCH_DATABASE_URL: inject('pgAdminUrl'), CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+      expect(code, `${stdout}\n${stderr}`).toBe(0);
+      expect(stdout).toMatch(/p50 ms\s+p95 ms\s+max ms/);
+      const result = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+        ok: boolean;
+        cycles: Array<{ cycle: number; runMs: { p50: number; p95: number; max: number }; rowsPushed: number; rowsPulled: number; errors: number }>;
+        summary: { errors: number };
+        final: { tillsInSync: number; tills: number; salesCreated: number; salesInPostgres: number; lostRows: number; lostEdits: number; lastRoundRowsMoved: number };
+        noChange: { big: { rows: number; engineMedianMs: number; statements: number | number[] }; small: { statements: number | number[] }; ratio: number };
+        fenceLag?: unknown;
+      };
+      expect(result.ok).toBe(true);
+      expect(result.cycles.map((c) => c.cycle)).toEqual([0, 1, 2]);
+      for (const c of result.cycles.slice(1)) {
+        expect(c.errors).toBe(0);
+        expect(c.rowsPushed).toBeGreaterThan(0);
+        expect(c.rowsPulled).toBeGreaterThan(0);
+        expect(c.runMs.p50).toBeGreaterThan(0);
+        expect(c.runMs.max).toBeGreaterThanOrEqual(c.runMs.p95);
+      }
+      expect(result.final).toMatchObject({ tillsInSync: 3, tills: 3, lostRows: 0, lostEdits: 0, lastRoundRowsMoved: 0 });
+      expect(result.final.salesInPostgres).toBe(result.final.salesCreated);
+      expect(result.noChange.big.rows).toBe(1000);
+      expect(result.noChange.big.engineMedianMs).toBeGreaterThan(0);
+      expect(typeof result.noChange.big.statements).toBe('number');
+      expect(result.noChange.big.statements).toEqual(result.noChange.small.statements);
+      expect(result.fenceLag).toBeUndefined();
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+});
