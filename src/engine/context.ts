@@ -19,7 +19,7 @@ export interface RunContext {
   sqlite: SqliteGateway;
   runId: string;
   dryRun: boolean;
-  /** Change-log entries below this xid may have been pruned (see retention.ts). */
+  /** Change-log entries below this xid may have been pruned (read in the pull's snapshot; see retention.ts). */
   prunedBelow: string | undefined;
   /** Aborts between batches (daemon shutdown): the current batch finishes or rolls back whole. */
   signal: AbortSignal | undefined;

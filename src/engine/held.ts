@@ -85,7 +85,7 @@ export async function settleDeferred(
   side: Step,
   table: string,
   retry: () => Promise<void>,
-  result: { deferred: number; rejected: number; reasons: string[] },
+  result: { deferred: number; rejected: number; refused: number; reasons: string[] },
   maxReasons: number,
 ): Promise<void> {
   for (let round = 0; round < 10; round++) {
@@ -96,6 +96,7 @@ export async function settleDeferred(
   }
   const summary = heldSummary(db, side, table, maxReasons);
   result.deferred = summary.deferred;
-  result.rejected = summary.rejected;
-  result.reasons = summary.reasons;
+  result.rejected = summary.rejected + result.refused;
+  // Reasons for rows refused for good this run come first: they are not listed anywhere else.
+  result.reasons = [...result.reasons.filter((r) => !summary.reasons.includes(r)).slice(0, result.refused), ...summary.reasons].slice(0, maxReasons);
 }

@@ -1,4 +1,5 @@
-import type { PgGateway } from '../db/postgres/gateway.ts';
+import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
+import { isPgRetryable, pgErrorCode } from '../db/postgres/errors.ts';
 import { BOOKKEEPING_DDL, captureDdl, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
@@ -24,8 +25,8 @@ export interface PgCaptureState {
 }
 
 /** Which synced tables lack possync's Postgres capture triggers, or have an old version of them. */
-export async function pgCaptureStates(pg: PgGateway, plan: SyncPlan): Promise<PgCaptureState[]> {
-  const installed = await pg.query<{ relname: string; comment: string | null }>(
+export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgCaptureState[]> {
+  const { rows: installed } = await q.query<{ relname: string; comment: string | null }>(
     `SELECT c.relname, obj_description(t.tgfoid, 'pg_proc') AS comment
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND t.tgname = 'possync_capture_ins' AND c.relname = ANY($2::text[])`,
@@ -54,24 +55,28 @@ export async function pgBookkeepingInstalled(pg: PgGateway): Promise<boolean> {
  */
 export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan): Promise<string[]> {
   const notes: string[] = [];
-  const bookkeeping = await pgBookkeepingInstalled(pg);
-  const states = bookkeeping ? await pgCaptureStates(pg, plan) : plan.tables.map((t) => ({ table: t.name, state: 'missing' as TriggerState }));
-  const todo = states.filter((s) => s.state !== 'ok');
-  if (!bookkeeping || todo.length > 0) {
-    await pg.tx(async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
-      await client.query(BOOKKEEPING_DDL);
-      await client.query(
-        `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ('possync.schema_version', $1)
-         ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
-        [String(PG_SCHEMA_VERSION)],
-      );
-      for (const s of todo) {
-        const t = plan.byName.get(s.table)!;
-        await client.query(captureDdl(plan.schema, t.name, t.key.map((k) => k.pg)).ddl);
-      }
-      if (todo.length > 0) notes.push(`installed Postgres capture triggers on ${todo.map((s) => `${pgIdent(plan.schema)}.${pgIdent(s.table)}`).join(', ')}`);
-    });
+  if (await needsPgInstall(pg, plan)) {
+    // Terminals starting together all see "missing": they queue on the advisory lock and each one
+    // checks again once it holds it, so only the first installs. DDL on a table another run is
+    // writing can still deadlock; the whole install is retried then.
+    const installed = await withInstallRetries(() =>
+      pg.tx(async (client) => {
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
+        await client.query(BOOKKEEPING_DDL);
+        await client.query(
+          `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ('possync.schema_version', $1)
+           ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
+          [String(PG_SCHEMA_VERSION)],
+        );
+        const todo = (await pgCaptureStates(client, plan)).filter((s) => s.state !== 'ok');
+        for (const s of todo) {
+          const t = plan.byName.get(s.table)!;
+          await client.query(captureDdl(plan.schema, t.name, t.key.map((k) => k.pg)).ddl);
+        }
+        return todo.map((s) => `${pgIdent(plan.schema)}.${pgIdent(s.table)}`);
+      }),
+    );
+    if (installed.length > 0) notes.push(`installed Postgres capture triggers on ${installed.join(', ')}`);
   }
   const db = sqlite.db;
   installSqliteBookkeeping(db);
@@ -85,4 +90,20 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   }
   if (installed.length > 0) notes.push(`installed SQLite capture triggers on ${installed.join(', ')}`);
   return notes;
+}
+
+async function needsPgInstall(pg: PgGateway, plan: SyncPlan): Promise<boolean> {
+  if (!(await pgBookkeepingInstalled(pg))) return true;
+  return (await pgCaptureStates(pg.pool, plan)).some((s) => s.state !== 'ok');
+}
+
+async function withInstallRetries<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(isPgRetryable(err) || pgErrorCode(err) === '55P03') || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+    }
+  }
 }

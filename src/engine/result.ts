@@ -18,7 +18,10 @@ export interface TableResult {
   unchanged: number;
   conflicts: number;
   deferred: number;
+  /** Rows refused: held for retry (the other database said no), plus rows refused for good this run (refused). */
   rejected: number;
+  /** Of those, changes refused for good (another scope's row, a pull-only table): reported once, not retried. */
+  refused: number;
   /** The first few deferral / rejection reasons, e.g. `orders:ord_001 waits for shift_id → shifts[shift_001]`. */
   reasons: string[];
   error?: string;
@@ -48,7 +51,7 @@ export interface RunResult {
 export const MAX_REASONS = 5;
 
 export function emptyTableResult(table: string, label: string, step: Step): TableResult {
-  return { table, label, step, status: 'success', inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, deferred: 0, rejected: 0, reasons: [], durationMs: 0 };
+  return { table, label, step, status: 'success', inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, deferred: 0, rejected: 0, refused: 0, reasons: [], durationMs: 0 };
 }
 
 export function applied(r: TableResult): number {

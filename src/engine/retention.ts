@@ -1,4 +1,4 @@
-import type { PgGateway } from '../db/postgres/gateway.ts';
+import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import type { SqliteDb } from '../db/sqlite/gateway.ts';
 import { readPullCheckpoint } from './checkpoints.ts';
 
@@ -64,8 +64,8 @@ export async function pruneChangeLog(pg: PgGateway, retentionDays: number, optio
 }
 
 /** Change-log entries below this xid may be gone: a checkpoint below it cannot trust the log. */
-export async function prunedBelow(pg: PgGateway): Promise<string | undefined> {
-  const rows = await pg.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = $1`, [PRUNED_BELOW]);
+export async function prunedBelow(q: Queryable): Promise<string | undefined> {
+  const { rows } = await q.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = $1`, [PRUNED_BELOW]);
   return rows[0]?.v;
 }
 

@@ -17,7 +17,6 @@ import { readPullCheckpoint } from './checkpoints.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { runTableStep } from './step.ts';
 import { recordRun } from './sync-log.ts';
-import { prunedBelow } from './retention.ts';
 
 export interface RunOptions {
   direction: Direction;
@@ -81,7 +80,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       pg,
       sqlite,
       runId: randomUUID(),
-      prunedBelow: await prunedBelow(pg),
+      prunedBelow: undefined,
       dryRun: options.dryRun ?? false,
       signal: options.signal,
       onProgress: options.onProgress,

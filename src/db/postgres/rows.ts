@@ -45,12 +45,25 @@ const selectList = (columns: readonly PgColumnRef[], alias = 't') =>
  * Current rows for `keys`, locked FOR UPDATE in key order: two terminals pushing overlapping
  * rows take their locks in the same order, so they queue instead of deadlocking.
  */
-export async function lockRows(q: Queryable, ref: PgTableRef, columns: readonly PgColumnRef[], keys: ReadonlyArray<readonly string[]>): Promise<TextRow[]> {
+export async function lockRows(
+  q: Queryable,
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  keys: ReadonlyArray<readonly string[]>,
+  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+): Promise<Array<TextRow & { possync_in_scope?: boolean }>> {
   if (keys.length === 0) return [];
   const m = keyMatch(ref, 1);
+  const params: unknown[] = keyParams(keys, ref.key.length);
+  // Whether each row belongs to this terminal's scope, so a push never overwrites another's row.
+  const inScope = scope.map((s) => {
+    params.push(s.value);
+    return `t.${pgIdent(s.name)} IS NOT DISTINCT FROM $${params.length}::text::${s.castType}`;
+  });
+  const scopeSql = inScope.length > 0 ? `, (${inScope.join(' AND ')}) AS possync_in_scope` : '';
   const order = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
-  const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${m.join} WHERE ${m.where} ORDER BY ${order} FOR UPDATE OF t`;
-  return (await q.query<TextRow>(sql, keyParams(keys, ref.key.length))).rows;
+  const sql = `SELECT ${selectList(columns)}${scopeSql} FROM ${pgTable(ref.schema, ref.table)} t ${m.join} WHERE ${m.where} ORDER BY ${order} FOR UPDATE OF t`;
+  return (await q.query<TextRow & { possync_in_scope?: boolean }>(sql, params)).rows;
 }
 
 /** Current rows for `keys` (no lock), filtered by `where` conditions (scope). */
@@ -112,6 +125,7 @@ export async function upsertRows(
   columns: readonly PgColumnRef[],
   rows: ReadonlyArray<ReadonlyArray<string | null>>,
   constants: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+  options: { insertOnly?: boolean } = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const params: unknown[] = columns.map((_, i) => rows.map((r) => r[i] ?? null));
@@ -125,7 +139,9 @@ export async function upsertRows(
   }
   const keyNames = new Set(ref.key.map((k) => k.name));
   const updates = targets.filter((_, i) => i >= columns.length || !keyNames.has(columns[i]!.name)).map((t) => `${t} = EXCLUDED.${t}`);
-  const conflict = `ON CONFLICT (${ref.key.map((k) => pgIdent(k.name)).join(', ')}) ${updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`;
+  // insertOnly: rows decided as new must not overwrite a row someone inserted meanwhile; the
+  // caller sees the shortfall in the row count and decides again.
+  const conflict = `ON CONFLICT (${ref.key.map((k) => pgIdent(k.name)).join(', ')}) ${updates.length > 0 && !options.insertOnly ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`;
   const unnest = columns.map((_, i) => `$${i + 1}::text[]`).join(', ');
   const sql = `INSERT INTO ${pgTable(ref.schema, ref.table)} (${targets.join(', ')}) SELECT ${selects.join(', ')} FROM unnest(${unnest}) AS u(${names.join(', ')}) ${conflict}`;
   const result = await q.query(sql, params);

@@ -3,7 +3,7 @@ import type { TablePlan } from '../plan/types.ts';
 import type { TableResult } from '../result.ts';
 import { runTableStep } from '../step.ts';
 import { pullTable, settleDeferredPull } from './table.ts';
-import { pruneChangeLog, registerPull } from '../retention.ts';
+import { prunedBelow, pruneChangeLog, registerPull } from '../retention.ts';
 
 export interface PullSummary {
   fence: string | undefined;
@@ -24,6 +24,10 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
         `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
       );
       summary.fence = rows[0]!.fence;
+      // The pruned horizon from this same snapshot: a prune that commits after it cannot hide
+      // entries from this pull (they stay visible in the snapshot), and one that committed
+      // before it is seen here, so checkpoints below it resync instead of trusting the log.
+      ctx.prunedBelow = await prunedBelow(client);
       summary.heldBackByOpenTransaction = rows[0]!.fence !== rows[0]!.xmax;
       const inSavepoint = async (fn: () => Promise<void>) => {
         await client.query('SAVEPOINT possync_table');

@@ -7,7 +7,7 @@ import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { fromPg, type Wire } from '../values/codec.ts';
-import { below } from '../retention.ts';
+import { below, prunedBelow } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
 
 export interface ConflictRecord {
@@ -29,6 +29,8 @@ export interface PushOutcome {
   done: PushItem[];
   /** Items that lost a conflict: the server version, to be written back locally. */
   lost: Array<{ item: PushItem; server: WireRow | undefined }>;
+  /** Items refused for good (another scope's row): reported once, never retried. */
+  refused: Array<{ item: PushItem; reason: string }>;
 }
 
 export function pgRef(plan: SyncPlan, t: TablePlan): PgTableRef {
@@ -46,23 +48,36 @@ export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>):
  * order, decide per row (insert / update / delete / unchanged / conflict), hold back rows whose
  * parent is missing, then write with one statement per kind, isolating rows Postgres refuses.
  */
-export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, items: readonly PushItem[], pullFence: string | undefined, prunedBelow?: string): Promise<PushOutcome> {
-  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [] };
+export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, batch: readonly PushItem[], pullFence: string | undefined): Promise<PushOutcome> {
+  let items = batch;
+  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [] };
   if (items.length === 0) return out;
   const ref = pgRef(plan, t);
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
-  const existingRows = await lockRows(client, ref, columns, items.map((i) => i.key));
+  const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
+  const existingRows = await lockRows(client, ref, columns, items.map((i) => i.key), scope);
   const existing = new Map<string, WireRow>();
+  const foreign = new Set<string>();
   for (const r of existingRows) {
     const w = wireFromPgRow(t, r);
-    existing.set(keyString(t.key.map((k) => w[k.pg] ?? '')), w);
+    const key = keyString(t.key.map((k) => w[k.pg] ?? ''));
+    existing.set(key, w);
+    if (r.possync_in_scope === false) foreign.add(key);
   }
+  // A row of another scope (another store's) is never overwritten or deleted by this terminal.
+  // It is refused for good (not retried): the next pull makes the terminal's copy follow the cloud.
+  const ownItems = items.filter((i) => {
+    if (!foreign.has(i.keyStr)) return true;
+    out.refused.push({ item: i, reason: `${i.display} belongs to another scope in Postgres: this terminal's change was refused` });
+    return false;
+  });
+  items = ownItems;
   // Only rows that differ (or are gone) can be contested; identical ones need no history lookup.
   const candidates = items.filter((i) => {
     const server = existing.get(i.keyStr);
     return !server || !i.row || !rowsEqual(t.columns, i.row, server);
   });
-  const contested = candidates.length > 0 ? await contestedKeys(client, plan, t, candidates, pullFence, prunedBelow) : new Map<string, { deletedAt: string | undefined }>();
+  const contested = candidates.length > 0 ? await contestedKeys(client, plan, t, candidates, pullFence) : new Map<string, { deletedAt: string | undefined }>();
 
   const decisions = new Map<PushItem, Decision>();
   for (const item of items) {
@@ -117,9 +132,19 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     return toRow(row);
   };
   const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
-  const refusedUpserts = await applyIsolated(client, upserts, async (batch) => {
+  // Inserts go in key order, so terminals inserting the same new keys take their locks in the
+  // same order; one that finds a key inserted meanwhile retries the whole batch and decides again.
+  const byKey = (a: PushItem, b: PushItem) => (a.keyStr < b.keyStr ? -1 : a.keyStr > b.keyStr ? 1 : 0);
+  const inserts = upserts.filter((i) => !existing.has(i.keyStr)).sort(byKey);
+  const updates = upserts.filter((i) => existing.has(i.keyStr));
+  const refusedInserts = await applyIsolated(client, inserts, async (batch) => {
+    const n = await upsertRows(client, ref, columns, batch.map(rowToWrite), constants, { insertOnly: true });
+    if (n < batch.length) throw new ConcurrentInsert();
+  });
+  const refusedUpdates = await applyIsolated(client, updates, async (batch) => {
     await upsertRows(client, ref, columns, batch.map(rowToWrite), constants);
   });
+  const refusedUpserts = [...refusedInserts, ...refusedUpdates];
   const refusedTombstones = await applyIsolated(client, tombstones, async (batch) => {
     await upsertRows(client, ref, columns, batch.map((b) => toRow(b.row)), constants);
   });
@@ -178,16 +203,9 @@ async function contestedKeys(
   t: TablePlan,
   items: readonly PushItem[],
   pullFence: string | undefined,
-  prunedBelow: string | undefined,
 ): Promise<Map<string, { deletedAt: string | undefined }>> {
   const tbl = changeLogName(plan.schema, t.name);
   const result = new Map<string, { deletedAt: string | undefined }>();
-  // The terminal was silent so long that entries since its last pull were pruned: the history
-  // this decision needs is gone, so every differing row goes to the conflict policy.
-  if (below(pullFence, prunedBelow)) {
-    for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
-    return result;
-  }
   const since = pullFence ?? '0';
   const reloads = await client.query<{ mine: boolean }>(
     `SELECT bool_or(origin IS NOT DISTINCT FROM $3) AS mine, bool_or(origin IS DISTINCT FROM $3) AS others
@@ -209,6 +227,13 @@ async function contestedKeys(
       GROUP BY k.value`,
     [tbl, since, plan.terminalId, items.map((i) => JSON.stringify(i.key))],
   );
+  // The terminal was silent so long that entries since its last pull were pruned: the history
+  // this decision needs is gone, so every differing row goes to the conflict policy. Read after
+  // the entries: a prune that removed some of them has committed its new horizon too.
+  if (below(pullFence, await prunedBelow(client))) {
+    for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
+    return result;
+  }
   const logged = new Map<string, { others: boolean; deletedAt: string | undefined }>();
   for (const r of rows) {
     const key = keyString(t.key.map((k, i) => fromPg(k.family, r.key[i] ?? null) ?? ''));
@@ -274,4 +299,16 @@ async function logDeletes(client: PgClient, plan: SyncPlan, t: TablePlan, items:
        FROM unnest($3::text[], $4::text[]) AS u(key, at)`,
     [changeLogName(plan.schema, t.name), plan.terminalId, items.map((i) => JSON.stringify(i.key)), items.map((i) => i.deletedAt ?? null)],
   );
+}
+
+/**
+ * Another writer inserted one of this batch's new keys after the batch looked: the transaction
+ * is rolled back and retried (SQLSTATE 40001, like a serialization failure), and the retry sees
+ * that row, locks it and lets the conflict policy decide.
+ */
+class ConcurrentInsert extends Error {
+  readonly code = '40001';
+  constructor() {
+    super('a row of this batch was inserted concurrently by another writer');
+  }
 }

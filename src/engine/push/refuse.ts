@@ -34,6 +34,7 @@ export async function refuseLocalChanges(ctx: RunContext, t: TablePlan, result: 
   }
   const list = [...keys.values()];
   result.rejected += list.length;
+  result.refused += list.length;
   for (const k of list) addReason(result, `${t.name}:${displayKey(k)} was changed locally, but ${t.name} is pull-only: the change was refused and the cloud version restored`);
   if (ctx.dryRun) return;
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));

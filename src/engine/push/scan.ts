@@ -135,7 +135,7 @@ async function copyBatch(ctx: RunContext, t: TablePlan, read: Reader, after: str
       const copied = await tryCopy(ctx, client, t, columns, slices(), () => prepared.items.length > 0);
       let outcome: PushOutcome;
       if (copied) {
-        outcome = { inserted: prepared.items.length, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [...prepared.items], lost: [] };
+        outcome = { inserted: prepared.items.length, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [...prepared.items], lost: [], refused: [] };
       } else {
         // Read the whole batch again and let the decision path sort it out.
         const all = read(after, size);
@@ -143,7 +143,7 @@ async function copyBatch(ctx: RunContext, t: TablePlan, read: Reader, after: str
         Object.assign(prepared, again);
         rows = all.length;
         lastPos = all.at(-1)?.pos;
-        outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence, ctx.prunedBelow);
+        outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence);
         await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
       }
       const next: PushCheckpoint = { seq, scan: rows < size || !lastPos ? 'done' : { after: lastPos } };

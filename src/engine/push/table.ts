@@ -97,7 +97,7 @@ export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepare
     if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone.filter((k) => options.held.has(k))));
     return;
   }
-  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence, ctx.prunedBelow)));
+  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence)));
   if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
   tally(result, prepared, outcome);
   ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
@@ -146,14 +146,14 @@ export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, 
 /** After the Postgres commit: trim the change log, release rows that went through, and write back the winning server version of rows that lost a conflict. */
 export function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, options: BatchOptions): void {
   const db = ctx.sqlite.db;
-  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0) return;
+  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0 && outcome.refused.length === 0) return;
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       if (options.gcSeq !== undefined) {
         db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND seq <= ?`).run(t.sqliteName, options.gcSeq);
         db.prepare(`DELETE FROM _possync_inflight WHERE tbl = ?`).run(t.sqliteName);
       }
-      if (options.held.size > 0) releaseHeld(db, 'push', t.name, [...outcome.done.map((i) => i.lkey), ...prepared.gone].filter((k) => options.held.has(k)));
+      if (options.held.size > 0) releaseHeld(db, 'push', t.name, [...outcome.done.map((i) => i.lkey), ...outcome.refused.map((r) => r.item.lkey), ...prepared.gone].filter((k) => options.held.has(k)));
       writeLostLocally(ctx, t, outcome, options.gcSeq);
     }),
   );
@@ -224,6 +224,11 @@ export function tally(result: TableResult, prepared: Prepared, outcome: PushOutc
   result.deleted += outcome.deleted;
   result.unchanged += outcome.unchanged;
   result.conflicts += outcome.conflicts.length;
+  for (const r of outcome.refused) {
+    result.refused++;
+    result.rejected++;
+    addReason(result, r.reason);
+  }
   for (const h of [...prepared.held, ...outcome.held]) {
     if (h.kind === 'deferred') result.deferred++;
     else result.rejected++;

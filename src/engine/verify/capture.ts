@@ -19,7 +19,7 @@ export async function captureFindings(pg: PgGateway, db: SqliteDb, plan: SyncPla
   if (!(await pgSchemaExists(pg))) {
     out.push(finding('info', null, 'not-installed', 'possync is not installed in Postgres yet (schema "possync"): the first sync installs it'));
   } else {
-    for (const s of await pgCaptureStates(pg, plan)) {
+    for (const s of await pgCaptureStates(pg.pool, plan)) {
       if (s.state === 'ok') continue;
       const synced = readSqliteCheckpointSafe(db, terminal, s.table);
       out.push(triggerFinding('Postgres', s.table, s.state, synced, 'pull'));
