@@ -1,7 +1,10 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { isPgUnreachable, unreachableError } from './errors.ts';
 import { pgLiteral } from '../quote.ts';
+import { PossyncError } from '../../errors.ts';
+import { redactUrl } from '../../config/format.ts';
 
 export type PgClient = pg.PoolClient;
 /** A pool or a checked-out client: anything that runs a query. */
@@ -56,22 +59,35 @@ export class PgGateway {
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
     const gateway = new PgGateway(url, pool);
+    let version: number;
     try {
-      await pool.query('SELECT 1');
+      const { rows } = await pool.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+      version = Number(rows[0]!.v);
     } catch (err) {
       await pool.end().catch(() => {});
       throw unreachableError(url, err);
     }
+    // The change log's cursor is an xid8 (pg_current_xact_id, pg_snapshot_xmin): PostgreSQL 13+.
+    if (version < 130000) {
+      await pool.end().catch(() => {});
+      throw new PossyncError('USAGE', `PostgreSQL ${Math.floor(version / 10000)} at ${redactUrl(url)} is too old: possync needs PostgreSQL 13 or newer`, {
+        hint: 'upgrade the server (xid8 and pg_current_xact_id arrived in PostgreSQL 13)',
+      });
+    }
     return gateway;
   }
 
-  /** Prisma Client over this gateway's pool, created on first use (it loads a query compiler). */
-  async prisma(): Promise<{ $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>; $disconnect(): Promise<void> }> {
+  /**
+   * Prisma Client over this gateway's pool, created on first use. It loads a query compiler
+   * (hundreds of ms, tens of MB), so the sync path never touches it: admin commands use it for
+   * bookkeeping reads where its tagged-template parameters are the convenient, safe choice.
+   */
+  async prisma(): Promise<PrismaClient> {
     if (!this.prismaClient) {
-      const { PrismaClient } = await import('../../generated/prisma/client.ts');
-      this.prismaClient = new PrismaClient({ adapter: new PrismaPg(this.pool) });
+      const { PrismaClient: Client } = await import('../../generated/prisma/client.ts');
+      this.prismaClient = new Client({ adapter: new PrismaPg(this.pool) });
     }
-    return this.prismaClient as Awaited<ReturnType<PgGateway['prisma']>>;
+    return this.prismaClient as PrismaClient;
   }
 
   async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
