@@ -238,3 +238,70 @@ CREATE TRIGGER slow_write BEFORE INSERT OR UPDATE ON counts FOR EACH ROW EXECUTE
     expect(wrong, `the newest count must win (${seen} deadlocks retried)`).toEqual([]);
   }, 300_000);
 });
+
+describe('tills selling against catalogue rows that other tills are editing, with slow writes', () => {
+  // A sale's FK check takes FOR KEY SHARE on its product row, in the order of the sale batch; a
+  // catalogue push locks the rows it edits in key order. If that lock conflicts with FOR KEY SHARE
+  // (FOR UPDATE does, FOR NO KEY UPDATE does not), a sale batch holding a late key and waiting for
+  // an early one deadlocks with an edit batch holding the early key and waiting for the late one.
+  // An app trigger that slows catalogue writes keeps edit batches holding their locks for long,
+  // as a busy server would: the deadlocks must be retried away, or better, not happen.
+  const EXTRA_PG = `
+CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$;
+CREATE TRIGGER slow_write BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION slow_write();
+-- Fires after each row's FK check (AFTER ROW triggers run in name order, RI_… first): the sale
+-- batch takes its FOR KEY SHARE locks one by one, slowly.
+CREATE TRIGGER zz_slow_after AFTER INSERT ON entries FOR EACH ROW EXECUTE FUNCTION slow_write();`;
+  const HOT_ROWS = 20;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    ledger = await createLedger('terminals_fk_locks', { batchSize: 50, extraPg: EXTRA_PG });
+  });
+  afterAll(async () => {
+    await ledger.cleanup();
+  });
+
+  it('no push fails on a deadlock, no sale is lost, the newest edit wins', async () => {
+    for (let n = 1; n <= HOT_ROWS; n++) await ledger.db.query(`INSERT INTO accounts (id, name, balance, updated_at) VALUES ($1, 'seed', 0, '2026-01-01T00:00:00Z')`, [ACCOUNT(n)]);
+    const editors = [0, 1, 2, 3].map((i) => ledger.terminal(`editor-${i}`));
+    const sellers = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ledger.terminal(`seller-${i}`));
+    for (const t of [...editors, ...sellers]) expectNoTableErrors(await t.sync('both'));
+    const base = Date.now();
+    const newest = new Map<string, { name: string; stamp: number }>();
+    const sold: string[] = [];
+    let serial = 0;
+    const problems: string[] = [];
+    for (let round = 1; round <= 4; round++) {
+      editors.forEach((t, i) => {
+        for (let n = 1; n <= HOT_ROWS; n++) {
+          const stamp = base + round * 100_000 + ((n * 3 + i * 7) % 9) * 100 + i;
+          const name = `${t.id} round ${round}`;
+          t.local.prepare(`UPDATE accounts SET name = ?, updated_at = ? WHERE id = ?`).run(name, new Date(stamp).toISOString(), ACCOUNT(n));
+          if ((newest.get(ACCOUNT(n))?.stamp ?? 0) < stamp) newest.set(ACCOUNT(n), { name, stamp });
+        }
+      });
+      sellers.forEach((t, i) => {
+        const ins = t.local.prepare(`INSERT INTO entries (id, account_id, amount, updated_at) VALUES (?, ?, '1.00', ?)`);
+        // Sales point at the hot rows from the last to the first (or shuffled): late keys first.
+        for (let k = 0; k < 40; k++) {
+          const id = uid(++serial, 30 + i);
+          ins.run(id, ACCOUNT(i === 0 ? HOT_ROWS - (k % HOT_ROWS) : 1 + ((k * 7 + i) % HOT_ROWS)), new Date(base + serial).toISOString());
+          sold.push(id);
+        }
+      });
+      const all = [...editors, ...sellers];
+      const settled = await Promise.allSettled(all.map((t) => t.sync('push')));
+      problems.push(...settled.flatMap((x, i) => (x.status === 'fulfilled' ? runProblems(`round ${round} ${all[i]!.id}`, x.value) : [`round ${round} ${all[i]!.id}: threw ${(x.reason as Error).message}`])));
+    }
+    // Deadlocks Postgres detected (each one a batch the engine retried), for the failure message.
+    const deadlocks = (await ledger.db.query<{ n: string }>(`SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()`))[0]!.n;
+    expect(problems, `${deadlocks} deadlocks detected`).toEqual([]);
+    for (let round = 0; round < 2; round++) for (const t of [...editors, ...sellers]) expectNoTableErrors(await t.sync('both'));
+    for (const t of [...editors, ...sellers]) await expectInSync(t.config);
+    const cloud = await ledger.db.query<{ id: string; name: string }>(`SELECT id::text AS id, name FROM accounts ORDER BY id`);
+    expect(cloud).toEqual([...newest].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => ({ id, name: v.name })));
+    const entries = await ledger.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM entries WHERE id = ANY($1::uuid[])`, [sold]);
+    expect(Number(entries[0]!.n)).toBe(sold.length);
+  }, 300_000);
+});
