@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     log('quiescent round: every till runs both twice, one after the other');
     const quiet: RunSummary[] = [];
     for (let round = 0; round < 2; round++) for (const t of tills) quiet.push((await t.expect({ type: 'sync', direction: 'both' }, 'synced')).summary);
-    const lastRound = quiet.slice(-tills.length);
+    const secondRound = quiet.slice(-tills.length);
 
     log('checking every till against Postgres');
     const verified = await Promise.all(tills.map((t) => t.expect({ type: 'verify' }, 'verified')));
@@ -253,8 +253,17 @@ async function main(): Promise<void> {
       catalogueRowsEdited: newest.size,
       lostEdits,
       quiescentErrors: quiet.filter((s) => !s.ok).length,
-      lastRoundRowsMoved: lastRound.reduce((a, s) => a + s.pushed + s.pulled, 0),
+      /** Rows the second quiet round still moved: what tills later in the first round pushed. */
+      secondRoundRowsMoved: secondRound.reduce((a, s) => a + s.pushed + s.pulled, 0),
+      /** One more round once everything agrees must move nothing (no echo, guarantee 1). */
+      idleRoundRowsMoved: 0,
     };
+    log('idle round: every till runs both once more; nothing may move');
+    for (const t of tills) {
+      const s = (await t.expect({ type: 'sync', direction: 'both' }, 'synced')).summary;
+      final.idleRoundRowsMoved += s.pushed + s.pulled;
+      if (!s.ok) final.quiescentErrors++;
+    }
     const conflictsRecorded = Number((await cloud.query<{ n: string }>(`SELECT count(*)::text AS n FROM possync.conflicts`)).rows[0]!.n);
     const changeLog = (await cloud.query<{ n: string; size: string }>(`SELECT count(*)::text AS n, pg_size_pretty(pg_total_relation_size('possync.changes')) AS size FROM possync.changes`)).rows[0]!;
 
@@ -278,7 +287,7 @@ async function main(): Promise<void> {
 
     const measured = cycles.filter((c) => c.cycle > 0);
     const errors = cycles.reduce((a, c) => a + c.errors, 0) + final.quiescentErrors;
-    failed = errors > 0 || lostRows > 0 || lostEdits > 0 || outOfSync.length > 0 || final.lastRoundRowsMoved > 0;
+    failed = errors > 0 || lostRows > 0 || lostEdits > 0 || outOfSync.length > 0 || final.idleRoundRowsMoved > 0;
     const result = {
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
       load: { atStart: loadAtStart.map((l) => Math.round(l * 10) / 10), atEnd: os.loadavg().map((l) => Math.round(l * 10) / 10) },
@@ -341,7 +350,7 @@ function printSummary(r: {
     '',
     `  retries: deadlocks Postgres detected, each one a batch possync retried: ${r.summary.deadlocksRetried} (serialization failures: n/a, pushes run in READ COMMITTED)`,
     `  final: ${r.final.tillsInSync}/${r.final.tills} tills equal Postgres; sales ${r.final.salesCreated} created, ${r.final.salesInPostgres} in Postgres (lost ${r.final.lostRows});` +
-      ` ${r.final.catalogueRowsEdited} catalogue rows edited, newest edit lost on ${r.final.lostEdits}; last quiet round moved ${r.final.lastRoundRowsMoved} rows`,
+      ` ${r.final.catalogueRowsEdited} catalogue rows edited, newest edit lost on ${r.final.lostEdits}; an idle round after that moved ${r.final.idleRoundRowsMoved} rows`,
     `  conflicts recorded in possync.conflicts: ${r.summary.conflictsRecorded}; change log now ${r.changeLog.entries} entries (${r.changeLog.size})`,
   ];
   if (r.noChange) {

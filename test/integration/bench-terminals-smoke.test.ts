@@ -32,7 +32,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
         ok: boolean;
         cycles: Array<{ cycle: number; runMs: { p50: number; p95: number; max: number }; rowsPushed: number; rowsPulled: number; errors: number }>;
         summary: { errors: number };
-        final: { tillsInSync: number; tills: number; salesCreated: number; salesInPostgres: number; lostRows: number; lostEdits: number; lastRoundRowsMoved: number };
+        final: { tillsInSync: number; tills: number; salesCreated: number; salesInPostgres: number; lostRows: number; lostEdits: number; idleRoundRowsMoved: number };
         noChange: { big: { rows: number; engineMedianMs: number; statements: number | number[] }; small: { statements: number | number[] }; ratio: number };
         fenceLag?: unknown;
       };
@@ -45,7 +45,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
         expect(c.runMs.p50).toBeGreaterThan(0);
         expect(c.runMs.max).toBeGreaterThanOrEqual(c.runMs.p95);
       }
-      expect(result.final).toMatchObject({ tillsInSync: 3, tills: 3, lostRows: 0, lostEdits: 0, lastRoundRowsMoved: 0 });
+      expect(result.final).toMatchObject({ tillsInSync: 3, tills: 3, lostRows: 0, lostEdits: 0, idleRoundRowsMoved: 0 });
       expect(result.final.salesInPostgres).toBe(result.final.salesCreated);
       expect(result.noChange.big.rows).toBe(1000);
       expect(result.noChange.big.engineMedianMs).toBeGreaterThan(0);
