@@ -62,7 +62,10 @@ export async function lockRows(
   });
   const scopeSql = inScope.length > 0 ? `, (${inScope.join(' AND ')}) AS possync_in_scope` : '';
   const order = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
-  const sql = `SELECT ${selectList(columns)}${scopeSql} FROM ${pgTable(ref.schema, ref.table)} t ${m.join} WHERE ${m.where} ORDER BY ${order} FOR UPDATE OF t`;
+  // FOR NO KEY UPDATE: possync never changes a key, and this mode does not block the FOR KEY
+  // SHARE locks other writers' FK checks take on these rows (a sale referencing a product this
+  // batch updates), which would otherwise deadlock with them.
+  const sql = `SELECT ${selectList(columns)}${scopeSql} FROM ${pgTable(ref.schema, ref.table)} t ${m.join} WHERE ${m.where} ORDER BY ${order} FOR NO KEY UPDATE OF t`;
   return (await q.query<TextRow & { possync_in_scope?: boolean }>(sql, params)).rows;
 }
 
@@ -125,7 +128,7 @@ export async function upsertRows(
   columns: readonly PgColumnRef[],
   rows: ReadonlyArray<ReadonlyArray<string | null>>,
   constants: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
-  options: { insertOnly?: boolean } = {},
+  options: { insertOnly?: boolean; updateColumns?: ReadonlySet<string> } = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const params: unknown[] = columns.map((_, i) => rows.map((r) => r[i] ?? null));
@@ -138,7 +141,11 @@ export async function upsertRows(
     targets.push(pgIdent(k.name));
   }
   const keyNames = new Set(ref.key.map((k) => k.name));
-  const updates = targets.filter((_, i) => i >= columns.length || !keyNames.has(columns[i]!.name)).map((t) => `${t} = EXCLUDED.${t}`);
+  // Only columns that change are SET: updating a column of a unique index (sku, say) would take
+  // the row lock that conflicts with other writers' FK checks, even when its value is the same.
+  const updates = targets
+    .filter((_, i) => (i >= columns.length ? !options.updateColumns : !keyNames.has(columns[i]!.name) && (!options.updateColumns || options.updateColumns.has(columns[i]!.name))))
+    .map((t) => `${t} = EXCLUDED.${t}`);
   // insertOnly: rows decided as new must not overwrite a row someone inserted meanwhile; the
   // caller sees the shortfall in the row count and decides again.
   const conflict = `ON CONFLICT (${ref.key.map((k) => pgIdent(k.name)).join(', ')}) ${updates.length > 0 && !options.insertOnly ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`;

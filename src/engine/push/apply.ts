@@ -142,7 +142,9 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     if (n < batch.length) throw new ConcurrentInsert();
   });
   const refusedUpdates = await applyIsolated(client, updates, async (batch) => {
-    await upsertRows(client, ref, columns, batch.map(rowToWrite), constants);
+    const rows = batch.map(rowToWrite);
+    const changed = new Set(t.columns.filter((c, ci) => batch.some((item, r) => !sameText(existing.get(item.keyStr)![c.pg], rows[r]![ci]))).map((c) => c.pg));
+    await upsertRows(client, ref, columns, rows, constants, { updateColumns: changed });
   });
   const refusedUpserts = [...refusedInserts, ...refusedUpdates];
   const refusedTombstones = await applyIsolated(client, tombstones, async (batch) => {
@@ -311,4 +313,8 @@ class ConcurrentInsert extends Error {
   constructor() {
     super('a row of this batch was inserted concurrently by another writer');
   }
+}
+
+function sameText(a: Wire | undefined, b: Wire | undefined): boolean {
+  return (a ?? null) === (b ?? null);
 }

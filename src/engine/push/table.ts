@@ -15,7 +15,8 @@ import { applyPushBatch, type PushOutcome } from './apply.ts';
 import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 
-const MAX_ATTEMPTS = 5;
+// Deadlocks are detected after deadlock_timeout (1 s by default): allow several, backing off.
+const MAX_ATTEMPTS = 8;
 
 /**
  * Pushes one table: first the rows held back last time, then (once) a full scan of the table,
@@ -213,7 +214,7 @@ export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
       if (!isPgRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
       // Deadlock or serialization failure: the batch rolled back whole; retry after a short,
       // jittered pause (the apply is idempotent).
-      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 50));
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 20 * 2 ** attempt) + Math.random() * 100));
     }
   }
 }
