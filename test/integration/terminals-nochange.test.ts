@@ -140,7 +140,7 @@ describe('a pull with nothing new', () => {
     // A constant number of statements: the same every time, and the same at both sizes.
     expect(new Set(bigRuns.statements).size, `statements per pull: ${bigRuns.statements.join(', ')}`).toBe(1);
     expect(bigRuns.statements).toEqual(smallRuns.statements);
-    expect(bigRuns.statements[0]).toBeLessThanOrEqual(25);
+    expect(bigRuns.statements[0], 'a small number of statements').toBeLessThanOrEqual(30);
     // Engine time does not grow with the table (generous: other processes load this machine).
     const [b, s] = [median(bigRuns.ms), median(smallRuns.ms)];
     expect(b, `no-change pull: ${b.toFixed(1)} ms at ${BIG} rows, ${s.toFixed(1)} ms at ${SMALL} rows`).toBeLessThanOrEqual(3 * s + 30);
