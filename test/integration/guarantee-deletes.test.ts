@@ -163,6 +163,33 @@ describe('deletes (guarantee 5)', () => {
     await expectInSync(b.config);
   });
 
+  it('a newer hard delete of a row Postgres has already tombstoned still beats an update in between (soak seed 494)', async () => {
+    // Postgres tombstones the account; b (not synced) updates it after that; a (not synced)
+    // hard-deletes it after b's update. a pushes first: the row is already a tombstone in
+    // Postgres, but a's delete is the newest edit and must still win over b's update.
+    const ACC = uid(1, 55);
+    await ledger.db.query(`INSERT INTO accounts (id, name, updated_at) VALUES ($1, 'x', $2)`, [ACC, iso(-HOUR)]);
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+    const pause = () => new Promise((r) => setTimeout(r, 30));
+    await ledger.db.query(`UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE id = $1`, [ACC]);
+    await pause();
+    b.local.prepare(`UPDATE accounts SET name = 'older update', updated_at = ? WHERE id = ?`).run(iso(0), ACC);
+    await pause();
+    a.local.prepare(`DELETE FROM accounts WHERE id = ?`).run(ACC);
+    expectNoTableErrors(await a.sync('both'));
+    expectNoTableErrors(await b.sync('both'));
+    expectNoTableErrors(await a.sync('both'));
+    const live = {
+      pg: await ledger.db.query(`SELECT name FROM accounts WHERE id = $1 AND deleted_at IS NULL`, [ACC]),
+      a: a.local.prepare(`SELECT name FROM accounts WHERE id = ? AND deleted_at IS NULL`).all(ACC),
+      b: b.local.prepare(`SELECT name FROM accounts WHERE id = ? AND deleted_at IS NULL`).all(ACC),
+    };
+    expect(live).toEqual({ pg: [], a: [], b: [] });
+    await expectInSync(a.config);
+    await expectInSync(b.config);
+  });
+
   it("a terminal's first push does not resurrect rows deleted since it pulled them", async () => {
     // a and b pull; b deletes the rows (the tags table is then empty in Postgres); a pushes for the
     // first time: its initial scan must not bring the rows back, it merely pulled them.
