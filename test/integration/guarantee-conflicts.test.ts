@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appliedRows, at, createLedger, expectInSync, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+import { appliedRows, at, createLedger, expectInSync, expectNoTableErrors, totals, uid, type Ledger, type Terminal } from '../support/ledger.ts';
 
 // Conflict policies per table with deterministic tie-breaks, each conflict recorded once with both
 // versions: push conflicts in Postgres possync.conflicts, pull conflicts in the terminal's
@@ -114,5 +114,21 @@ describe('conflict policies', () => {
     expect(await ledger.db.query(`SELECT amount::text AS amount FROM prices WHERE id = $1`, [P])).toEqual([{ amount: '2.00' }]);
     expect(await ledger.db.query(`SELECT 1 FROM notes WHERE id = $1`, [N])).toEqual([]);
     expect(t.local.prepare(`SELECT amount FROM prices WHERE id = ?`).get(P)).toEqual({ amount: '2.00' });
+  });
+
+  it("a terminal's first push does not send back rows it only pulled (client-wins, soak seed 493)", async () => {
+    // The terminal pulls a note, Postgres edits it, then the terminal pushes for the first time.
+    // The terminal never edited the note: client-wins must not turn its pulled copy into a win.
+    const t = ledger.terminal('till-pull-first');
+    const N = uid(1, 61);
+    await ledger.db.query(`INSERT INTO notes (id, body, updated_at) VALUES ($1, 'v1', $2)`, [N, at(7000)]);
+    expectNoTableErrors(await t.sync('pull'));
+    await ledger.db.query(`UPDATE notes SET body = 'v2', updated_at = $1 WHERE id = $2`, [at(8000), N]);
+    const push = await t.sync('push');
+    expectNoTableErrors(push);
+    expect(totals(push, { table: 'notes' })).toMatchObject({ updated: 0, conflicts: 0 });
+    expect(await ledger.db.query(`SELECT body FROM notes WHERE id = $1`, [N])).toEqual([{ body: 'v2' }]);
+    expectNoTableErrors(await t.sync('pull'));
+    expect(t.local.prepare(`SELECT body FROM notes WHERE id = ?`).get(N)).toEqual({ body: 'v2' });
   });
 });
