@@ -173,7 +173,8 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
 
 class DryRun extends Error {}
 
-function pendingLocalKeys(ctx: RunContext, t: TablePlan, lkeys: string[]): Set<string> {
+/** Local keys with a change not pushed yet (in the change log, or held back on the push side). */
+export function pendingLocalKeys(ctx: RunContext, t: TablePlan, lkeys: string[]): Set<string> {
   if (lkeys.length === 0 || t.direction === 'pull') return new Set();
   const db = ctx.sqlite.db;
   const rows = db

@@ -6,7 +6,7 @@ import type { HeldRow } from '../held.ts';
 import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
-import { fromPg, type Wire } from '../values/codec.ts';
+import { compareVersion, fromPg, type Wire } from '../values/codec.ts';
 import { below, prunedBelow } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
 
@@ -84,7 +84,13 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     const server = existing.get(item.keyStr);
     const c = contested.get(item.keyStr);
     if (!item.row && server && t.deleted && server[t.deleted.pg] !== null) {
-      decisions.set(item, { action: 'unchanged', conflict: false }); // already a tombstone
+      // Already a tombstone. A newer delete still moves the tombstone's version forward, so an
+      // update made between the two deletes cannot win against it later.
+      decisions.set(item, { action: newerThanRow(t, item.deletedAt, server) ? 'delete' : 'unchanged', conflict: false });
+      continue;
+    }
+    if (item.agreed && item.row && ((server && !rowsEqual(t.columns, item.row, server)) || (!server && c?.deletedAt !== undefined))) {
+      decisions.set(item, { action: 'keep', conflict: false }); // stale, not an edit: Postgres' version stands
       continue;
     }
     decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: server ? undefined : c?.deletedAt }, c !== undefined));
@@ -182,14 +188,19 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   return out;
 }
 
+/** The tombstone written for a local hard delete: deletedCol set (kept if already set), updatedCol moved to the delete time. */
 function tombstone(t: TablePlan, server: WireRow, deletedAt: string | undefined): WireRow {
   const at = deletedAt ?? new Date().toISOString();
-  const row = { ...server, [t.deleted!.pg]: at };
-  if (t.updated && (t.updated.family === 'timestamptz' || t.updated.family === 'timestamp')) {
-    const current = server[t.updated.pg];
-    if (current === null || current === undefined || current < at) row[t.updated.pg] = at;
-  }
+  const row = { ...server, [t.deleted!.pg]: server[t.deleted!.pg] ?? at };
+  if (newerThanRow(t, at, server)) row[t.updated!.pg] = at;
   return row;
+}
+
+/** Whether a delete time is newer than the row's version (its updatedCol, when that is a time). */
+function newerThanRow(t: TablePlan, at: string | undefined, row: WireRow): boolean {
+  if (at === undefined || !t.updated || (t.updated.family !== 'timestamptz' && t.updated.family !== 'timestamp')) return false;
+  const current = row[t.updated.pg] ?? null;
+  return current === null || compareVersion(t.updated.family, at, current) > 0;
 }
 
 /**

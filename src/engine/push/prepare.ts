@@ -28,6 +28,12 @@ export interface PushItem {
   deletedAt: string | undefined;
   /** For deletes: the change as logged, kept with the row if it has to be held. */
   detail: string | undefined;
+  /**
+   * A row found by a full scan after this terminal has pulled the table, with no local change
+   * logged: it is what the terminal last agreed with Postgres, not an edit. If Postgres has moved
+   * on since, Postgres' version wins, whatever the conflict policy.
+   */
+  agreed?: boolean;
 }
 
 /** Values possync assigns locally before pushing (a new row's shared id, `fill` columns). */
@@ -79,12 +85,12 @@ export function localColumns(t: TablePlan): string[] {
  * id here, and `fill` columns their value; both are written back before the Postgres commit, so a
  * retry reuses them.
  */
-export function prepareRows(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: ReadonlyArray<{ lkey: string; raw: RawRow }>): Prepared {
+export function prepareRows(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: ReadonlyArray<{ lkey: string; raw: RawRow; agreed?: boolean; skip?: boolean }>): Prepared {
   const out: Prepared = { items: [], held: [], writeBack: [], gone: [] };
-  const present = rows.map((p) => ({ lkey: p.lkey, raw: assignLocalValues(t, p.lkey, p.raw, out.writeBack) }));
+  const present = rows.filter((p) => !p.skip).map((p) => ({ lkey: p.lkey, agreed: p.agreed, raw: assignLocalValues(t, p.lkey, p.raw, out.writeBack) }));
   const converted = localRowsToWire(db, plan, t, present.map((p) => p.raw));
   converted.forEach((conv, i) => {
-    const { lkey } = present[i]!;
+    const { lkey, agreed } = present[i]!;
     if (!conv.ok) {
       out.held.push({ side: 'push', table: t.name, key: lkey, kind: conv.kind, reason: conv.reason, display: `${t.name}:${lkey}` });
       return;
@@ -96,7 +102,7 @@ export function prepareRows(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: Re
       out.held.push({ side: 'push', table: t.name, key: lkey, kind: 'rejected', reason: `${display} is outside this terminal's scope (${outside.pg} must be ${outside.value})`, display });
       return;
     }
-    out.items.push({ lkey, key, keyStr: keyString(key), display, row: conv.row, deletedAt: undefined, detail: undefined });
+    out.items.push({ lkey, key, keyStr: keyString(key), display, row: conv.row, deletedAt: undefined, detail: undefined, ...(agreed ? { agreed } : {}) });
   });
   return out;
 }

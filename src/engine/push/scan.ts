@@ -4,7 +4,8 @@ import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
 import type { RawRow, RawValue } from '../../db/sqlite/rows.ts';
-import { writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { readPullCheckpoint, writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { pendingLocalKeys } from '../pull/apply.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
@@ -34,7 +35,7 @@ export async function pushFullScan(
   result: TableResult,
 ): Promise<void> {
   const size = Math.max(ctx.config.batchSize, FULL_SCAN_BATCH);
-  const read = localReader(ctx, t);
+  const read = agreedOnly(ctx, t, localReader(ctx, t));
   let bulk = !ctx.dryRun && (await canCopy(ctx, t, options.pullFence));
   while (cp.scan !== 'done') {
     checkAborted(ctx);
@@ -57,7 +58,7 @@ export async function pushFullScan(
   }
 }
 
-type Reader = (after: string[] | null, limit: number) => Array<{ lkey: string; raw: RawRow; pos: string[] }>;
+type Reader = (after: string[] | null, limit: number) => Array<{ lkey: string; raw: RawRow; pos: string[]; agreed?: boolean; skip?: boolean }>;
 
 /**
  * Local rows in table order after a position (exclusive). Rowid tables are read in rowid order:
@@ -81,6 +82,21 @@ function localReader(ctx: RunContext, t: TablePlan): Reader {
       const lkey = localKeyString(t, raw);
       return { lkey, raw, pos: byRowid ? [String(a[0])] : (JSON.parse(lkey) as string[]) };
     });
+  };
+}
+
+/**
+ * After this terminal has pulled the table, every local row without a logged change is what it
+ * last agreed with Postgres (a pull overwrote or confirmed it, and possync has captured every edit
+ * since). Such rows are marked agreed; rows with a logged change are left to the change-log phase
+ * of this same run, which pushes them as the edits they are.
+ */
+function agreedOnly(ctx: RunContext, t: TablePlan, read: Reader): Reader {
+  if (readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name) === undefined) return read;
+  return (after, limit) => {
+    const rows = read(after, limit);
+    const pending = pendingLocalKeys(ctx, t, rows.map((r) => r.lkey));
+    return rows.map((r) => ({ ...r, agreed: !pending.has(r.lkey), skip: pending.has(r.lkey) }));
   };
 }
 
