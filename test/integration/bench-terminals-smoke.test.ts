@@ -49,8 +49,10 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
       expect(result.final.salesInPostgres).toBe(result.final.salesCreated);
       expect(result.noChange.big.rows).toBe(1000);
       expect(result.noChange.big.engineMedianMs).toBeGreaterThan(0);
-      expect(typeof result.noChange.big.statements).toBe('number');
-      expect(result.noChange.big.statements).toEqual(result.noChange.small.statements);
+      // The same statements at both sizes (one probe fewer when the fence has not moved, which
+      // other test files on this server can cause: xids are cluster-wide).
+      const counts = [result.noChange.big.statements, result.noChange.small.statements].flat();
+      expect(Math.max(...counts) - Math.min(...counts), JSON.stringify(counts)).toBeLessThanOrEqual(1);
       expect(result.fenceLag).toBeUndefined();
     } finally {
       tmp.cleanup();

@@ -137,13 +137,15 @@ describe('a pull with nothing new', () => {
     expect(delta(bigBefore, bigAfter), 'the 200k-row table was read during no-change pulls').toEqual({
       seq_scan: 0, seq_tup_read: 0, idx_scan: 0, idx_tup_fetch: 0, n_tup_ins: 0, n_tup_upd: 0, n_tup_del: 0,
     });
-    // A constant number of statements: the same every time, and the same at both sizes.
-    expect(new Set(bigRuns.statements).size, `statements per pull: ${bigRuns.statements.join(', ')}`).toBe(1);
-    expect(bigRuns.statements).toEqual(smallRuns.statements);
-    expect(bigRuns.statements[0], 'a small number of statements').toBeLessThanOrEqual(30);
+    // A constant number of statements, whatever the size. One probe is skipped when the fence did
+    // not move since the last pull (xids are cluster-wide: other test files' open transactions on
+    // this server can pin it), so counts may differ by one between pulls, never more.
+    const all = [...bigRuns.statements, ...smallRuns.statements];
+    expect(Math.max(...all) - Math.min(...all), `statements per pull: ${bigRuns.statements.join(', ')} at ${BIG} rows, ${smallRuns.statements.join(', ')} at ${SMALL}`).toBeLessThanOrEqual(1);
+    expect(Math.max(...all), 'a small number of statements').toBeLessThanOrEqual(30);
     // Engine time does not grow with the table (generous: other processes load this machine).
     const [b, s] = [median(bigRuns.ms), median(smallRuns.ms)];
-    expect(b, `no-change pull: ${b.toFixed(1)} ms at ${BIG} rows, ${s.toFixed(1)} ms at ${SMALL} rows`).toBeLessThanOrEqual(3 * s + 30);
+    expect(b, `no-change pull: ${b.toFixed(1)} ms at ${BIG} rows, ${s.toFixed(1)} ms at ${SMALL} rows`).toBeLessThanOrEqual(3 * s + 50);
   });
 
   it('the counters do see a pull that has something to fetch (the measurement works)', async () => {
