@@ -35,7 +35,8 @@ export async function compareSides(pg: PgGateway, sqlite: SqliteGateway, plan: S
     let after: string[] | null = null;
     const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
     for (;;) {
-      const page = await scanRows(pg.pool, pgRef(plan, t), t.columns.map((c) => ({ name: c.pg, castType: c.castType })), after, 5000, scope);
+      // In a transaction, for possync's session settings (text formats) rather than the pool's.
+      const page = await pg.tx((client) => scanRows(client, pgRef(plan, t), t.columns.map((c) => ({ name: c.pg, castType: c.castType })), after, 5000, scope), { readOnly: true });
       for (const r of page) {
         const w = wireFromPgRow(t, r);
         cloud.set(keyString(t.key.map((k) => w[k.pg] ?? '')), w);

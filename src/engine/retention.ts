@@ -54,6 +54,9 @@ export async function pruneChangeLog(pg: PgGateway, retentionDays: number, optio
     );
     if (!horizon) return undefined;
     const deleted = await client.query(`DELETE FROM possync.changes WHERE xid < $1::xid8`, [horizon]);
+    // Run logs and conflict records are for people; they go after retentionDays too.
+    await client.query(`DELETE FROM possync.sync_logs WHERE started_at < now() - make_interval(days => $1)`, [retentionDays]);
+    await client.query(`DELETE FROM possync.conflicts WHERE at < now() - make_interval(days => $1)`, [retentionDays]);
     await client.query(
       `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ($1, $2)
        ON CONFLICT (setting_key) DO UPDATE SET setting_value = greatest(possync.system_settings.setting_value::xid8, EXCLUDED.setting_value::xid8)::text, updated_at = now()`,

@@ -115,7 +115,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       warnings,
       ...(error ? { error, errorCode } : {}),
     };
-    if (!ctx.dryRun) await recordRun(pg, sqlite, result);
+    if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays);
     return result;
   } finally {
     lock?.release();

@@ -1,6 +1,7 @@
 import { isPossyncError } from '../errors.ts';
 import { redactUrl } from '../config/format.ts';
 import { RunAborted, type RunContext } from './context.ts';
+import { isPgRetryable } from '../db/postgres/errors.ts';
 import type { TablePlan } from './plan/types.ts';
 import type { TableResult } from './result.ts';
 
@@ -15,6 +16,7 @@ export async function runTableStep(
   result: TableResult,
   results: Map<TablePlan, TableResult>,
   fn: () => Promise<void>,
+  options: { rethrowRetryable?: boolean } = {},
 ): Promise<void> {
   const failedParent = t.fks.map((f) => ctx.plan.byName.get(f.refTable)!).find((p) => p !== t && results.get(p)?.status !== 'success' && results.get(p)?.step === result.step);
   if (failedParent) {
@@ -27,6 +29,9 @@ export async function runTableStep(
     await fn();
   } catch (err) {
     if (err instanceof RunAborted || (isPossyncError(err) && (err.code === 'PG_UNREACHABLE' || err.code === 'SQLITE_UNREACHABLE'))) throw err;
+    // A pull reads one snapshot for all tables: a serialization failure or deadlock there is
+    // retried by redoing the whole pull (its batches are idempotent), so let it through.
+    if (options.rethrowRetryable && isPgRetryable(err)) throw err;
     result.status = 'error';
     result.error = redactUrl(err instanceof Error ? err.message : String(err));
     if (process.env.DEBUG && err instanceof Error) result.error += `\n${err.stack}`;

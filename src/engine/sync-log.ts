@@ -7,12 +7,18 @@ import type { RunResult } from './result.ts';
  * `possync logs` work offline) and in possync.sync_logs (so the cloud sees every terminal).
  * Recording is best effort: a lost log line must never turn a good sync into a failure.
  */
-export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult): Promise<void> {
+export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult, retentionDays: number): Promise<void> {
   const json = JSON.stringify(result);
   try {
-    sqlite.db
-      .prepare(`INSERT INTO _possync_sync_logs (run_id, started_at, finished_at, direction, status, dry_run, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(result.runId, result.startedAt, result.finishedAt, result.direction, result.status, result.dryRun ? 1 : 0, json, result.error ?? null);
+    // The till keeps retentionDays of run logs and conflict records, like the cloud does.
+    const cutoff = new Date(Date.now() - retentionDays * 86_400_000).toISOString();
+    sqlite.immediate(() => {
+      sqlite.db
+        .prepare(`INSERT INTO _possync_sync_logs (run_id, started_at, finished_at, direction, status, dry_run, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(result.runId, result.startedAt, result.finishedAt, result.direction, result.status, result.dryRun ? 1 : 0, json, result.error ?? null);
+      sqlite.db.prepare(`DELETE FROM _possync_sync_logs WHERE started_at < ?`).run(cutoff);
+      sqlite.db.prepare(`DELETE FROM _possync_conflicts WHERE at < ?`).run(cutoff);
+    });
   } catch {
     // best effort
   }

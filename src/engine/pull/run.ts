@@ -1,6 +1,7 @@
 import type { RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
-import type { TableResult } from '../result.ts';
+import { emptyTableResult, type TableResult } from '../result.ts';
+import { isPgRetryable } from '../../db/postgres/errors.ts';
 import { runTableStep } from '../step.ts';
 import { pullTable, settleDeferredPull } from './table.ts';
 import { prunedBelow, pruneChangeLog, registerPull } from '../retention.ts';
@@ -17,6 +18,18 @@ export interface PullSummary {
  * a smaller id has finished, so nothing can later commit behind the new checkpoints.
  */
 export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map<TablePlan, TableResult>): Promise<PullSummary> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pullOnce(ctx, tables, results);
+    } catch (err) {
+      if (!isPgRetryable(err) || attempt >= 3) throw err;
+      for (const r of results.values()) Object.assign(r, { ...emptyTableResult(r.table, r.label, r.step), durationMs: r.durationMs });
+      await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 200));
+    }
+  }
+}
+
+async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<TablePlan, TableResult>): Promise<PullSummary> {
   const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false };
   await ctx.pg.tx(
     async (client) => {
@@ -41,12 +54,14 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
       };
       for (const t of tables) {
         const result = results.get(t)!;
-        await runTableStep(ctx, t, result, results, () => inSavepoint(() => pullTable(ctx, client, t, summary.fence!, result)));
+        await runTableStep(ctx, t, result, results, () => inSavepoint(() => pullTable(ctx, client, t, summary.fence!, result)), { rethrowRetryable: true });
       }
       // FK cycles between tables: a row may wait for a parent in a table pulled after it.
       for (const t of tables) {
         const result = results.get(t)!;
-        if (result.status === 'success' && result.deferred > 0) await runTableStep(ctx, t, result, results, () => inSavepoint(() => settleDeferredPull(ctx, client, t, result)));
+        if (result.status === 'success' && result.deferred > 0) {
+          await runTableStep(ctx, t, result, results, () => inSavepoint(() => settleDeferredPull(ctx, client, t, result)), { rethrowRetryable: true });
+        }
       }
     },
     { isolation: 'repeatable read', readOnly: true },

@@ -84,7 +84,8 @@ async function pullWindow(
 ): Promise<void> {
   const db = ctx.sqlite.db;
   const batchSize = ctx.config.batchSize;
-  if (from === fence) return;
+  // No early return when the fence has not moved: a long transaction elsewhere can pin it while
+  // other changes commit above it, and those are applied now (and seen again, harmlessly, later).
   if (!(await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, fence, ctx.plan.terminalId))) {
     if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, { xid: fence, scan: undefined }));
     return;

@@ -41,7 +41,8 @@ export async function refuseLocalChanges(ctx: RunContext, t: TablePlan, result: 
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
   for (let i = 0; i < list.length; i += ctx.config.batchSize) {
     const batch = list.slice(i, i + ctx.config.batchSize);
-    const rows = (await fetchRows(ctx.pg.pool, pgRef(ctx.plan, t), columns, batch, scope)).map((r) => wireFromPgRow(t, r));
+    // Inside a transaction, so the reads use possync's session settings (SET LOCAL), not the pool's.
+    const rows = (await ctx.pg.tx((client) => fetchRows(client, pgRef(ctx.plan, t), columns, batch, scope), { readOnly: true })).map((r) => wireFromPgRow(t, r));
     applyPullBatch(ctx, t, { keys: batch, rows, deletedAt: new Map() }, {}, emptyTableResult(t.name, t.label, 'pull'));
   }
   db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND seq <= ?`).run(t.sqliteName, entries.at(-1)!.seq);
