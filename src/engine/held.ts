@@ -27,13 +27,19 @@ export function heldKeys(db: SqliteDb, side: Step, table: string): Array<{ key: 
   }>;
 }
 
+/**
+ * Records held rows. One timestamp for the whole call: rows held by one batch share their
+ * `first_seen`, so listings (oldest first, then by key) come out in the same order every time.
+ */
 export function recordHeld(db: SqliteDb, rows: readonly HeldRow[]): void {
+  if (rows.length === 0) return;
+  const now = new Date().toISOString();
   const upsert = db.prepare(
-    `INSERT INTO _possync_held (side, tbl, key, kind, reason, display, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO _possync_held (side, tbl, key, kind, reason, display, detail, first_seen, last_tried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (side, tbl, key) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, display = excluded.display, detail = excluded.detail,
-       last_tried = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), attempts = attempts + 1`,
+       last_tried = excluded.last_tried, attempts = attempts + 1`,
   );
-  for (const r of rows) upsert.run(r.side, r.table, r.key, r.kind, r.reason, r.display, r.detail ?? null);
+  for (const r of rows) upsert.run(r.side, r.table, r.key, r.kind, r.reason, r.display, r.detail ?? null, now, now);
 }
 
 export function releaseHeld(db: SqliteDb, side: Step, table: string, keys: Iterable<string>): void {
