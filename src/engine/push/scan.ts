@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { copyRows } from '../../db/postgres/copy.ts';
+import { copyText } from '../../db/postgres/copy.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
@@ -11,11 +11,15 @@ import { checkAborted, type RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
 import type { TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
-import { localColumns, localKeyString, prepareRows, type Prepared } from './prepare.ts';
+import { localColumns, localKeyString, prepareRows, type Prepared, type WriteBack } from './prepare.ts';
+import { sliceEncoder } from './copy-encode.ts';
+import { sqlSliceEncoder } from './copy-sql.ts';
 import { beforeCommit, finishBatch, pushBatch, tally, withRetries, type BatchOptions } from './table.ts';
 
 /** Full scans move at least this many rows per transaction: few, large transactions are much faster. */
 export const FULL_SCAN_BATCH = 10_000;
+/** COPY batches are larger still: each commit briefly stalls the pipeline between SQLite and Postgres. */
+const COPY_BATCH = 50_000;
 /** Rows read, converted and streamed at a time inside a COPY, so Postgres parses while we read. */
 const SLICE = 1_000;
 
@@ -36,26 +40,122 @@ export async function pushFullScan(
 ): Promise<void> {
   const size = Math.max(ctx.config.batchSize, FULL_SCAN_BATCH);
   const read = agreedOnly(ctx, t, localReader(ctx, t));
-  let bulk = !ctx.dryRun && (await canCopy(ctx, t, options.pullFence));
+  const batch = (): BatchOptions => ({ pullFence: options.pullFence, checkpoint: undefined, gcSeq: undefined, held: options.held });
+  /** One batch the row-by-row way: read, decide, write, checkpoint. */
+  const slowBatch = async () => {
+    const rows = read(cp.scan === 'done' ? null : cp.scan.after, size);
+    const prepared = prepareRows(ctx.sqlite.db, ctx.plan, t, rows);
+    const options = { ...batch(), checkpoint: nextCheckpoint(cp.seq, rows, size) };
+    await pushBatch(ctx, t, prepared, options, result);
+    cp.scan = options.checkpoint.scan;
+  };
+  if (!ctx.dryRun && (await canCopy(ctx, t, options.pullFence))) {
+    await bulkScan(ctx, t, cp, Math.max(size, COPY_BATCH), options.pullFence, batch, slowBatch, read, result);
+  }
   while (cp.scan !== 'done') {
     checkAborted(ctx);
-    const after = cp.scan.after;
-    const batch: BatchOptions = { pullFence: options.pullFence, checkpoint: undefined, gcSeq: undefined, held: options.held };
-    if (bulk) {
-      const { outcome, prepared, next, copied } = await withRetries(() => copyBatch(ctx, t, read, after, size, cp.seq, options.pullFence));
-      finishBatch(ctx, t, prepared, outcome, batch);
-      tally(result, prepared, outcome);
-      bulk = copied;
-      cp.scan = next.scan;
-    } else {
-      const rows = read(after, size);
-      const prepared = prepareRows(ctx.sqlite.db, ctx.plan, t, rows);
-      batch.checkpoint = nextCheckpoint(cp.seq, rows, size);
-      await pushBatch(ctx, t, prepared, batch, result);
-      cp.scan = batch.checkpoint.scan;
-    }
+    await slowBatch();
     ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.unchanged });
   }
+}
+
+/** A batch encoded for COPY: its text in slices, the scan positions around it, and write-backs. */
+interface Chunk {
+  after: string[] | null;
+  text: string[];
+  rows: number;
+  writeBack: WriteBack[];
+  last: string[] | null;
+  /** The scan reached the end of the table with this chunk. */
+  end: boolean;
+  /** Some row needs a decision: this batch goes the row-by-row way. */
+  slow: boolean;
+}
+
+/**
+ * The COPY path, pipelined: while Postgres ingests one batch, the next is read from SQLite and
+ * encoded a slice at a time (yielding to the event loop in between, so the socket keeps flowing).
+ * Returns when the scan is done, or as soon as COPY meets something it cannot take, leaving the
+ * rest to the row-by-row loop.
+ */
+async function bulkScan(
+  ctx: RunContext,
+  t: TablePlan,
+  cp: PushCheckpoint,
+  size: number,
+  pullFence: string | undefined,
+  batch: () => BatchOptions,
+  slowBatch: () => Promise<void>,
+  read: Reader,
+  result: TableResult,
+): Promise<void> {
+  const encoder = sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t);
+  const encode = async (after: string[] | null): Promise<Chunk> => {
+    const chunk: Chunk = { after, text: [], rows: 0, writeBack: [], last: after, end: false, slow: false };
+    while (chunk.rows < size) {
+      const want = Math.min(SLICE, size - chunk.rows);
+      const slice = encoder.next(chunk.last, want);
+      if (slice === 'end') return { ...chunk, end: true };
+      if (slice === undefined) return { ...chunk, slow: true };
+      chunk.text.push(slice.text);
+      chunk.writeBack.push(...slice.writeBack);
+      chunk.rows += slice.rows;
+      chunk.last = slice.last ?? chunk.last;
+      if (slice.rows < want) return { ...chunk, end: true };
+      await yieldToLoop();
+    }
+    return chunk;
+  };
+  let next = encode(cp.scan === 'done' ? null : cp.scan.after);
+  for (;;) {
+    checkAborted(ctx);
+    const chunk = await next;
+    if (chunk.slow) {
+      await slowBatch();
+      if (cp.scan === 'done') return;
+      next = encode(cp.scan.after);
+      continue;
+    }
+    const checkpoint: PushCheckpoint = { seq: cp.seq, scan: chunk.end ? 'done' : { after: chunk.last! } };
+    const sending = withRetries(() => copyChunk(ctx, t, chunk, checkpoint, read, size, pullFence));
+    sending.catch(() => {}); // awaited below; never an unhandled rejection while the next chunk encodes
+    if (!chunk.end) next = encode(chunk.last);
+    const { outcome, prepared, copied } = await sending;
+    finishBatch(ctx, t, prepared, outcome, batch());
+    tally(result, prepared, outcome);
+    cp.scan = checkpoint.scan;
+    ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.unchanged });
+    if (chunk.end || !copied) {
+      if (!chunk.end) await next.catch(() => undefined); // encoded ahead for nothing: let it finish
+      return;
+    }
+  }
+}
+
+/**
+ * One chunk in one transaction: COPY (logging one 'T' entry), or, when Postgres refuses it, the
+ * row-by-row decision path for the same rows; the checkpoint and write-backs commit with them.
+ */
+async function copyChunk(ctx: RunContext, t: TablePlan, chunk: Chunk, checkpoint: PushCheckpoint, read: Reader, size: number, pullFence: string | undefined) {
+  return ctx.pg.tx(
+    async (client) => {
+      const columns = [...t.columns.map((c) => c.pg), ...t.constants.map((k) => k.pg)];
+      let prepared: Prepared = { items: [], held: [], writeBack: chunk.writeBack, gone: [] };
+      let outcome: PushOutcome;
+      const copied = chunk.rows > 0 && (await tryCopy(ctx, client, t, columns, chunk.text));
+      if (copied || chunk.rows === 0) {
+        outcome = { inserted: chunk.rows, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [] };
+      } else {
+        prepared = prepareRows(ctx.sqlite.db, ctx.plan, t, read(chunk.after, size));
+        outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence);
+        await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
+      }
+      await writePushCheckpoint(client, ctx.plan.terminalId, t.name, checkpoint);
+      beforeCommit(ctx, t, prepared, outcome, undefined);
+      return { outcome, prepared, copied };
+    },
+    { origin: ctx.plan.terminalId },
+  );
 }
 
 type Reader = (after: string[] | null, limit: number) => Array<{ lkey: string; raw: RawRow; pos: string[]; agreed?: boolean; skip?: boolean }>;
@@ -120,73 +220,13 @@ async function canCopy(ctx: RunContext, t: TablePlan, pullFence: string | undefi
   return rows[0]?.ok === true;
 }
 
-/**
- * One batch through COPY: rows are read and converted a slice at a time while the previous slices
- * stream to Postgres. Everything (rows, 'T' entry, checkpoint) commits together.
- */
-async function copyBatch(ctx: RunContext, t: TablePlan, read: Reader, after: string[] | null, size: number, seq: number, pullFence: string | undefined) {
-  return ctx.pg.tx(
-    async (client) => {
-      const prepared: Prepared = { items: [], held: [], writeBack: [], gone: [] };
-      let rows = 0;
-      let lastPos: string[] | undefined;
-      let cursor = after;
-      const columns = [...t.columns.map((c) => c.pg), ...t.constants.map((k) => k.pg)];
-      async function* slices() {
-        while (rows < size) {
-          const slice = read(cursor, Math.min(SLICE, size - rows));
-          if (slice.length === 0) return;
-          const p = prepareRows(ctx.sqlite.db, ctx.plan, t, slice);
-          prepared.items.push(...p.items);
-          prepared.held.push(...p.held);
-          prepared.writeBack.push(...p.writeBack);
-          rows += slice.length;
-          lastPos = slice.at(-1)!.pos;
-          cursor = lastPos;
-          yield p.items.map((i) => [...t.columns.map((c) => i.row![c.pg] ?? null), ...t.constants.map((k) => k.value)]);
-          if (slice.length < SLICE) return;
-          await yieldToLoop();
-        }
-      }
-      const copied = await tryCopy(ctx, client, t, columns, slices(), () => prepared.items.length > 0);
-      let outcome: PushOutcome;
-      if (copied) {
-        outcome = { inserted: prepared.items.length, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [...prepared.items], lost: [], refused: [] };
-      } else {
-        // Read the whole batch again and let the decision path sort it out.
-        const all = read(after, size);
-        const again = prepareRows(ctx.sqlite.db, ctx.plan, t, all);
-        Object.assign(prepared, again);
-        rows = all.length;
-        lastPos = all.at(-1)?.pos;
-        outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence);
-        await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
-      }
-      const next: PushCheckpoint = { seq, scan: rows < size || !lastPos ? 'done' : { after: lastPos } };
-      await writePushCheckpoint(client, ctx.plan.terminalId, t.name, next);
-      beforeCommit(ctx, t, prepared, outcome, undefined);
-      return { outcome, prepared, next, copied };
-    },
-    { origin: ctx.plan.terminalId },
-  );
-}
-
 /** COPY inside a savepoint, logging one 'T' entry; false (and everything undone) if Postgres refused any of it. */
-async function tryCopy(
-  ctx: RunContext,
-  client: PgClient,
-  t: TablePlan,
-  columns: string[],
-  rows: AsyncIterable<Array<Array<string | null>>>,
-  copiedAny: () => boolean,
-): Promise<boolean> {
+async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, columns: string[], text: readonly string[]): Promise<boolean> {
   await client.query(`SAVEPOINT possync_copy; SET LOCAL possync.bulk = 'on'`);
   try {
-    await copyRows(client, ctx.plan.schema, t.name, columns, rows);
-    // Other terminals resync a table with a 'T' entry: only worth it when rows actually came.
-    if (copiedAny()) {
-      await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
-    }
+    await copyText(client, ctx.plan.schema, t.name, columns, text);
+    // Other terminals resync the table on this entry instead of reading a key per row.
+    await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
     await client.query(`SET LOCAL possync.bulk = 'off'; RELEASE SAVEPOINT possync_copy`);
     return true;
   } catch (err) {
