@@ -18,6 +18,22 @@ describe('change-log retention', () => {
     createSqliteFile(file, SQLITE);
     return makeConfig({ sqlite: { path: file }, postgres: { url: db.url }, terminalId: name, retentionDays: 30, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }, tmp.dir);
   };
+  /**
+   * The pull fence is the server's oldest open transaction, and xids are server-wide: while
+   * another test file holds a transaction open, no pull can pass the changes made after it began,
+   * and pruning rightly keeps them. Wait (bounded) until every change here is below the fence.
+   */
+  const fencePassesChanges = async () => {
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      const [r] = await db.query<{ ok: boolean }>(
+        `SELECT coalesce(pg_snapshot_xmin(pg_current_snapshot()) > (SELECT max(xid) FROM possync.changes), true) AS ok`,
+      );
+      if (r!.ok) return;
+      if (Date.now() > deadline) throw new Error('another transaction kept the pull fence below this test\'s changes for 45 s');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
   const changeCount = async () => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM possync.changes`))[0]!.n);
 
   beforeAll(async () => {
@@ -41,6 +57,7 @@ describe('change-log retention', () => {
     await db.query(`UPDATE items SET label = 'v1', updated_at = now() WHERE id IN ('k0', 'k1')`);
     await db.query(`DELETE FROM items WHERE id = 'k2'`);
     await db.query(`INSERT INTO items VALUES ('k9', 'new', now())`);
+    await fencePassesChanges();
     expect((await runSync(a, { direction: 'both' })).status).toBe('success');
 
     // b still holds pruning back: its checkpoint is older than those changes.
@@ -80,6 +97,7 @@ describe('change-log retention', () => {
       await db.query(`UPDATE possync.terminals SET last_seen = now() - interval '90 days' WHERE terminal_id <> 'till-c'`);
       for (let cycle = 0; cycle < 20; cycle++) {
         await db.query(`UPDATE items SET updated_at = now(), label = $1`, [`c${cycle}`]);
+        if (cycle === 19) await fencePassesChanges();
         expect((await runSync(a, { direction: 'pull' })).status).toBe('success');
         await pruneChangeLog(gw, 30, { force: true });
       }
