@@ -97,6 +97,33 @@ export async function scanRows(
   limit: number,
   scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
 ): Promise<TextRow[]> {
+  const { sql, params } = scanSql(ref, columns, after, limit, scope);
+  return (await q.query<TextRow>(sql, params)).rows;
+}
+
+/**
+ * scanRows with each row as an array of column texts in `columns` order: no per-row object,
+ * which is most of the cost when a first pull reads a million rows.
+ */
+export async function scanRowArrays(
+  q: Queryable,
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  after: readonly string[] | null,
+  limit: number,
+  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+): Promise<Array<Array<string | null>>> {
+  const { sql, params } = scanSql(ref, columns, after, limit, scope);
+  return (await q.query<Array<string | null>>({ text: sql, values: params, rowMode: 'array' })).rows;
+}
+
+function scanSql(
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  after: readonly string[] | null,
+  limit: number,
+  scope: ReadonlyArray<{ name: string; castType: string; value: string }>,
+): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const conditions: string[] = [];
   if (after) {
@@ -115,7 +142,7 @@ export async function scanRows(
   const order = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
   const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${where} ORDER BY ${order} LIMIT $${params.length}`;
-  return (await q.query<TextRow>(sql, params)).rows;
+  return { sql, params };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
+import { selectByKeys, type RawValue } from '../../db/sqlite/rows.ts';
+import type { FkPlan } from '../plan/types.ts';
+import { fromPg, toSqlite, ValueError, type Wire } from '../values/codec.ts';
 import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import type { RunContext } from '../context.ts';
-import { wireRowsToLocal } from '../convert.ts';
 import type { WireRow } from '../decide.ts';
 import { keyString } from '../keys.ts';
 import type { TablePlan } from '../plan/types.ts';
@@ -21,34 +23,69 @@ export function canBulkInsert(db: SqliteDb, t: TablePlan): boolean {
 
 /**
  * The first pull of a table into an empty terminal table: plain INSERTs through one prepared
- * statement, no per-row comparison. Anything unusual (a parent not here yet, a value SQLite
- * refuses, a row the till app inserted meanwhile) goes through the normal path, in the same
+ * statement, no per-row comparison. Rows come as arrays of column texts (scanRowArrays) and are
+ * converted straight to the values SQLite binds, with no wire-row or value objects for the common
+ * row. Anything unusual (a parent not here yet, a value SQLite cannot hold exactly, a row the till
+ * app inserted meanwhile) becomes a wire row and goes through the normal path, in the same
  * transaction as the checkpoint.
  */
-export function bulkInsertBatch(ctx: RunContext, t: TablePlan, rows: readonly WireRow[], checkpoint: PullCheckpoint | undefined, result: TableResult): void {
+export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: ReadonlyArray<ReadonlyArray<string | null>>, checkpoint: PullCheckpoint | undefined, result: TableResult): void {
   const db = ctx.sqlite.db;
-  const converted = wireRowsToLocal(db, ctx.plan, t, rows);
-  const orphans = t.fks.length > 0 ? missingLocalParents(ctx, t, rows) : new Map();
-  const cols = t.columns.map((c) => c.sqlite);
-  const insert = db.prepare(`INSERT INTO ${sqliteIdent(t.sqliteName)} (${cols.map(sqliteIdent).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-  const keyOf = (row: WireRow) => t.key.map((k) => row[k.pg] ?? '');
+  const cols = t.columns;
+  const wires = arrays.map((a) => cols.map((c, i) => fromPg(c.codec, a[i] ?? null)));
+  const asRow = (w: ReadonlyArray<Wire>): WireRow => Object.fromEntries(cols.map((c, i) => [c.pg, w[i] ?? null]));
+  // Translated FKs: the parent's shared id becomes its local id; rows with a parent missing locally go the slow way.
+  const translate = cols.map((c) => t.fks.find((f) => f.translate && f.column === c));
+  const maps = new Map<FkPlan, Map<string, RawValue>>();
+  for (const [i, fk] of translate.entries()) {
+    if (!fk) continue;
+    const parent = ctx.plan.byName.get(fk.refTable)!;
+    const ids = [...new Set(wires.map((w) => w[i]).filter((v): v is string => v !== null && v !== undefined))];
+    const found = selectByKeys(db, parent.sqliteName, [parent.serverIdCol!.sqlite], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
+    maps.set(fk, new Map(found.map((r) => [String(r[parent.serverIdCol!.sqlite]), r[parent.localPk!] ?? null])));
+  }
+  const checksParents = t.fks.some((f) => !f.translate);
+  const orphans = checksParents ? missingLocalParents(ctx, t, wires.map(asRow)) : new Map();
+  const keyIndex = t.key.map((k) => cols.indexOf(k));
+  const insert = db.prepare(`INSERT INTO ${sqliteIdent(t.sqliteName)} (${cols.map((c) => sqliteIdent(c.sqlite)).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
   inPullTransaction(ctx, () => {
     const slow: WireRow[] = [];
-    rows.forEach((row, i) => {
-      const conv = converted[i]!;
-      if (!conv.ok || conv.missing.length > 0 || (orphans.size > 0 && orphans.has(keyString(keyOf(row))))) {
-        slow.push(row);
-        return;
+    const args: RawValue[] = new Array<RawValue>(cols.length);
+    for (const w of wires) {
+      if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => w[i] ?? '')))) {
+        slow.push(asRow(w));
+        continue;
+      }
+      let ok = true;
+      for (let i = 0; i < cols.length && ok; i++) {
+        const wire = w[i] ?? null;
+        const fk = translate[i];
+        if (fk && wire !== null) {
+          const local = maps.get(fk)!.get(wire);
+          if (local === undefined) ok = false;
+          else args[i] = local;
+          continue;
+        }
+        try {
+          args[i] = toSqlite(cols[i]!.codec, wire);
+        } catch (err) {
+          if (!(err instanceof ValueError)) throw err;
+          ok = false;
+        }
+      }
+      if (!ok) {
+        slow.push(asRow(w));
+        continue;
       }
       try {
-        insert.run(...cols.map((c) => conv.values[c] ?? null));
+        insert.run(args);
         result.inserted++;
       } catch (err) {
         if (!String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw err;
-        slow.push(row);
+        slow.push(asRow(w));
       }
-    });
-    if (slow.length > 0) applyPullRows(ctx, t, { keys: slow.map(keyOf), rows: slow, deletedAt: new Map() }, {}, result);
+    }
+    if (slow.length > 0) applyPullRows(ctx, t, { keys: slow.map((r) => t.key.map((k) => r[k.pg] ?? '')), rows: slow, deletedAt: new Map() }, {}, result);
     if (checkpoint) writePullCheckpoint(db, ctx.plan.terminalId, t.name, checkpoint);
   });
 }

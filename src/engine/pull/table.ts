@@ -1,5 +1,5 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import { fetchRows, scanRows } from '../../db/postgres/rows.ts';
+import { fetchRows, scanRowArrays, scanRows } from '../../db/postgres/rows.ts';
 import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type ScanState } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import { heldKeys, settleDeferred } from '../held.ts';
@@ -10,7 +10,7 @@ import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import type { WireRow } from '../decide.ts';
 import { applyPullBatch } from './apply.ts';
-import { bulkInsertBatch, canBulkInsert } from './bulk-insert.ts';
+import { bulkInsertArrays, canBulkInsert } from './bulk-insert.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { FULL_SCAN_BATCH } from '../push/scan.ts';
 import { ChangeWindow } from './window.ts';
@@ -126,22 +126,31 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
   const final: PullCheckpoint = { xid: scan.fence, scan: undefined };
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
+  // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
+  const keyIndex = t.key.map((k) => t.columns.indexOf(k));
+  const load = async (from: string[] | null): Promise<{ keys: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> }> => {
+    if (bulk) {
+      const arrays = await scanRowArrays(client, ref, columns, from, size, scope);
+      return { arrays, keys: arrays.map((a) => keyIndex.map((i, j) => fromPg(t.key[j]!.codec, a[i] ?? null) ?? '')) };
+    }
+    const rows = (await scanRows(client, ref, columns, from, size, scope)).map((r) => wireFromPgRow(t, r));
+    return { rows, keys: rows.map((r) => t.key.map((k) => r[k.pg] ?? '')) };
+  };
   let after = scan.after;
-  let page = scanRows(client, ref, columns, after, size, scope);
+  let page = load(after);
   for (;;) {
     checkAborted(ctx);
-    const rows = (await page).map((r) => wireFromPgRow(t, r));
-    const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
-    const done = rows.length < size;
+    const { keys, rows, arrays } = await page;
+    const done = keys.length < size;
     after = keys.at(-1) ?? after;
     if (!done) {
-      page = scanRows(client, ref, columns, after, size, scope);
+      page = load(after);
       page.catch(() => {}); // observed when awaited; never an unhandled rejection if we stop early
     }
     // With a sweep pending, the final checkpoint is written by the sweep's transaction.
     const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
-    if (bulk) bulkInsertBatch(ctx, t, rows, next, result);
-    else applyPullBatch(ctx, t, { keys, rows, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
+    if (arrays) bulkInsertArrays(ctx, t, arrays, next, result);
+    else applyPullBatch(ctx, t, { keys, rows: rows!, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
     ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
     if (done) {
       if (sweep) sweepUnseen(ctx, t, result, final);

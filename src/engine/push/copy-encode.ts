@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { copyField } from '../../db/postgres/copy.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
+import { orderedScan } from '../../db/sqlite/ordered-scan.ts';
 import { selectByKeys, type RawValue } from '../../db/sqlite/rows.ts';
 import { keyString } from '../keys.ts';
 import type { ColumnPlan, FkPlan, SyncPlan, TablePlan } from '../plan/types.ts';
@@ -35,8 +36,11 @@ interface Column {
 }
 
 export interface SliceEncoder {
-  /** The next `limit` rows after `after` (exclusive), or undefined when they need the slow path. */
-  next(after: string[] | null, limit: number): EncodedSlice | undefined | 'end';
+  /**
+   * The next `limit` rows after `after` (exclusive) and up to `upTo` (inclusive, when given), or
+   * undefined when they need the slow path.
+   */
+  next(after: readonly string[] | null, limit: number, upTo?: readonly string[]): EncodedSlice | undefined | 'end';
 }
 
 export function sliceEncoder(db: SqliteDb, plan: SyncPlan, t: TablePlan): SliceEncoder {
@@ -55,13 +59,11 @@ export function sliceEncoder(db: SqliteDb, plan: SyncPlan, t: TablePlan): SliceE
   const localKey = t.localKey.map(index);
   const constants = t.constants.map((k) => copyField(k.value)).join('\t');
   const order = byRowid ? ['rowid'] : t.localKey.map(sqliteIdent);
-  const select = `SELECT ${[...(byRowid ? ['rowid'] : []), ...selected.map(sqliteIdent)].join(', ')} FROM ${sqliteIdent(t.sqliteName)}`;
-  const first = db.prepare(`${select} ORDER BY ${order.join(', ')} LIMIT ?`).safeIntegers(true).raw(true);
-  const rest = db.prepare(`${select} WHERE (${order.join(', ')}) > (${order.map(() => '?').join(', ')}) ORDER BY ${order.join(', ')} LIMIT ?`).safeIntegers(true).raw(true);
+  const scan = orderedScan(db, sqliteIdent(t.sqliteName), [...(byRowid ? ['rowid'] : []), ...selected.map(sqliteIdent)], order);
 
   return {
-    next(after, limit) {
-      const arrays = (after ? rest.all(...after, limit) : first.all(limit)) as RawValue[][];
+    next(after, limit, upTo) {
+      const arrays = scan.page(after, upTo, limit);
       if (arrays.length === 0) return 'end';
       const parents = new Map<FkPlan, Map<string, string | null>>();
       for (const c of columns) if (c.fk) parents.set(c.fk, sharedIds(db, plan, c.fk, arrays, c.index));
