@@ -9,7 +9,8 @@
 // every till equals Postgres (compareSides + inSync), no sale is lost, the newest edit of every
 // catalogue row won. Then, in quiet, a pull with nothing new against a 1M-row table vs a 10k-row
 // one, and what pulls do while a long transaction holds the fence back. Prints per-cycle p50/p95/
-// max run time, rows moved, conflicts, deadlocks (each one a batch retried), errors; writes JSON.
+// max run time, rows moved, conflicts, retries (possync's own count of batches and pulls redone
+// after a deadlock or serialization failure, and Postgres's deadlock counter), errors; writes JSON.
 // Exit code 1 when a run failed or the final checks did not hold.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -100,11 +101,20 @@ interface CycleReport {
   rowsPushed: number;
   rowsPulled: number;
   conflicts: number;
-  /** Deadlocks Postgres detected in this database during the cycle: each aborted one batch, which possync retried. */
+  /** What possync redid after Postgres rolled it back, summed over the tills' RunResult.retries. */
+  retries: { total: number; push: number; pull: number; deadlock: number; serialization: number };
+  /** Deadlocks Postgres detected in this database during the cycle (pg_stat_database), as a cross-check. */
   deadlocks: number;
   errors: number;
   problems: string[];
   load1: number;
+}
+
+function sumRetries(summaries: RunSummary[]): CycleReport['retries'] {
+  const sum = (f: (s: RunSummary) => number) => summaries.reduce((a, s) => a + f(s), 0);
+  const push = sum((s) => s.retries.push);
+  const pull = sum((s) => s.retries.pull);
+  return { total: push + pull, push, pull, deadlock: sum((s) => s.retries.deadlock), serialization: sum((s) => s.retries.serialization) };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -190,12 +200,13 @@ async function main(): Promise<void> {
         rowsPushed: summaries.reduce((a, s) => a + s.pushed, 0),
         rowsPulled: summaries.reduce((a, s) => a + s.pulled, 0),
         conflicts: summaries.reduce((a, s) => a + s.conflicts, 0),
+        retries: sumRetries(summaries),
         deadlocks: (await deadlocks()) - before,
         errors: summaries.filter((s) => !s.ok).length,
         problems: problems.slice(0, 10),
         load1: Math.round(os.loadavg()[0]! * 10) / 10,
       };
-      log(`${label}: p50 ${report.runMs.p50} ms, p95 ${report.runMs.p95} ms, max ${report.runMs.max} ms; pushed ${report.rowsPushed}, pulled ${report.rowsPulled}, conflicts ${report.conflicts}, deadlocks ${report.deadlocks}, errors ${report.errors}`);
+      log(`${label}: p50 ${report.runMs.p50} ms, p95 ${report.runMs.p95} ms, max ${report.runMs.max} ms; pushed ${report.rowsPushed}, pulled ${report.rowsPulled}, conflicts ${report.conflicts}, retries ${report.retries.total} (${report.retries.deadlock} deadlock, ${report.retries.serialization} serialization), Postgres deadlocks ${report.deadlocks}, errors ${report.errors}`);
       for (const p of report.problems) log(`  ${p}`);
       return report;
     };
@@ -303,7 +314,10 @@ async function main(): Promise<void> {
         rowsPulled: measured.reduce((a, c) => a + c.rowsPulled, 0),
         conflicts: measured.reduce((a, c) => a + c.conflicts, 0),
         conflictsRecorded,
-        deadlocksRetried: cycles.reduce((a, c) => a + c.deadlocks, 0),
+        retries: cycles.reduce((a, c) => a + c.retries.total, 0),
+        retriesDeadlock: cycles.reduce((a, c) => a + c.retries.deadlock, 0),
+        retriesSerialization: cycles.reduce((a, c) => a + c.retries.serialization, 0),
+        deadlocksDetected: cycles.reduce((a, c) => a + c.deadlocks, 0),
         errors,
       },
       final,
@@ -345,10 +359,10 @@ function printSummary(r: {
     `possync many-terminals benchmark: ${o.terminals} tills × ${o.changes} changes × ${o.cycles} cycles, all tills syncing at once`,
     `load average at start ${r.load.atStart.join(' ')}, at end ${r.load.atEnd.join(' ')} (${os.cpus().length} CPUs)`,
     '',
-    `  cycle                     p50 ms   p95 ms   max ms   wall ms   pushed   pulled  conflicts  deadlocks  errors`,
-    ...r.cycles.map((c) => `  ${c.label.padEnd(24)}${pad(c.runMs.p50, 8)}${pad(c.runMs.p95, 9)}${pad(c.runMs.max, 9)}${pad(c.wallMs, 10)}${pad(c.rowsPushed, 9)}${pad(c.rowsPulled, 9)}${pad(c.conflicts, 11)}${pad(c.deadlocks, 11)}${pad(c.errors, 8)}`),
+    `  cycle                     p50 ms   p95 ms   max ms   wall ms   pushed   pulled  conflicts  retries  40P01  40001  errors`,
+    ...r.cycles.map((c) => `  ${c.label.padEnd(24)}${pad(c.runMs.p50, 8)}${pad(c.runMs.p95, 9)}${pad(c.runMs.max, 9)}${pad(c.wallMs, 10)}${pad(c.rowsPushed, 9)}${pad(c.rowsPulled, 9)}${pad(c.conflicts, 11)}${pad(c.retries.total, 9)}${pad(c.retries.deadlock, 7)}${pad(c.retries.serialization, 7)}${pad(c.errors, 8)}`),
     '',
-    `  retries: deadlocks Postgres detected, each one a batch possync retried: ${r.summary.deadlocksRetried} (serialization failures: n/a, pushes run in READ COMMITTED)`,
+    `  retries: ${r.summary.retries} batches or pulls redone by possync (${r.summary.retriesDeadlock} after a deadlock, 40P01; ${r.summary.retriesSerialization} after a serialization failure, 40001); Postgres counted ${r.summary.deadlocksDetected} deadlocks`,
     `  final: ${r.final.tillsInSync}/${r.final.tills} tills equal Postgres; sales ${r.final.salesCreated} created, ${r.final.salesInPostgres} in Postgres (lost ${r.final.lostRows});` +
       ` ${r.final.catalogueRowsEdited} catalogue rows edited, newest edit lost on ${r.final.lostEdits}; an idle round after that moved ${r.final.idleRoundRowsMoved} rows`,
     `  conflicts recorded in possync.conflicts: ${r.summary.conflictsRecorded}; change log now ${r.changeLog.entries} entries (${r.changeLog.size})`,

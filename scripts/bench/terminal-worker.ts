@@ -8,6 +8,7 @@ import type { ResolvedConfig } from '../../src/config/types.ts';
 import { compareSides, inSync } from '../../src/engine/compare.ts';
 import { applied, type RunResult } from '../../src/engine/result.ts';
 import { openAndPlan, runSync } from '../../src/engine/run.ts';
+import { noRetries, type RetryCounts } from '../../src/engine/retries.ts';
 import type { TillWork } from './terminals-workload.ts';
 
 export type ToWorker =
@@ -29,6 +30,8 @@ export interface RunSummary {
   pushed: number;
   pulled: number;
   conflicts: number;
+  /** Batches and pulls Postgres rolled back (deadlock, serialization failure) that possync redid. */
+  retries: RetryCounts;
   problems: string[];
 }
 
@@ -58,6 +61,7 @@ function summarize(result: RunResult, wallMs: number): RunSummary {
     pushed: sum('push'),
     pulled: sum('pull'),
     conflicts: result.tables.reduce((a, t) => a + t.conflicts, 0),
+    retries: result.retries,
     problems,
   };
 }
@@ -106,7 +110,7 @@ process.on('message', (m: ToWorker) => {
         } catch (err) {
           const wallMs = performance.now() - started;
           const message = err instanceof Error ? err.message : String(err);
-          send({ type: 'synced', summary: { terminalId: config!.terminalId, ok: false, status: 'threw', engineMs: wallMs, wallMs, pushed: 0, pulled: 0, conflicts: 0, problems: [`threw: ${message}`] } });
+          send({ type: 'synced', summary: { terminalId: config!.terminalId, ok: false, status: 'threw', engineMs: wallMs, wallMs, pushed: 0, pulled: 0, conflicts: 0, retries: noRetries(), problems: [`threw: ${message}`] } });
         }
       } else if (m.type === 'verify') {
         send({ type: 'verified', terminalId: config!.terminalId, outOfSync: await verify() });

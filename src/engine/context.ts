@@ -18,6 +18,8 @@ export interface RunContext {
   pg: PgGateway;
   sqlite: SqliteGateway;
   runId: string;
+  /** When the run started (ISO): held rows record it, so a row tried twice in one run counts one attempt. */
+  startedAt: string;
   dryRun: boolean;
   /** Change-log entries below this xid may have been pruned (read in the pull's snapshot; see retention.ts). */
   prunedBelow: string | undefined;

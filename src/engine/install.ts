@@ -1,6 +1,6 @@
 import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import { isPgRetryable, pgErrorCode } from '../db/postgres/errors.ts';
-import { BOOKKEEPING_DDL, captureDdl, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
+import { BOOKKEEPING_DDL, captureDdl, PG_SCHEMA, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
@@ -24,19 +24,41 @@ export interface PgCaptureState {
   state: TriggerState;
 }
 
-/** Which synced tables lack possync's Postgres capture triggers, or have an old version of them. */
+/**
+ * Which synced tables lack possync's Postgres capture triggers, or have an old version of them.
+ * Every one of the five triggers must be there, enabled, of the expected kind, and calling this
+ * version's function bodies: a table with only some of them (one dropped by hand, or disabled for
+ * a bulk load and never re-enabled) loses those changes silently, so it counts as missing; one
+ * whose triggers or functions differ from this version (an older possync, a hand edit) is stale.
+ * Either way the next run reinstalls them.
+ */
 export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgCaptureState[]> {
-  const { rows: installed } = await q.query<{ relname: string; comment: string | null }>(
-    `SELECT c.relname, obj_description(t.tgfoid, 'pg_proc') AS comment
+  const { rows: installed } = await q.query<{ relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string }>(
+    `SELECT c.relname, t.tgname, t.tgenabled::text AS tgenabled, t.tgtype::int AS tgtype, t.tgnewtable::text AS newtable, t.tgoldtable::text AS oldtable,
+            pn.nspname AS fn_schema, p.proname, p.prosrc
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND t.tgname = 'possync_capture_ins' AND c.relname = ANY($2::text[])`,
+       JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND NOT t.tgisinternal AND t.tgname LIKE 'possync\\_capture\\_%'`,
     [plan.schema, plan.tables.map((t) => t.name)],
   );
-  const byTable = new Map(installed.map((r) => [r.relname, r.comment]));
   return plan.tables.map((t) => {
-    const { version } = captureDdl(plan.schema, t.name, t.key.map((k) => k.pg));
-    const comment = byTable.get(t.name);
-    const state: TriggerState = comment === undefined ? 'missing' : comment?.endsWith(`v${version}`) ? 'ok' : 'stale';
+    const expected = captureDdl(plan.schema, t.name, t.key.map((k) => k.pg));
+    const body = new Map(expected.functions.map((f) => [f.name, f.body]));
+    const found = new Map(installed.filter((r) => r.relname === t.name).map((r) => [r.tgname, r]));
+    let state: TriggerState = 'ok';
+    for (const want of expected.triggers) {
+      const got = found.get(want.name);
+      // 'D': disabled (ALTER TABLE … DISABLE TRIGGER): as good as missing while it stays so.
+      if (!got || got.tgenabled === 'D') return { table: t.name, state: 'missing' };
+      const same =
+        got.fn_schema === PG_SCHEMA &&
+        got.proname === want.function &&
+        got.prosrc === body.get(want.function) &&
+        got.tgtype === want.tgtype &&
+        got.newtable === want.newTable &&
+        got.oldtable === want.oldTable;
+      if (!same) state = 'stale';
+    }
     return { table: t.name, state };
   });
 }

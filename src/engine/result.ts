@@ -1,5 +1,6 @@
 import type { Direction } from '../config/types.ts';
 import type { ErrorCode } from '../errors.ts';
+import type { RetryCounts } from './retries.ts';
 
 export type Step = 'push' | 'pull';
 export type TableStatus = 'success' | 'error' | 'not-run';
@@ -22,6 +23,8 @@ export interface TableResult {
   rejected: number;
   /** Of those, changes refused for good (another scope's row, a pull-only table): reported once, not retried. */
   refused: number;
+  /** New local rows that matched an existing cloud row on the table's naturalKey and took its key. */
+  merged: number;
   /** The first few deferral / rejection reasons, e.g. `orders:ord_001 waits for shift_id → shifts[shift_001]`. */
   reasons: string[];
   error?: string;
@@ -41,6 +44,8 @@ export interface RunResult {
   /** success: everything applied; partial: some rows deferred/rejected or a table failed; failed: nothing could run. */
   status: RunStatus;
   tables: TableResult[];
+  /** Batches and pulls Postgres rolled back on a deadlock or serialization failure and possync redid. */
+  retries: RetryCounts;
   warnings: string[];
   /** Why the run stopped early, if it did. */
   error?: string;
@@ -51,7 +56,7 @@ export interface RunResult {
 export const MAX_REASONS = 5;
 
 export function emptyTableResult(table: string, label: string, step: Step): TableResult {
-  return { table, label, step, status: 'success', inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, deferred: 0, rejected: 0, refused: 0, reasons: [], durationMs: 0 };
+  return { table, label, step, status: 'success', inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, deferred: 0, rejected: 0, refused: 0, merged: 0, reasons: [], durationMs: 0 };
 }
 
 export function applied(r: TableResult): number {

@@ -14,6 +14,7 @@ import { pullAll } from './pull/run.ts';
 import { pushTable, settleDeferredPush } from './push/table.ts';
 import { refuseLocalChanges } from './push/refuse.ts';
 import { readPullCheckpoint } from './checkpoints.ts';
+import { countingRetries, noRetries } from './retries.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { runTableStep } from './step.ts';
 import { recordRun } from './sync-log.ts';
@@ -80,6 +81,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       pg,
       sqlite,
       runId: randomUUID(),
+      startedAt: started.toISOString(),
       prunedBelow: undefined,
       dryRun: options.dryRun ?? false,
       signal: options.signal,
@@ -89,13 +91,16 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     const results: TableResult[] = [];
     let error: string | undefined;
     let errorCode: RunResult['errorCode'];
+    const retries = noRetries();
     try {
-      if (options.direction !== 'pull') results.push(...(await pushStep(ctx, selected)));
-      if (options.direction !== 'push') {
-        const pulled = await pullStep(ctx, selected);
-        results.push(...pulled.results);
-        if (pulled.heldBack) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
-      }
+      await countingRetries(retries, async () => {
+        if (options.direction !== 'pull') results.push(...(await pushStep(ctx, selected)));
+        if (options.direction !== 'push') {
+          const pulled = await pullStep(ctx, selected);
+          results.push(...pulled.results);
+          if (pulled.heldBack) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
+        }
+      });
     } catch (err) {
       if (!(err instanceof RunAborted) && !(err instanceof PossyncError)) throw err;
       error = err.message;
@@ -112,6 +117,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       durationMs: finished.getTime() - started.getTime(),
       status: error ? 'failed' : runStatus(results),
       tables: results,
+      retries,
       warnings,
       ...(error ? { error, errorCode } : {}),
     };

@@ -28,10 +28,20 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
       });
       expect(code, `${stdout}\n${stderr}`).toBe(0);
       expect(stdout).toMatch(/p50 ms\s+p95 ms\s+max ms/);
+      // possync's own retry counts, by cause, per cycle and in the summary line.
+      expect(stdout).toMatch(/conflicts\s+retries\s+40P01\s+40001\s+errors/);
+      expect(stdout).toMatch(/retries: \d+ batches or pulls redone by possync \(\d+ after a deadlock, 40P01; \d+ after a serialization failure, 40001\)/);
       const result = JSON.parse(fs.readFileSync(out, 'utf8')) as {
         ok: boolean;
-        cycles: Array<{ cycle: number; runMs: { p50: number; p95: number; max: number }; rowsPushed: number; rowsPulled: number; errors: number }>;
-        summary: { errors: number };
+        cycles: Array<{
+          cycle: number;
+          runMs: { p50: number; p95: number; max: number };
+          rowsPushed: number;
+          rowsPulled: number;
+          errors: number;
+          retries: { total: number; push: number; pull: number; deadlock: number; serialization: number };
+        }>;
+        summary: { errors: number; retries: number; retriesDeadlock: number; retriesSerialization: number };
         final: { tillsInSync: number; tills: number; salesCreated: number; salesInPostgres: number; lostRows: number; lostEdits: number; idleRoundRowsMoved: number };
         noChange: { big: { rows: number; engineMedianMs: number; statements: number | number[] }; small: { statements: number | number[] }; ratio: number };
         fenceLag?: unknown;
@@ -45,6 +55,12 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
         expect(c.runMs.p50).toBeGreaterThan(0);
         expect(c.runMs.max).toBeGreaterThanOrEqual(c.runMs.p95);
       }
+      for (const c of result.cycles) {
+        expect(c.retries.total).toBe(c.retries.push + c.retries.pull);
+        expect(c.retries.total).toBe(c.retries.deadlock + c.retries.serialization);
+      }
+      expect(result.summary.retries).toBe(result.cycles.reduce((a, c) => a + c.retries.total, 0));
+      expect(result.summary.retries).toBe(result.summary.retriesDeadlock + result.summary.retriesSerialization);
       expect(result.final).toMatchObject({ tillsInSync: 3, tills: 3, lostRows: 0, lostEdits: 0, idleRoundRowsMoved: 0 });
       expect(result.final.salesInPostgres).toBe(result.final.salesCreated);
       expect(result.noChange.big.rows).toBe(1000);

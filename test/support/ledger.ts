@@ -185,7 +185,8 @@ export async function expectInSync(config: ResolvedConfig): Promise<void> {
 /** A diff short enough to read in a failure message: counts and the first few keys. */
 export function describeDiff(d: TableDiff): string {
   const few = (keys: string[]) => `${keys.length}${keys.length > 0 ? ` e.g. ${keys.slice(0, 3).join(' ')}` : ''}`;
-  return `${d.table}: sqlite ${d.sqliteRows} rows, pg ${d.pgRows} rows; onlyLocal ${few(d.onlyLocal)}; onlyCloud ${few(d.onlyCloud)}; different ${few(d.different)}`;
+  const unreadable = d.unreadable.length > 0 ? `; unreadable locally ${d.unreadable.length} e.g. ${d.unreadable[0]!.key} (${d.unreadable[0]!.reason})` : '';
+  return `${d.table}: sqlite ${d.sqliteRows} rows, pg ${d.pgRows} rows; onlyLocal ${few(d.onlyLocal)}; onlyCloud ${few(d.onlyCloud)}; different ${few(d.different)}${unreadable}`;
 }
 
 /** Rows of a Postgres table as text, by id. */

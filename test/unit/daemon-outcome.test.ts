@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { failureOf, type RunOutcome } from '../../src/daemon/outcome.ts';
 import { emptyTableResult, type RunResult } from '../../src/engine/result.ts';
 import { PossyncError } from '../../src/errors.ts';
+import { noRetries } from '../../src/engine/retries.ts';
 
 function ran(patch: Partial<RunResult>): RunOutcome {
   const now = new Date().toISOString();
-  return { kind: 'ran', backup: undefined, result: { runId: 'r', terminalId: 't', direction: 'both', dryRun: false, startedAt: now, finishedAt: now, durationMs: 1, status: 'success', tables: [], warnings: [], ...patch } };
+  return { kind: 'ran', backup: undefined, result: { runId: 'r', terminalId: 't', direction: 'both', dryRun: false, startedAt: now, finishedAt: now, durationMs: 1, status: 'success', tables: [], retries: noRetries(), warnings: [], ...patch } };
 }
 
 describe('failureOf (what the daemon backs off from)', () => {

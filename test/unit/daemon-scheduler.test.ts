@@ -3,6 +3,7 @@ import type { DaemonEvent } from '../../src/daemon/events.ts';
 import type { RunOutcome } from '../../src/daemon/outcome.ts';
 import { SyncScheduler } from '../../src/daemon/scheduler.ts';
 import type { RunResult } from '../../src/engine/result.ts';
+import { noRetries } from '../../src/engine/retries.ts';
 import { PossyncError } from '../../src/errors.ts';
 
 // The loop with a fake run (no database): what matters here is the order of events, so every
@@ -12,7 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function result(status: RunResult['status'] = 'success'): RunResult {
   const now = new Date().toISOString();
-  return { runId: 'r', terminalId: 't', direction: 'both', dryRun: false, startedAt: now, finishedAt: now, durationMs: 1, status, tables: [], warnings: [] };
+  return { runId: 'r', terminalId: 't', direction: 'both', dryRun: false, startedAt: now, finishedAt: now, durationMs: 1, status, tables: [], retries: noRetries(), warnings: [] };
 }
 
 async function waitFor(check: () => boolean, timeoutMs = 15_000): Promise<void> {

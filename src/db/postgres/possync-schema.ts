@@ -72,6 +72,13 @@ export interface CaptureObjects {
   /** Hash of the function body; stored in its COMMENT so stale triggers can be detected. */
   version: string;
   ddl: string;
+  /** The functions (in schema possync) as installed: name and body (pg_proc.prosrc). */
+  functions: Array<{ name: string; body: string }>;
+  /**
+   * The triggers as installed: name, function, pg_trigger.tgtype bits (1 row-level, 4 INSERT,
+   * 8 DELETE, 16 UPDATE, 32 TRUNCATE; AFTER when 2 is clear) and transition table names.
+   */
+  triggers: Array<{ name: string; function: string; tgtype: number; newTable: string | null; oldTable: string | null }>;
 }
 
 /** The capture function and triggers for one table, keyed on its shared key columns. */
@@ -127,5 +134,21 @@ CREATE TRIGGER possync_capture_del AFTER DELETE ON ${target} REFERENCING OLD TAB
 CREATE TRIGGER possync_capture_trunc AFTER TRUNCATE ON ${target} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
 CREATE TRIGGER possync_capture_key AFTER UPDATE OF ${keyList} ON ${target} FOR EACH ROW WHEN (${keyChanged}) EXECUTE FUNCTION ${fnPk}();
 `;
-  return { functionName: `capture_${hash}`, version, ddl };
+  const name = `capture_${hash}`;
+  return {
+    functionName: name,
+    version,
+    ddl,
+    functions: [
+      { name, body },
+      { name: `${name}_key`, body: pkBody },
+    ],
+    triggers: [
+      { name: 'possync_capture_ins', function: name, tgtype: 4, newTable: 'new_rows', oldTable: null },
+      { name: 'possync_capture_upd', function: name, tgtype: 16, newTable: 'new_rows', oldTable: null },
+      { name: 'possync_capture_del', function: name, tgtype: 8, newTable: null, oldTable: 'old_rows' },
+      { name: 'possync_capture_trunc', function: name, tgtype: 32, newTable: null, oldTable: null },
+      { name: 'possync_capture_key', function: `${name}_key`, tgtype: 17, newTable: null, oldTable: null },
+    ],
+  };
 }

@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { PossyncError } from '../../errors.ts';
+import { switchToWal } from './wal.ts';
 
 export type SqliteDb = Database.Database;
+
+/** How long possync waits for the POS app to finish a write before giving up. */
+const BUSY_TIMEOUT_MS = 15_000;
 
 /**
  * The terminal side of possync. The POS app writes to the same file, so: WAL (readers never block
@@ -28,9 +32,9 @@ export class SqliteGateway {
     let db: SqliteDb;
     try {
       db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: !options.create });
-      db.pragma('busy_timeout = 15000');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (!options.readonly) {
-        db.pragma('journal_mode = WAL');
+        switchToWal(db, BUSY_TIMEOUT_MS);
         db.pragma('synchronous = NORMAL');
       }
       // possync checks parent rows itself (a child waits until its parent is there) and applies

@@ -2,6 +2,7 @@ import type { RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { emptyTableResult, type TableResult } from '../result.ts';
 import { isPgRetryable } from '../../db/postgres/errors.ts';
+import { recordRetry } from '../retries.ts';
 import { runTableStep } from '../step.ts';
 import { pullTable, settleDeferredPull } from './table.ts';
 import { prunedBelow, pruneChangeLog, registerPull } from '../retention.ts';
@@ -23,7 +24,14 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
       return await pullOnce(ctx, tables, results);
     } catch (err) {
       if (!isPgRetryable(err) || attempt >= 3) throw err;
-      for (const r of results.values()) Object.assign(r, { ...emptyTableResult(r.table, r.label, r.step), durationMs: r.durationMs });
+      recordRetry('pull', err);
+      // Batches the failed attempt applied are committed locally with their checkpoints and are
+      // not applied again, so their counts stay (a dry run committed nothing: it starts afresh).
+      // Statuses, held rows and reasons are redone by the next attempt.
+      for (const r of results.values()) {
+        const kept = ctx.dryRun ? {} : { inserted: r.inserted, updated: r.updated, deleted: r.deleted, unchanged: r.unchanged, conflicts: r.conflicts };
+        Object.assign(r, { ...emptyTableResult(r.table, r.label, r.step), ...kept, durationMs: r.durationMs });
+      }
       await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 200));
     }
   }

@@ -1,6 +1,5 @@
 import type { PgGateway } from '../../db/postgres/gateway.ts';
-import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import { checkpointKey, type PullCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { checkpointKey, type PushCheckpoint } from '../checkpoints.ts';
 
 /** What `possync status` reads from Postgres about this terminal. */
 export interface CloudStatus {
@@ -33,25 +32,10 @@ export async function readCloudStatus(pg: PgGateway, terminalId: string, tables:
   return { installed: true, lastSeen: terminal?.last_seen ?? null, pullFence: terminal?.pull_fence ?? null, conflicts: conflicts?.n ?? 0, pushCheckpoints };
 }
 
-/** Changes other terminals (or the back office) made that this terminal has not pulled yet. */
+/** Changes other terminals (or the back office) made that this terminal has not pulled yet (see readUnpulled in fence.ts). */
 export interface PendingPull {
   /** Change-log entries (one per statement) beyond the checkpoint. */
   changes: number;
   /** Keys those entries touched (an upper bound of the rows the next pull fetches). */
   keys: number;
-}
-
-/**
- * Counts the Postgres change log beyond a table's pull checkpoint, leaving out this terminal's own
- * pushes (they are never pulled back). Uses the (tbl, xid) index; undefined when the table has no
- * settled checkpoint (the next pull resyncs it in full anyway).
- */
-export async function pendingPull(pg: PgGateway, schema: string, table: string, terminalId: string, checkpoint: PullCheckpoint | undefined): Promise<PendingPull | undefined> {
-  if (checkpoint?.xid === undefined || checkpoint.scan !== undefined) return undefined;
-  const prisma = await pg.prisma();
-  const [row] = await prisma.$queryRaw<PendingPull[]>`
-    SELECT count(*)::int AS changes, coalesce(sum(jsonb_array_length(keys)), 0)::int AS keys
-      FROM possync.changes WHERE tbl = ${changeLogName(schema, table)} AND xid >= ${checkpoint.xid}::xid8 AND op <> 'T'
-       AND origin IS DISTINCT FROM ${terminalId}`;
-  return row ?? { changes: 0, keys: 0 };
 }

@@ -5,8 +5,9 @@ import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { sqliteTableNames } from '../../db/sqlite/introspect.ts';
 import { isPossyncError } from '../../errors.ts';
 import type { HeldListing } from '../held.ts';
-import { pendingPull, readCloudStatus, type CloudStatus, type PendingPull } from './cloud.ts';
+import { readCloudStatus, type CloudStatus, type PendingPull } from './cloud.ts';
 import { describePull, describePush } from './describe.ts';
+import { readFence, readUnpulled, type FenceLag, type FenceStatus } from './fence.ts';
 import { readLocalStatus, type RunHealth } from './local.ts';
 import type { LoggedRun } from './run-log.ts';
 
@@ -27,6 +28,8 @@ export interface TableStatus {
   pendingPush: number;
   /** Cloud changes not pulled yet; null when unknown (cloud unreachable, or a full resync is due). */
   pendingPull: PendingPull | null;
+  /** How far behind the fence this terminal's copy of the table is; null when unknown, as pendingPull. */
+  fenceLag: FenceLag | null;
   deferred: number;
   rejected: number;
   pushCheckpoint: { text: string; updatedAt: string | null } | null;
@@ -37,7 +40,17 @@ export interface StatusReport {
   terminalId: string;
   sqlitePath: string;
   installed: boolean;
-  cloud: { reachable: true; installed: boolean; lastSeen: string | null; pullFence: string | null } | { reachable: false; error: string };
+  cloud:
+    | {
+        reachable: true;
+        installed: boolean;
+        lastSeen: string | null;
+        /** The fence this terminal last registered (the lowest pull checkpoint of its tables). */
+        pullFence: string | null;
+        /** The server's fence now, and the open transaction holding it back, if any. */
+        currentFence: FenceStatus;
+      }
+    | { reachable: false; error: string };
   lastSuccess: { push: RunRef | null; pull: RunRef | null };
   lastRun: RunRef | null;
   recentRuns: RunHealth;
@@ -57,11 +70,13 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
     const local = readLocalStatus(sqlite.db, config.terminalId);
     const names = sqliteTableNames(sqlite.db);
     let cloud: CloudStatus | undefined;
+    let fence: FenceStatus | undefined;
     let cloudError: string | undefined;
     let pg: PgGateway | undefined;
     try {
       pg = await PgGateway.connect(config.postgresUrl);
       cloud = await readCloudStatus(pg, config.terminalId, config.tables.map((t) => t.name));
+      fence = await readFence(pg);
     } catch (err) {
       if (!isPossyncError(err) || err.code !== 'PG_UNREACHABLE') throw err;
       cloudError = err.message;
@@ -73,12 +88,14 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
         const held = local.held.filter((h) => h.table === t.name);
         const pullCp = local.pullCheckpoint(t.name);
         const push = cloud?.pushCheckpoints.get(t.name);
+        const unpulled = pg && cloud?.installed && t.direction !== 'push' ? await readUnpulled(pg, config.postgresSchema, t.name, config.terminalId, pullCp) : undefined;
         tables.push({
           table: t.name,
           sqliteTable,
           direction: t.direction,
           pendingPush: sqliteTable ? (local.pendingChanges.get(sqliteTable) ?? 0) : 0,
-          pendingPull: pg && cloud?.installed && t.direction !== 'push' ? ((await pendingPull(pg, config.postgresSchema, t.name, config.terminalId, pullCp)) ?? null) : null,
+          pendingPull: unpulled?.pending ?? null,
+          fenceLag: unpulled?.lag ?? null,
           deferred: held.filter((h) => h.kind === 'deferred').length,
           rejected: held.filter((h) => h.kind === 'rejected').length,
           pushCheckpoint: cloud ? { text: describePush(push?.checkpoint), updatedAt: push?.updatedAt ?? null } : null,
@@ -89,7 +106,7 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
         terminalId: config.terminalId,
         sqlitePath: config.sqlitePath,
         installed: local.installed,
-        cloud: cloud ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence } : { reachable: false, error: cloudError ?? 'unreachable' },
+        cloud: cloud && fence ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence, currentFence: fence } : { reachable: false, error: cloudError ?? 'unreachable' },
         lastSuccess: { push: ref(local.lastPush), pull: ref(local.lastPull) },
         lastRun: ref(local.lastRun),
         recentRuns: local.health,

@@ -1,0 +1,151 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPg, tempDir, type TestPg } from '../support/db.ts';
+import { ownPostgres } from '../support/ledger.ts';
+import { backendPid, waitUntilPossyncBlockedBy } from '../support/pg-locks.ts';
+import { expectCliOk, makeTill, runProblems, type Till } from '../support/tills.ts';
+
+// Retries of work Postgres rolled back (issue 7 points 3 and 7): a push batch that hits a deadlock
+// (40P01) or a serialization failure (40001) is redone, and so is a pull; each retry is counted in
+// RunResult.retries (and so in `possync trigger --json` and bench:terminals), by cause.
+//
+// Its own server: the deadlock cases hold write transactions and table locks open for seconds,
+// which would hold back the pull fence of every other test file (xids are cluster-wide).
+
+const PG = `
+CREATE TABLE items (id text PRIMARY KEY, qty integer NOT NULL, updated_at timestamptz(3) NOT NULL);
+CREATE TABLE others (id text PRIMARY KEY, qty integer NOT NULL, updated_at timestamptz(3) NOT NULL);
+`;
+const SQLITE = `
+CREATE TABLE items (id TEXT PRIMARY KEY, qty INTEGER NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE others (id TEXT PRIMARY KEY, qty INTEGER NOT NULL, updated_at TEXT NOT NULL);
+`;
+const TABLES = [
+  { name: 'items', pk: 'id', updatedCol: 'updated_at' },
+  { name: 'others', pk: 'id', updatedCol: 'updated_at' },
+];
+
+describe('retries after deadlocks and serialization failures are redone and counted', () => {
+  let server: Awaited<ReturnType<typeof ownPostgres>>;
+  let db: TestPg;
+  let tmp: ReturnType<typeof tempDir>;
+  let till: Till;
+  const clients: pg.Client[] = [];
+
+  const connect = async (): Promise<pg.Client> => {
+    const c = new pg.Client({ connectionString: db.url, application_name: 'test-other-app' });
+    await c.connect();
+    clients.push(c);
+    // The test's own sessions never time out first: possync's backend is the one that detects the
+    // deadlock and is rolled back (deadlock_timeout is a superuser setting; the suite's user is one).
+    await c.query(`SET deadlock_timeout = '60s'`);
+    return c;
+  };
+
+  beforeAll(async () => {
+    server = await ownPostgres();
+    db = await createTestPg('retries', server.adminUrl);
+    await db.query(PG);
+    // possync's sessions look for deadlocks after 2 s (not the default 1 s): time enough for the
+    // test to close the cycle once it sees possync waiting, on a loaded machine too.
+    await db.query(`ALTER DATABASE "${db.name}" SET deadlock_timeout = '2s'`);
+    tmp = tempDir();
+    till = makeTill(tmp.dir, 'till-retry', SQLITE, { postgres: { url: db.url }, batchSize: 50, tables: TABLES });
+    // Installs possync and finishes the (empty) first scans, so later pushes take the batch path.
+    expect(runProblems('first run', await till.sync('both'))).toEqual([]);
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.end().catch(() => {});
+    till?.close();
+    await db?.drop();
+    tmp?.cleanup();
+    await server?.stop();
+  });
+
+  it('a push batch refused with 40001 is retried until it goes through, and --json counts each retry', async () => {
+    // A trigger of "another app" refuses the first two attempts with serialization_failure (a
+    // sequence, not a table, counts them: nextval survives the rollback). Pushes run in READ
+    // COMMITTED, where Postgres itself never raises 40001 for them, so it is provoked this way.
+    await db.query(`
+      CREATE SEQUENCE flaky_attempts;
+      CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('flaky_attempts') <= 2 THEN
+          RAISE EXCEPTION 'could not serialize access (simulated)' USING ERRCODE = 'serialization_failure';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER flaky BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION flaky();`);
+    try {
+      const insert = till.local.prepare(`INSERT INTO items VALUES (?, ?, ?)`);
+      for (let i = 1; i <= 3; i++) insert.run(`s${i}`, i, `2026-03-01T10:00:0${i}.000Z`);
+      const run = await till.cli('push');
+      expectCliOk('push', run);
+      expect(run.result!.retries).toEqual({ push: 2, pull: 0, deadlock: 0, serialization: 2 });
+      const rows = await db.query<{ id: string; qty: number }>(`SELECT id, qty FROM items WHERE id LIKE 's%' ORDER BY id`);
+      expect(rows).toEqual([{ id: 's1', qty: 1 }, { id: 's2', qty: 2 }, { id: 's3', qty: 3 }]);
+      // The retried batch was applied once: its local changes are acknowledged, nothing moves again.
+      const again = await till.sync('push');
+      expect(again.retries).toEqual({ push: 0, pull: 0, deadlock: 0, serialization: 0 });
+      expect(again.tables.reduce((a, t) => a + t.inserted + t.updated, 0)).toBe(0);
+    } finally {
+      await db.query(`DROP TRIGGER flaky ON items; DROP FUNCTION flaky(); DROP SEQUENCE flaky_attempts`);
+    }
+  });
+
+  it('a push batch that deadlocks with another session is retried and counted as a deadlock', async () => {
+    await db.query(`INSERT INTO items VALUES ('d1', 1, '2026-03-01T09:00:00Z'), ('d2', 2, '2026-03-01T09:00:00Z')`);
+    expect(runProblems('pull', await till.sync('pull'))).toEqual([]);
+    const update = till.local.prepare(`UPDATE items SET qty = ?, updated_at = ? WHERE id = ?`);
+    update.run(10, '2026-03-02T09:00:00.000Z', 'd1');
+    update.run(20, '2026-03-02T09:00:00.000Z', 'd2');
+
+    // The other session locks d2; possync's batch locks d1 then waits for d2; the other session
+    // then asks for d1: a cycle. possync's backend (shorter deadlock_timeout) is rolled back.
+    const other = await connect();
+    const otherPid = await backendPid(other);
+    await other.query('BEGIN');
+    await other.query(`UPDATE items SET qty = qty WHERE id = 'd2'`);
+    const pushing = till.sync('push');
+    pushing.catch(() => {});
+    await waitUntilPossyncBlockedBy(db.pool, otherPid);
+    await other.query(`UPDATE items SET qty = qty WHERE id = 'd1'`);
+    await other.query('COMMIT');
+
+    const result = await pushing;
+    expect(runProblems('push', result)).toEqual([]);
+    expect(result.retries.push).toBeGreaterThanOrEqual(1);
+    expect(result.retries.deadlock).toBe(result.retries.push);
+    expect(result.retries).toMatchObject({ pull: 0, serialization: 0 });
+    const rows = await db.query<{ id: string; qty: number }>(`SELECT id, qty FROM items WHERE id LIKE 'd%' ORDER BY id`);
+    expect(rows).toEqual([{ id: 'd1', qty: 10 }, { id: 'd2', qty: 20 }]);
+  });
+
+  it('a pull that deadlocks is redone from a new snapshot and counted', async () => {
+    await db.query(`INSERT INTO items VALUES ('p1', 1, '2026-03-03T09:00:00Z')`);
+    await db.query(`INSERT INTO others VALUES ('p2', 2, '2026-03-03T09:00:00Z')`);
+
+    // The pull reads items (keeping its share lock to the end of its snapshot) and then others,
+    // which the other session holds exclusively; that session then wants items exclusively.
+    const other = await connect();
+    const otherPid = await backendPid(other);
+    await other.query('BEGIN');
+    await other.query(`LOCK TABLE others IN ACCESS EXCLUSIVE MODE`);
+    const pulling = till.sync('pull');
+    pulling.catch(() => {});
+    await waitUntilPossyncBlockedBy(db.pool, otherPid);
+    await other.query(`LOCK TABLE items IN ACCESS EXCLUSIVE MODE`);
+    await other.query('COMMIT');
+
+    const result = await pulling;
+    expect(runProblems('pull', result)).toEqual([]);
+    expect(result.retries).toMatchObject({ push: 0, pull: 1, deadlock: 1, serialization: 0 });
+    // The redone pull starts its counts afresh: each row counted once, not once per attempt.
+    expect(result.tables.map((t) => [t.table, t.inserted])).toEqual([
+      ['items', 1],
+      ['others', 1],
+    ]);
+    const local = till.local.prepare(`SELECT id FROM items WHERE id = 'p1' UNION ALL SELECT id FROM others WHERE id = 'p2'`).all();
+    expect(local).toEqual([{ id: 'p1' }, { id: 'p2' }]);
+  });
+});
