@@ -19,6 +19,22 @@ export interface HeldRow {
   detail?: string | undefined;
 }
 
+/**
+ * `detail` of a held row that insert-then-link already wrote on the receiving side without its
+ * missing links (a new row whose parent had not arrived yet). The retry that writes the links
+ * completes that row's insert, so it is counted as the insert, once, not as an update.
+ */
+export const LINK_PENDING = JSON.stringify({ linkPending: true });
+
+/** Of `keys` (held-row keys: push local keys, pull shared keys), those written without their links. */
+export function linkPendingKeys(db: SqliteDb, side: Step, table: string, keys: readonly string[]): Set<string> {
+  if (keys.length === 0) return new Set();
+  const rows = db
+    .prepare(`SELECT key FROM _possync_held WHERE side = ? AND tbl = ? AND detail = ? AND key IN (SELECT value FROM json_each(?))`)
+    .all(side, table, LINK_PENDING, JSON.stringify(keys)) as Array<{ key: string }>;
+  return new Set(rows.map((r) => r.key));
+}
+
 export function heldKeys(db: SqliteDb, side: Step, table: string): Array<{ key: string; kind: 'deferred' | 'rejected'; detail: string | null }> {
   return db.prepare(`SELECT key, kind, detail FROM _possync_held WHERE side = ? AND tbl = ? ORDER BY first_seen, key`).all(side, table) as Array<{
     key: string;
@@ -28,18 +44,19 @@ export function heldKeys(db: SqliteDb, side: Step, table: string): Array<{ key: 
 }
 
 /**
- * Records held rows. One timestamp for the whole call: rows held by one batch share their
- * `first_seen`, so listings (oldest first, then by key) come out in the same order every time.
+ * Records held rows, stamped with the run's start (`runAt`): rows held in one run share their
+ * `first_seen`, so listings (oldest first, then by key) come out in the same order every time, and
+ * `attempts` counts runs. One run can meet a row twice (its held retry, then the change log re-read
+ * below a fence an open transaction holds back); that is still one attempt.
  */
-export function recordHeld(db: SqliteDb, rows: readonly HeldRow[]): void {
+export function recordHeld(db: SqliteDb, rows: readonly HeldRow[], runAt: string): void {
   if (rows.length === 0) return;
-  const now = new Date().toISOString();
   const upsert = db.prepare(
     `INSERT INTO _possync_held (side, tbl, key, kind, reason, display, detail, first_seen, last_tried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (side, tbl, key) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, display = excluded.display, detail = excluded.detail,
-       last_tried = excluded.last_tried, attempts = attempts + 1`,
+       attempts = attempts + (CASE WHEN last_tried = excluded.last_tried THEN 0 ELSE 1 END), last_tried = excluded.last_tried`,
   );
-  for (const r of rows) upsert.run(r.side, r.table, r.key, r.kind, r.reason, r.display, r.detail ?? null, now, now);
+  for (const r of rows) upsert.run(r.side, r.table, r.key, r.kind, r.reason, r.display, r.detail ?? null, runAt, runAt);
 }
 
 export function releaseHeld(db: SqliteDb, side: Step, table: string, keys: Iterable<string>): void {

@@ -5,7 +5,7 @@ import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
 import type { RunContext } from '../context.ts';
 import { describeRow, localRowsToWire, wireRowsToLocal } from '../convert.ts';
 import { decide, type WireRow } from '../decide.ts';
-import { recordHeld, releaseHeld, type HeldRow } from '../held.ts';
+import { LINK_PENDING, linkPendingKeys, recordHeld, releaseHeld, type HeldRow } from '../held.ts';
 import { displayKey, keyString, type Key } from '../keys.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
@@ -92,6 +92,8 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     const converted = new Map<string, ReturnType<typeof wireRowsToLocal>[number]>();
     batch.rows.forEach((r, i) => converted.set(keyString(t.key.map((k) => r[k.pg] ?? '')), toLocal[i]!));
     const missingParent = missingLocalParents(ctx, t, batch.rows);
+    // Rows insert-then-link wrote earlier without their links: completing one is its insert.
+    const linkPending = t.fks.length > 0 ? linkPendingKeys(db, 'pull', t.name, batch.keys.map(keyString)) : new Set<string>();
 
     const ops: Array<{ key: string; op: LocalOp; display: string }> = [];
     const held: HeldRow[] = [];
@@ -113,7 +115,8 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
       // The local change lost: it must not be pushed later over the version that won.
       if (d.conflict && d.winner === 'server') superseded.push(loc ? { lkey: loc.lkey } : { skey: ks });
       if (d.action === 'unchanged' || d.action === 'keep') {
-        if (d.action === 'unchanged') unchanged++;
+        if (d.action === 'unchanged' && linkPending.has(ks)) result.inserted++;
+        else if (d.action === 'unchanged') unchanged++;
         through.push(ks);
         continue;
       }
@@ -123,16 +126,18 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
       }
       const conv = converted.get(ks)!;
       if (!conv.ok) {
-        held.push({ side: 'pull', table: t.name, key: ks, kind: conv.kind, reason: conv.reason, display });
+        held.push({ side: 'pull', table: t.name, key: ks, kind: conv.kind, reason: conv.reason, display, detail: linkPending.has(ks) ? LINK_PENDING : undefined });
         continue;
       }
       const values = d.action === 'insert' ? conv.values : keepLocalSpelling(t, conv.values, inc!, loc!);
       const missing = [...conv.missing, ...(missingParent.get(ks) ?? [])];
       if (missing.length > 0) {
-        held.push({ side: 'pull', table: t.name, key: ks, kind: 'deferred', reason: `${display} waits for ${missing.map((m) => m.reason).join(', ')}`, display });
         // Insert-then-link: a row whose missing parents are all through nullable columns is
         // written without those links now (that breaks FK cycles) and linked when it is retried.
-        if (!missing.every((m) => !notNull.has(m.sqlite))) continue;
+        const linkable = missing.every((m) => !notNull.has(m.sqlite));
+        const detail = (linkable && d.action === 'insert') || linkPending.has(ks) ? LINK_PENDING : undefined;
+        held.push({ side: 'pull', table: t.name, key: ks, kind: 'deferred', reason: `${display} waits for ${missing.map((m) => m.reason).join(', ')}`, display, detail });
+        if (!linkable) continue;
         for (const m of missing) values[m.sqlite] = loc ? (loc.raw[m.sqlite] ?? null) : null;
         partial.add(ks);
       }
@@ -143,12 +148,12 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     const failed = new Set(failures.map((f) => f.op));
     for (const o of ops) {
       if (failed.has(o.op)) {
-        held.push({ side: 'pull', table: t.name, key: o.key, kind: 'rejected', reason: `${o.display}: ${failures.find((f) => f.op === o.op)!.reason}`, display: o.display });
+        held.push({ side: 'pull', table: t.name, key: o.key, kind: 'rejected', reason: `${o.display}: ${failures.find((f) => f.op === o.op)!.reason}`, display: o.display, detail: linkPending.has(o.key) ? LINK_PENDING : undefined });
         continue;
       }
       if (partial.has(o.key)) continue; // written without its links: still deferred
       through.push(o.key);
-      if (o.op.kind === 'insert') result.inserted++;
+      if (o.op.kind === 'insert' || (o.op.kind === 'update' && linkPending.has(o.key))) result.inserted++;
       else if (o.op.kind === 'update') result.updated++;
       else result.deleted++;
     }
@@ -159,7 +164,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
       else result.rejected++;
       addReason(result, h.reason);
     }
-    recordHeld(db, held);
+    recordHeld(db, held, ctx.startedAt);
     if (options.held && options.held.size > 0) releaseHeld(db, 'pull', t.name, through.filter((k) => options.held!.has(k)));
     recordPullConflicts(db, t, conflicts);
     dropLocalChanges(ctx, t, superseded);

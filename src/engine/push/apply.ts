@@ -2,7 +2,7 @@ import type { PgClient } from '../../db/postgres/gateway.ts';
 import { deleteRowsAt, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { decide, mergeForUpdate, rowsEqual, type Decision, type WireRow } from '../decide.ts';
-import type { HeldRow } from '../held.ts';
+import { LINK_PENDING, type HeldRow } from '../held.ts';
 import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
@@ -105,7 +105,9 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     const d = decisions.get(item)!;
     const server = existing.get(item.keyStr);
     if (deferred.has(item)) {
-      out.held.push({ side: 'push', table: t.name, key: item.lkey, kind: 'deferred', reason: deferred.get(item)!.reason, display: item.display, detail: item.detail });
+      // Written now without its missing links (a new row), or already so: its insert completes later.
+      const linked = item.linkPending || (d.action === 'insert' && deferred.get(item)!.unlink !== undefined);
+      out.held.push({ side: 'push', table: t.name, key: item.lkey, kind: 'deferred', reason: deferred.get(item)!.reason, display: item.display, detail: item.detail ?? (linked ? LINK_PENDING : undefined) });
       continue;
     }
     if (d.conflict) out.conflicts.push({ key: item.keyStr, display: item.display, winner: d.winner!, local: item.row ?? null, server: server ?? null });
@@ -172,13 +174,14 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
       kind: fk ? 'deferred' : 'rejected',
       reason: `${r.item.display}: ${r.error.message}`,
       display: r.item.display,
-      detail: r.item.detail,
+      detail: r.item.detail ?? (r.item.linkPending ? LINK_PENDING : undefined),
     });
   }
   for (const item of items) {
     if (deferred.has(item) || refused.has(item)) continue;
     const a = decisions.get(item)!.action;
-    if (a === 'insert') out.inserted++;
+    // A row insert-then-link wrote earlier without its links is new: completing it is its insert.
+    if (a === 'insert' || (item.linkPending && (a === 'update' || a === 'unchanged'))) out.inserted++;
     else if (a === 'update') out.updated++;
     else if (a === 'delete') out.deleted++;
     else if (a === 'unchanged') out.unchanged++;
@@ -209,6 +212,9 @@ function newerThanRow(t: TablePlan, at: string | undefined, row: WireRow): boole
  * origin since the pull's fence. Before the first pull, a row is uncontested only when every change
  * Postgres logged for it came from this terminal, or it came in this terminal's own bulk load;
  * anything else (rows that predate possync, another terminal's bulk load) counts as contested.
+ * Another writer's bulk load (or TRUNCATE) may have touched any row, so it contests every row,
+ * except rows this terminal itself wrote after it that nobody else changed since: those are
+ * this terminal's version (e.g. a row insert-then-link wrote without its link, now completed).
  */
 async function contestedKeys(
   client: PgClient,
@@ -220,25 +226,23 @@ async function contestedKeys(
   const tbl = changeLogName(plan.schema, t.name);
   const result = new Map<string, { deletedAt: string | undefined }>();
   const since = pullFence ?? '0';
-  const reloads = await client.query<{ mine: boolean }>(
-    `SELECT bool_or(origin IS NOT DISTINCT FROM $3) AS mine, bool_or(origin IS DISTINCT FROM $3) AS others
+  const reloads = await client.query<{ mine: boolean | null; others_last: string | null }>(
+    `SELECT bool_or(origin IS NOT DISTINCT FROM $3) AS mine,
+            (array_agg(xid ORDER BY xid DESC) FILTER (WHERE origin IS DISTINCT FROM $3))[1]::text AS others_last
        FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND op = 'T'`,
     [tbl, since, plan.terminalId],
   );
-  const othersReloaded = (reloads.rows[0] as { others: boolean | null } | undefined)?.others === true;
+  const othersReload = reloads.rows[0]?.others_last ?? null;
   const ownReload = reloads.rows[0]?.mine === true;
-  if (othersReloaded) {
-    for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
-    return result;
-  }
-  const { rows } = await client.query<{ key: string[]; others: boolean; deleted_at: string | null }>(
+  const { rows } = await client.query<{ key: string[]; others: boolean; mine_since_reload: boolean | null; deleted_at: string | null }>(
     `SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key,
             bool_or(c.origin IS DISTINCT FROM $3) AS others,
+            bool_or(c.origin IS NOT DISTINCT FROM $3 AND c.xid > $5::xid8) AS mine_since_reload,
             max(c.at) FILTER (WHERE c.op = 'D' AND c.origin IS DISTINCT FROM $3)::text AS deleted_at
        FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
       WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND k.value = ANY($4::jsonb[])
       GROUP BY k.value`,
-    [tbl, since, plan.terminalId, items.map((i) => JSON.stringify(i.key))],
+    [tbl, since, plan.terminalId, items.map((i) => JSON.stringify(i.key)), othersReload],
   );
   // The terminal was silent so long that entries since its last pull were pruned: the history
   // this decision needs is gone, so every differing row goes to the conflict policy. Read after
@@ -247,14 +251,14 @@ async function contestedKeys(
     for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
     return result;
   }
-  const logged = new Map<string, { others: boolean; deletedAt: string | undefined }>();
+  const logged = new Map<string, { others: boolean; mineSinceReload: boolean; deletedAt: string | undefined }>();
   for (const r of rows) {
     const key = keyString(t.key.map((k, i) => fromPg(k.family, r.key[i] ?? null) ?? ''));
-    logged.set(key, { others: r.others, deletedAt: fromPg('timestamptz', r.deleted_at) ?? undefined });
+    logged.set(key, { others: r.others, mineSinceReload: r.mine_since_reload === true, deletedAt: fromPg('timestamptz', r.deleted_at) ?? undefined });
   }
   for (const i of items) {
     const entry = logged.get(i.keyStr);
-    const contested = entry ? entry.others : pullFence === undefined && !ownReload;
+    const contested = othersReload !== null ? !entry || entry.others || !entry.mineSinceReload : entry ? entry.others : pullFence === undefined && !ownReload;
     if (contested) result.set(i.keyStr, { deletedAt: entry?.deletedAt });
   }
   return result;

@@ -34,6 +34,11 @@ export interface PushItem {
    * on since, Postgres' version wins, whatever the conflict policy.
    */
   agreed?: boolean;
+  /**
+   * Held because a parent was missing, after insert-then-link wrote it to Postgres without that
+   * link: this push completes the row's insert (counted as an insert, not an update).
+   */
+  linkPending?: boolean;
 }
 
 /** Values possync assigns locally before pushing (a new row's shared id, `fill` columns). */

@@ -17,8 +17,10 @@ export interface Stamp {
 
 type TemporalFamily = 'timestamptz' | 'timestamp' | 'date';
 
+// Years past 9999 (Postgres writes them with five or six digits) parse, so that they are refused
+// for what they are: outside the range ISO text with four-digit years can hold.
 const DATE_TIME = new RegExp(
-  '^(\\d{4})-(\\d{2})-(\\d{2})' + // date
+  '^(\\d{4,6})-(\\d{2})-(\\d{2})' + // date
     '(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d{1,9}))?)?' + // optional time, fraction
     `(${OFFSET_PATTERN})?)?$`, // optional zone, only after a time
 );
@@ -60,7 +62,8 @@ function offsetOrReject(zone: string, family: Family, text: string): number {
 }
 
 function inRange(stamp: Stamp, family: Family, original: unknown): Stamp {
-  if (stamp.ms < MIN_MS || stamp.ms > MAX_MS) throw rejectValue(family, original, 'outside years 0001-9999');
+  // Written so that NaN (a year past what Date can hold, e.g. 294276) is refused as well.
+  if (!(stamp.ms >= MIN_MS && stamp.ms <= MAX_MS)) throw rejectValue(family, original, 'outside years 0001-9999');
   return stamp;
 }
 

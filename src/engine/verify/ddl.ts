@@ -32,7 +32,20 @@ export function sqliteAddColumn(sqliteTable: string, column: PgColumn, name: str
 
 const PG_TYPE = { INTEGER: 'bigint', REAL: 'double precision', TEXT: 'text', BLOB: 'bytea', NUMERIC: 'numeric' } as const;
 
+/**
+ * The Postgres type for a terminal column. A few declarations say more than their affinity:
+ * `DATE`, `DATETIME` and `BOOLEAN` have NUMERIC affinity, but hold dates, times and 0/1, which a
+ * numeric column would refuse or misread.
+ */
+function pgTypeOf(declaredType: string): string {
+  const declared = declaredType.trim().toUpperCase();
+  if (declared === 'DATE') return 'date';
+  if (/^(DATETIME|TIMESTAMP)\b/.test(declared)) return 'timestamp(3)';
+  if (/^BOOL(EAN)?$/.test(declared)) return 'boolean';
+  return PG_TYPE[affinityOf(declaredType)];
+}
+
 /** `ALTER TABLE "public"."t" ADD COLUMN "c" text;` for a terminal column Postgres lacks. */
 export function pgAddColumn(schema: string, table: string, column: SqliteColumn, name: string = column.name): string {
-  return `ALTER TABLE ${pgTable(schema, table)} ADD COLUMN ${pgIdent(name)} ${PG_TYPE[affinityOf(column.declaredType)]};`;
+  return `ALTER TABLE ${pgTable(schema, table)} ADD COLUMN ${pgIdent(name)} ${pgTypeOf(column.declaredType)};`;
 }
