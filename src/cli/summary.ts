@@ -30,7 +30,14 @@ export function renderRun(result: RunResult, c: ChalkInstance): string {
   if (reasons.length > 0) lines.push('', c.bold('waiting or refused rows (retried on every run):'), ...reasons);
   const errors = result.tables.filter((t) => t.error).map((t) => `  ${t.step} ${t.label}: ${t.error}`);
   if (errors.length > 0) lines.push('', c.bold(c.red('table errors:')), ...errors);
+  for (const t of result.tables.filter((x) => x.merged > 0)) {
+    lines.push(c.dim(`note: ${t.step} ${t.label}: ${t.merged} row${t.merged === 1 ? '' : 's'} created on this till matched a cloud row on the natural key and took its id`));
+  }
   for (const w of result.warnings) lines.push(c.dim(`note: ${w}`));
+  const retried = result.retries.push + result.retries.pull;
+  if (retried > 0) {
+    lines.push(c.dim(`note: retried ${retried} time${retried === 1 ? '' : 's'} after Postgres rolled back work (${result.retries.deadlock} deadlock, ${result.retries.serialization} serialization failure)`));
+  }
   if (result.error) lines.push(c.red(`run stopped: ${result.error}`));
   lines.push('', verdict(result, c));
   return lines.join('\n');

@@ -169,6 +169,7 @@ function resolveTable(t: RawTable, where: string, ref: RefResolver): TableConfig
     serverIdCol: t.localPk ? (t.serverIdCol ?? 'server_id') : undefined,
     fill,
     scope,
+    naturalKey: t.naturalKey === undefined ? [] : Array.isArray(t.naturalKey) ? t.naturalKey : [t.naturalKey],
   };
 }
 

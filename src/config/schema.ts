@@ -27,6 +27,9 @@ export const tableSchema = z
     serverIdCol: name.optional().describe('SQLite column holding the shared id when localPk is set (default server_id)'),
     fill: z.record(name, z.string()).optional().describe('{ "<sqlite column>": "$terminalId" | "<value>" } filled in on push'),
     scope: z.record(name, z.string()).optional().describe('{ "<postgres column>": "<value or env:NAME>" } rows this terminal owns'),
+    naturalKey: pgColumns
+      .optional()
+      .describe('Postgres column(s) unique in the cloud (e.g. "phone"): a new local row that matches an existing cloud row on them adopts its id'),
   })
   .superRefine((t, ctx) => {
     const conflict = t.conflict ?? 'lww';
@@ -39,6 +42,11 @@ export const tableSchema = z
     }
     if (t.serverIdCol && !t.localPk) {
       ctx.addIssue({ code: 'custom', path: ['serverIdCol'], message: 'serverIdCol only applies together with localPk' });
+    }
+    const naturalKey = t.naturalKey === undefined ? [] : Array.isArray(t.naturalKey) ? t.naturalKey : [t.naturalKey];
+    const pk = Array.isArray(t.pk) ? t.pk : [t.pk];
+    if (naturalKey.some((c) => pk.includes(c))) {
+      ctx.addIssue({ code: 'custom', path: ['naturalKey'], message: `table "${t.name}": naturalKey names other columns than pk (it is a second way to recognise the same row)` });
     }
     if (t.localPk && Array.isArray(t.pk) && t.pk.length > 1) {
       ctx.addIssue({ code: 'custom', path: ['localPk'], message: 'localPk needs a single-column pk (the shared id)' });

@@ -18,6 +18,8 @@ export interface TableConfig {
   serverIdCol: string | undefined;
   fill: Record<string, string>;
   scope: Record<string, string>;
+  /** Postgres columns unique in the cloud that identify the same real-world row (empty: none). */
+  naturalKey: string[];
 }
 
 export interface FkMapEntry {

@@ -33,11 +33,12 @@ export async function recordPushConflicts(client: PgClient, terminalId: string, 
   );
 }
 
-export function recordPullConflicts(db: SqliteDb, t: TablePlan, conflicts: readonly ConflictEntry[]): void {
+/** `merge`: two local rows found to be one (naturalKey); `server_row` is then the local copy of the cloud row. */
+export function recordPullConflicts(db: SqliteDb, t: TablePlan, conflicts: readonly ConflictEntry[], direction: 'pull' | 'merge' = 'pull'): void {
   const insert = db.prepare(
-    `INSERT INTO _possync_conflicts (direction, tbl, key, policy, winner, local_row, server_row) VALUES ('pull', ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO _possync_conflicts (direction, tbl, key, policy, winner, local_row, server_row) VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const c of conflicts) {
-    insert.run(t.name, c.key, t.conflict, c.winner, c.local ? JSON.stringify(c.local) : null, c.server ? JSON.stringify(c.server) : null);
+    insert.run(direction, t.name, c.key, t.conflict, c.winner, c.local ? JSON.stringify(c.local) : null, c.server ? JSON.stringify(c.server) : null);
   }
 }

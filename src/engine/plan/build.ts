@@ -135,6 +135,8 @@ function planTable(
     if (!column && !constants.some((c) => c.pg === pgName)) constants.push({ pg: pgName, castType: pgCol.castType, value });
   }
 
+  const naturalKey = planNaturalKey(table, pg, byPg, problem);
+
   if (problems.length > before) return undefined;
   return {
     config: table,
@@ -154,8 +156,32 @@ function planTable(
     localFills,
     scope,
     fks: [],
+    naturalKey,
     pg,
     sqlite,
     order: 0,
   };
+}
+
+/**
+ * naturalKey columns must be synced and unique in Postgres: adoption relies on at most one cloud
+ * row matching, and on Postgres refusing a second one if two terminals race.
+ */
+function planNaturalKey(table: TableConfig, pg: PgTableInfo, byPg: (name: string) => ColumnPlan | undefined, problem: (message: string, fix?: string) => void): ColumnPlan[] {
+  if (table.naturalKey.length === 0) return [];
+  const columns: ColumnPlan[] = [];
+  for (const name of table.naturalKey) {
+    const c = byPg(name);
+    if (c) columns.push(c);
+    else problem(`naturalKey column "${name}" is not a synced column of "${table.name}"`);
+  }
+  const wanted = new Set(table.naturalKey);
+  const unique = [pg.primaryKey, ...pg.uniqueKeys].some((cols) => cols.length === wanted.size && cols.every((c) => wanted.has(c)));
+  if (!unique) {
+    problem(
+      `naturalKey (${table.naturalKey.join(', ')}) is not a unique key of Postgres table "${table.name}"`,
+      `CREATE UNIQUE INDEX ON "${table.name}" (${table.naturalKey.map((c) => `"${c}"`).join(', ')});`,
+    );
+  }
+  return columns;
 }

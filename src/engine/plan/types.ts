@@ -75,6 +75,8 @@ export interface TablePlan {
   localFills: LocalFill[];
   scope: ScopeFilter[];
   fks: FkPlan[];
+  /** naturalKey columns: a new local row matching a cloud row on them adopts the cloud row's key. */
+  naturalKey: ColumnPlan[];
   pg: PgTableInfo;
   sqlite: SqliteTableInfo;
   /** Position in FK order (parents first). */

@@ -5,15 +5,17 @@ import { readPullCheckpoint, readPushCheckpoint, writePushCheckpoint, type PushC
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
-import { heldKeys, recordHeld, releaseHeld, settleDeferred } from '../held.ts';
+import { heldKeys, linkPendingKeys, recordHeld, releaseHeld, settleDeferred } from '../held.ts';
 import { parseKey } from '../keys.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
+import { adoptNaturalKeys } from './natural-key.ts';
 import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
+import { recordRetry } from '../retries.ts';
 
 // Deadlocks are detected after deadlock_timeout (1 s by default): allow several, backing off.
 const MAX_ATTEMPTS = 8;
@@ -67,8 +69,10 @@ export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: st
   const heldSet = new Set(heldKeys(db, 'push', t.name).map((h) => h.key));
   for (let i = 0; i < held.length; i += ctx.config.batchSize) {
     const changes = held.slice(i, i + ctx.config.batchSize).map((h): LocalChange => {
-      const d = h.detail ? (JSON.parse(h.detail) as { op: 'D'; skey: string | null; at: string | null }) : undefined;
-      return d ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
+      // A held delete carries what the change log said (the local row is gone); other details
+      // (LINK_PENDING) describe an upsert.
+      const d = h.detail ? (JSON.parse(h.detail) as { op?: 'D'; skey: string | null; at: string | null }) : undefined;
+      return d?.op === 'D' ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
     });
     const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
     await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
@@ -92,11 +96,19 @@ export interface BatchOptions {
   held: ReadonlySet<string>;
 }
 
-export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, options: BatchOptions, result: TableResult): Promise<void> {
+export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, given: BatchOptions, result: TableResult): Promise<void> {
   const db = ctx.sqlite.db;
+  // New rows that are an existing cloud row under another key (naturalKey) take that key first.
+  const renamed = await adoptNaturalKeys(ctx, t, prepared, result);
+  const options = renamed.size === 0 ? given : { ...given, held: new Set([...given.held].map((k) => renamed.get(k) ?? k)) };
   if (prepared.items.length === 0 && !options.checkpoint && prepared.held.length === 0) {
     if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone.filter((k) => options.held.has(k))));
     return;
+  }
+  if (t.fks.length > 0) {
+    // Rows insert-then-link already wrote without a link: this batch may complete their insert.
+    const pending = linkPendingKeys(db, 'push', t.name, prepared.items.map((i) => i.lkey));
+    for (const i of prepared.items) if (pending.has(i.lkey)) i.linkPending = true;
   }
   const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence)));
   if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
@@ -138,7 +150,7 @@ export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, 
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       writeBack(ctx, t, prepared);
-      recordHeld(db, [...prepared.held, ...outcome.held]);
+      recordHeld(db, [...prepared.held, ...outcome.held], ctx.startedAt);
       if (gcSeq !== undefined) db.prepare(`INSERT OR REPLACE INTO _possync_inflight (tbl, seq) VALUES (?, ?)`).run(t.sqliteName, gcSeq);
     }),
   );
@@ -213,7 +225,8 @@ export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       if (!isPgRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
       // Deadlock or serialization failure: the batch rolled back whole; retry after a short,
-      // jittered pause (the apply is idempotent).
+      // jittered pause (the apply is idempotent). Counted in the run's result (RunResult.retries).
+      recordRetry('push', err);
       await new Promise((r) => setTimeout(r, Math.min(2_000, 20 * 2 ** attempt) + Math.random() * 100));
     }
   }
