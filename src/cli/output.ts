@@ -6,8 +6,11 @@ import ora, { type Ora } from 'ora';
  * and the output is not for a machine (--json). Everything a machine reads goes to stdout.
  */
 export function colors(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
-  const enabled = stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
-  return new Chalk({ level: enabled ? 1 : 0 });
+  return new Chalk({ level: colorEnabled(stream) ? 1 : 0 });
+}
+
+function colorEnabled(stream: NodeJS.WriteStream): boolean {
+  return stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }
 
 export interface Progress {
@@ -18,9 +21,13 @@ export interface Progress {
 }
 
 export function progress(message: string, options: { json?: boolean } = {}): Progress {
-  const interactive = process.stderr.isTTY === true && !options.json && !process.env.CI;
+  const stream = process.stderr;
+  // ora counts the lines to redraw by the terminal's width: a terminal that reports 0 columns (a
+  // pseudo-terminal nobody sized, e.g. `script` fed from a pipe) makes it clear lines forever.
+  const interactive = stream.isTTY === true && !options.json && !process.env.CI && stream.columns !== 0;
   if (!interactive) return { text: () => {}, succeed: () => {}, fail: () => {}, stop: () => {} };
-  const spinner: Ora = ora({ text: message, stream: process.stderr }).start();
+  // ora colours its frames itself (cyan) unless told not to: NO_COLOR must reach it too.
+  const spinner: Ora = ora({ text: message, stream, color: colorEnabled(stream) ? 'cyan' : false }).start();
   return {
     text: (m) => (spinner.text = m),
     succeed: (m) => spinner.succeed(m),

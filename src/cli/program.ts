@@ -14,6 +14,7 @@ import { registerStatus } from './commands/status.ts';
 import { registerTrigger } from './commands/trigger.ts';
 import { registerVerifySchemas } from './commands/verify-schemas.ts';
 import { colors, printJson } from './output.ts';
+import { helpConfiguration } from './help-format.ts';
 
 const VERSION = '0.1.0';
 
@@ -26,6 +27,8 @@ export function buildProgram(): Command {
         `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}\n  both  = push, then pull`,
     )
     .showHelpAfterError('(run possync --help for usage)')
+    // Set before the commands are registered: commander copies it to each of them.
+    .configureHelp(helpConfiguration)
     .exitOverride();
   registerTrigger(program);
   registerDaemon(program);

@@ -91,6 +91,18 @@ describe('possync reset-checkpoints (subprocess)', () => {
     // ... and nothing changed or vanished.
     expect(sum('push', (t) => t.inserted + t.updated + t.deleted) + sum('pull', (t) => t.inserted + t.updated + t.deleted)).toBe(0);
     expect(await snapshot()).toEqual(before);
+    // Exactly: every row of every table compared once per step and found equal, none inserted,
+    // updated, deleted, in conflict or held, on two sides that hold the same number of rows.
+    const tables = ['clinics', 'patients', 'visits'];
+    for (const t of tables) expect(before.cloud[t]!.length, `${t}: both sides`).toBe(before.local[t]!.length);
+    expect(tables.map((t) => before.local[t]!.length)).toEqual([2, 2, 1]);
+    expect(result.tables.map((t) => `${t.step} ${t.table}`)).toEqual([...tables.map((t) => `push ${t}`), ...tables.map((t) => `pull ${t}`)]);
+    for (const t of result.tables) {
+      expect(
+        { status: t.status, inserted: t.inserted, updated: t.updated, deleted: t.deleted, unchanged: t.unchanged, conflicts: t.conflicts, deferred: t.deferred, rejected: t.rejected },
+        `${t.step} ${t.table}`,
+      ).toEqual({ status: 'success', inserted: 0, updated: 0, deleted: 0, unchanged: before.local[t.table]!.length, conflicts: 0, deferred: 0, rejected: 0 });
+    }
     const { pg, sqlite, plan, close } = await openAndPlan(config);
     try {
       const diffs = await compareSides(pg, sqlite, plan);

@@ -36,15 +36,29 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .summary('run possync end to end on a throwaway database')
+    // Paragraphs, no hand-made line breaks: commander wraps to the terminal's width.
     .description(
-      'Start an embedded PostgreSQL in a temp directory, load the reference POS schema with sample\n' +
-        'data on both sides (rows only on the till, rows only in the cloud, a conflicting edit, a delete),\n' +
-        'run `trigger --direction both`, show before/after counts, and stop everything again.\n' +
-        'Needs no setup; safe to run any number of times, and Ctrl-C cleans up.',
+      'Show possync end to end with no setup at all. It starts an embedded PostgreSQL in a temp directory, ' +
+        'loads the reference POS schema with sample data on both sides (rows only on the till, rows only in the cloud, ' +
+        'a conflicting edit, a delete), runs `possync trigger --direction both`, and shows the row counts per table ' +
+        'before and after.\n\n' +
+        'Postgres is stopped and the temp directory removed at the end, also on Ctrl-C, so it is safe to run any number ' +
+        'of times. Nothing outside the temp directory is touched.',
     )
     .option('--json', 'print one JSON document (counts and the run result)')
     .option('--keep', 'keep the temp directory with the terminal database and print its path')
-    .addHelpText('after', '\nExample:\n  $ npx possync demo')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ possync demo
+  $ npx possync demo                       from a fresh clone, after npm install
+  $ possync demo --keep                    then open the printed terminal.sqlite
+  $ possync demo --json | jq '.after[] | select(.inSync | not)'
+
+Exit codes: 0 the sync succeeded and both sides are equal, 1 they differ, rows were held
+back, or PostgreSQL could not start, 130 interrupted (Ctrl-C; everything is cleaned up).`,
+    )
     .action(async (flags: { json?: boolean; keep?: boolean }) => {
       process.exitCode = await runDemo(flags);
     });

@@ -21,7 +21,7 @@ export function registerLogs(program: Command): void {
       .description(
         'List the last runs recorded in the terminal database (newest first): when, which direction, status, ' +
           'duration, and per table what was applied, deleted, unchanged, in conflict, deferred or rejected. ' +
-          'Every run is recorded, by trigger and by the daemon; dry runs are included and marked. ' +
+          'Every run is recorded, by trigger and by the daemon; dry runs write nothing, so they are not listed. ' +
           'It reads only the terminal database, so it works offline.\n\n' +
           `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}`,
       )

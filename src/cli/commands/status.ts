@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import { buildStatus, type RunRef, type StatusReport, type TableStatus } from '../../engine/status/report.ts';
 import { ERROR_RATE_WINDOW } from '../../engine/status/local.ts';
+import { FENCE_HOLD_WARN_SECONDS, type FenceStatus } from '../../engine/status/fence.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
 import { colors, printJson, table } from '../output.ts';
@@ -57,11 +58,12 @@ function render(r: StatusReport, c: ChalkInstance): string {
     `conflicts: ${r.conflicts.terminal} recorded on this terminal (pull), ${r.conflicts.cloud ?? '?'} in the cloud (push)`,
   );
   if (r.cloud.reachable) lines.push(`cloud: last pull ${r.cloud.lastSeen ?? 'never'}${r.cloud.pullFence ? `, fence xid ${r.cloud.pullFence}` : ''}${r.cloud.installed ? '' : ' (possync is not installed in Postgres yet)'}`);
-  const header = ['  table', 'to push', 'to pull', 'deferred', 'rejected', 'push checkpoint', 'pull checkpoint'].map((h) => c.dim(h));
-  lines.push('', ...table([header, ...r.tables.map(row)], ['l', 'r', 'r', 'r', 'r', 'l', 'l']));
+  if (r.cloud.reachable) lines.push(fenceLine(r.cloud.currentFence, c));
+  const header = ['  table', 'to push', 'to pull', 'deferred', 'rejected', 'push checkpoint', 'pull checkpoint', 'fence lag'].map((h) => c.dim(h));
+  lines.push('', ...table([header, ...r.tables.map(row)], ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'l']));
   if (r.held.length > 0) {
     lines.push('', c.bold('waiting or refused rows (retried on every run):'));
-    for (const h of r.held.slice(0, MAX_HELD_SHOWN)) lines.push(`  ${h.side} ${h.kind} ${h.display}: ${h.reason} (${h.attempts} attempts since ${h.firstSeen})`);
+    for (const h of r.held.slice(0, MAX_HELD_SHOWN)) lines.push(`  ${h.side} ${h.kind} ${heldText(h)} (${h.attempts} attempt${h.attempts === 1 ? '' : 's'} since ${h.firstSeen})`);
     if (r.held.length > MAX_HELD_SHOWN) lines.push(c.dim(`  … and ${r.held.length - MAX_HELD_SHOWN} more (possync status --json lists all)`));
   }
   return lines.join('\n');
@@ -80,7 +82,24 @@ function row(t: TableStatus): string[] {
     String(t.rejected),
     t.pushCheckpoint ? `${t.pushCheckpoint.text}${at(t.pushCheckpoint.updatedAt)}` : 'unknown (cloud unreachable)',
     `${t.pullCheckpoint.text}${at(t.pullCheckpoint.updatedAt)}`,
+    t.direction === 'push' ? '-' : !t.fenceLag ? '?' : t.fenceLag.transactions === 0 ? 'none' : `${t.fenceLag.transactions} tx, oldest ${ago(t.fenceLag.oldestChangeAt!)}`,
   ];
+}
+
+/** The reason names the row already when the apply wrote it (`loan:(MAIN, 8): value too long`). */
+function heldText(h: { display: string; reason: string }): string {
+  return h.reason.startsWith(h.display) ? h.reason : `${h.display}: ${h.reason}`;
+}
+
+/** The server-wide fence: every till's pulls stop below the oldest open writing transaction. */
+function fenceLine(f: FenceStatus, c: ChalkInstance): string {
+  const h = f.heldBy;
+  if (!h) return `pull fence now: xid ${f.xid}, no open transaction holds it back`;
+  const who = [h.prepared ? `prepared transaction '${h.prepared}'` : `pid ${h.pid}`, h.application && `application ${h.application}`, h.database && `database ${h.database}`, h.state]
+    .filter(Boolean)
+    .join(', ');
+  const text = `pull fence now: xid ${f.xid}, held by an open transaction (${who})${h.startedAt ? ` since ${h.startedAt} (${ago(h.startedAt)})` : ''}`;
+  return (h.ageSeconds ?? 0) >= FENCE_HOLD_WARN_SECONDS ? c.yellow(`${text}: every till's pulls re-read changes until it ends`) : text;
 }
 
 function when(run: RunRef | null): string {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Direction } from '../../config/types.ts';
+import type { Direction, ResolvedConfig } from '../../config/types.ts';
 import { PossyncError, EXIT } from '../../errors.ts';
 import { runSync } from '../../engine/run.ts';
 import { backupSqlite } from '../../db/sqlite/backup.ts';
@@ -18,6 +18,22 @@ interface TriggerFlags extends ConfigFlags, BackupFlags {
   wait?: string;
 }
 
+/**
+ * --tables, checked against the config before anything connects: a typo is a usage error (exit 2)
+ * that names the tables there are, not a run that quietly syncs nothing.
+ */
+function selectTables(config: ResolvedConfig, list: string | undefined): string[] | undefined {
+  if (list === undefined) return undefined;
+  const names = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  const known = config.tables.map((t) => t.name);
+  if (names.length === 0) throw new PossyncError('USAGE', '--tables needs at least one table name', { hint: `configured tables: ${known.join(', ')}` });
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new PossyncError('USAGE', `--tables names tables that are not in the config: ${unknown.join(', ')}`, { hint: `configured tables: ${known.join(', ')}` });
+  }
+  return names;
+}
+
 export function registerTrigger(program: Command): void {
   withBackupOptions(withConfigOptions(
     program
@@ -27,11 +43,15 @@ export function registerTrigger(program: Command): void {
         'Run one sync now and print what happened to every table.\n\n' +
           `  push  = ${STEP_ARROW.push}   (local to cloud)\n` +
           `  pull  = ${STEP_ARROW.pull}   (cloud to local)\n` +
-          '  both  = push, then pull',
+          '  both  = push, then pull\n\n' +
+          'A dry run (--dry-run) makes every decision of a real run inside transactions that are rolled back, and ' +
+          'reports the same counts. It writes no rows, checkpoints, held rows, conflicts or run log on either side ' +
+          '(so possync logs and status do not list it), and skips --backup. On a terminal that never synced it does ' +
+          "install possync's bookkeeping tables and capture triggers first, as any run does.",
       )
       .addOption(new Option('-d, --direction <direction>', 'push, pull or both').choices(['push', 'pull', 'both']).makeOptionMandatory())
       .option('-t, --tables <names>', 'only these tables (comma-separated config names)')
-      .option('--dry-run', 'do everything but write: report what would change')
+      .option('--dry-run', 'do the work and roll it back: report what would change, write nothing')
       .option('--json', 'print one JSON document (the run result) and nothing else on stdout')
       .option('--wait <seconds>', 'if another run holds this terminal, wait up to this long instead of failing'),
   ))
@@ -44,15 +64,16 @@ Examples:
   $ possync trigger -d pull --dry-run --json | jq '.tables[] | {table, step, inserted}'
   $ possync trigger -d both --backup --backup-keep 3     copy the SQLite file first
 
-Exit codes: 0 all applied, 1 finished with failures or rows waiting/refused,
-2 usage or config error, 3 a database cannot be reached.`,
+Exit codes: 0 all applied (with --dry-run: would be), 1 finished with failures or rows
+waiting/refused, or another run holds this terminal's lock (see --wait), 2 usage or config
+error (including an unknown --tables name), 3 a database cannot be reached.`,
     )
     .action(async (flags: TriggerFlags) => {
       const config = configFromFlags(flags);
       const waitSeconds = flags.wait === undefined ? 0 : Number(flags.wait);
       if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new PossyncError('USAGE', `--wait must be a number of seconds, got "${flags.wait}"`);
       const backup = backupFromFlags(flags);
-      const tables = flags.tables?.split(',').map((s) => s.trim()).filter(Boolean);
+      const tables = selectTables(config, flags.tables);
       // Fail fast (or wait) while another run holds the terminal: see lock-holder.ts for why.
       await waitForLockFree(config.sqlitePath, waitSeconds * 1000);
       // The backup comes first: an admin who asked for one gets no run without it.

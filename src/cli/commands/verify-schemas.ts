@@ -17,10 +17,10 @@ export function registerVerifySchemas(program: Command): void {
       .command('verify-schemas')
       .summary('check both databases against the config (CI)')
       .description(
-        'Compare the config, the terminal SQLite database and Postgres, and print one line per finding with a suggested fix. ' +
+        'Compare the config, the terminal SQLite database and Postgres, and print one line per finding, with a suggested fix where possync knows one. ' +
           'Nothing is changed on either side. It reports:\n\n' +
           '  - tables or columns missing on either side (with the ALTER TABLE … ADD COLUMN to run)\n' +
-          '  - pk, updatedCol, createdCol, deletedCol and fkMap fields that do not exist\n' +
+          '  - pk, updatedCol, createdCol, deletedCol and fkMap columns of the config that do not exist (trigger refuses such a config with exit 2; here it is drift, exit 1)\n' +
           '  - column types that cannot carry every value both ways (e.g. Postgres jsonb ↔ SQLite INTEGER)\n' +
           '  - possync capture triggers missing or outdated on either side\n' +
           '  - generated columns (never synced) and other notes\n\n' +
@@ -39,8 +39,9 @@ Examples:
   # in CI, before deploying a migration:
   $ possync verify-schemas --config deploy/possync.config.json || exit 1
 
-Exit codes: 0 no drift (notes allowed), 1 drift found, 2 usage or config error,
-3 a database cannot be reached.`,
+Exit codes: 0 no drift (notes allowed), 1 drift found (including config columns that do
+not exist), 2 usage error or a config file that cannot be read or is invalid, 3 a database
+cannot be reached.`,
     )
     .action(async (flags: VerifyFlags) => {
       const config = configFromFlags(flags);
