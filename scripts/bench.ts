@@ -61,7 +61,9 @@ interface PhaseResult {
 
 function runPhase(input: Record<string, unknown>): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'bench', 'phase.ts'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_NODE_ARGS passes flags to each phase's Node, e.g. "--cpu-prof --cpu-prof-dir=prof".
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(here, 'bench', 'phase.ts'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);

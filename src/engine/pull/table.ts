@@ -128,21 +128,24 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
   // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
   const keyIndex = t.key.map((k) => t.columns.indexOf(k));
-  const load = async (from: string[] | null): Promise<{ keys: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> }> => {
+  const load = async (from: string[] | null): Promise<{ count: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> }> => {
     if (bulk) {
+      // Only the last key matters here (where the next page starts).
       const arrays = await scanRowArrays(client, ref, columns, from, size, scope);
-      return { arrays, keys: arrays.map((a) => keyIndex.map((i, j) => fromPg(t.key[j]!.codec, a[i] ?? null) ?? '')) };
+      const lastRow = arrays.at(-1);
+      return { arrays, count: arrays.length, last: lastRow && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, lastRow[i] ?? null) ?? '') };
     }
     const rows = (await scanRows(client, ref, columns, from, size, scope)).map((r) => wireFromPgRow(t, r));
-    return { rows, keys: rows.map((r) => t.key.map((k) => r[k.pg] ?? '')) };
+    const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
+    return { rows, keys, count: rows.length, last: keys.at(-1) };
   };
   let after = scan.after;
   let page = load(after);
   for (;;) {
     checkAborted(ctx);
-    const { keys, rows, arrays } = await page;
-    const done = keys.length < size;
-    after = keys.at(-1) ?? after;
+    const { keys, rows, arrays, count, last } = await page;
+    const done = count < size;
+    after = last ?? after;
     if (!done) {
       page = load(after);
       page.catch(() => {}); // observed when awaited; never an unhandled rejection if we stop early
@@ -150,7 +153,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
     // With a sweep pending, the final checkpoint is written by the sweep's transaction.
     const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
     if (arrays) bulkInsertArrays(ctx, t, arrays, next, result);
-    else applyPullBatch(ctx, t, { keys, rows: rows!, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
+    else applyPullBatch(ctx, t, { keys: keys!, rows: rows!, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
     ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
     if (done) {
       if (sweep) sweepUnseen(ctx, t, result, final);
