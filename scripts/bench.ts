@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     writeCopyFile(big, copyFile);
     const url = await createDb('main');
 
+    results.baseline = await runPhase({ phase: 'baseline', url, sqlite: big, terminal: 'bench' });
+
     spinner.text('raw COPY FROM STDIN (reference)');
     results.copy = await runPhase({ phase: 'copy', url, sqlite: big, terminal: 'bench', copyFile });
     log(`copy: ${results.copy.ms.toFixed(0)} ms`);
@@ -149,6 +151,12 @@ async function main(): Promise<void> {
     results.pull = await runPhase({ phase: 'pull', url, sqlite: empty, terminal: 'bench-b' });
     log(`pull: ${results.pull.ms.toFixed(0)} ms`);
 
+    // The till that pushed has every row but has never pulled: its first pull compares them all.
+    // Measured on its own, so the cycles' figures are the cycles'.
+    spinner.text(`first pull into a till that already holds the ${opts.rows} rows (compare)`);
+    results.settle = await runPhase({ phase: 'settle', url, sqlite: big, terminal: 'bench-a' });
+    log(`settle: ${results.settle.ms.toFixed(0)} ms`);
+
     spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.rows}-row database)`);
     results.cyclePush = await runPhase({ phase: 'cycle-push', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
     results.cyclePull = await runPhase({ phase: 'cycle-pull', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
@@ -158,6 +166,7 @@ async function main(): Promise<void> {
     createTerminal(small, opts.smallRows);
     const smallUrl = await createDb('small');
     await runPhase({ phase: 'push', url: smallUrl, sqlite: small, terminal: 'bench-s' });
+    await runPhase({ phase: 'settle', url: smallUrl, sqlite: small, terminal: 'bench-s' });
     results.smallCyclePush = await runPhase({ phase: 'cycle-push', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
     results.smallCyclePull = await runPhase({ phase: 'cycle-pull', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
     spinner.stop();
@@ -169,7 +178,7 @@ async function main(): Promise<void> {
       rows: opts.rows,
       smallRows: opts.smallRows,
       changes: opts.changes,
-      rowsPerSecond: { copy: rate(results.copy), pgloader: rate(results.pgloader), push: rate(results.push), pull: rate(results.pull) },
+      rowsPerSecond: { copy: rate(results.copy), pgloader: rate(results.pgloader), push: rate(results.push), pull: rate(results.pull), settle: rate(results.settle) },
       ratios: {
         pushVsCopy: ratio(rate(results.push), rate(results.copy)),
         pushVsPgloader: ratio(rate(results.push), rate(results.pgloader)),
@@ -177,7 +186,14 @@ async function main(): Promise<void> {
         cyclePullVsSmall: ratio(results.cyclePull?.ms, results.smallCyclePull?.ms),
       },
       cycleMs: { push: results.cyclePush?.ms, pull: results.cyclePull?.ms, smallPush: results.smallCyclePush?.ms, smallPull: results.smallCyclePull?.ms },
-      peakRssMb: { push: results.push?.maxRssMb, pull: results.pull?.maxRssMb, cyclePush: results.cyclePush?.maxRssMb, cyclePull: results.cyclePull?.maxRssMb },
+      peakRssMb: {
+        baseline: results.baseline?.maxRssMb,
+        push: results.push?.maxRssMb,
+        pull: results.pull?.maxRssMb,
+        settle: results.settle?.maxRssMb,
+        cyclePush: results.cyclePush?.maxRssMb,
+        cyclePull: results.cyclePull?.maxRssMb,
+      },
       phases: results,
     };
     fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
@@ -212,7 +228,9 @@ function printSummary(s: {
     `  initial pull postgres → sqlite ${fmt(s.rowsPerSecond.pull, ' rows/s')}`,
     `  cycle push, ${s.changes} changes       ${fmt(s.cycleMs.push, ' ms')}   (${fmt(s.cycleMs.smallPush, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${fmt(s.ratios.cyclePushVsSmall, '×')})`,
     `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${fmt(s.ratios.cyclePullVsSmall, '×')})`,
-    `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
+    `  first pull, rows already there ${fmt(s.rowsPerSecond.settle, ' rows/s')}   (compares every row)`,
+    `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, compare ${fmt(s.peakRssMb.settle, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
+    `                                (baseline: ${fmt(s.peakRssMb.baseline, ' MB')} with possync loaded and both databases open)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -13,7 +13,7 @@ import { applied } from '../../src/engine/result.ts';
 import { COLUMNS } from './dataset.ts';
 
 interface PhaseInput {
-  phase: 'copy' | 'push' | 'pull' | 'cycle-push' | 'cycle-pull';
+  phase: 'baseline' | 'copy' | 'push' | 'pull' | 'settle' | 'cycle-push' | 'cycle-pull';
   url: string;
   sqlite: string;
   terminal: string;
@@ -58,12 +58,27 @@ async function copyPhase() {
   return { ms, rows: Number(rows[0]!.n) };
 }
 
-async function fullRun(direction: 'push' | 'pull') {
+/**
+ * `rows` is what the run applied; for the settle (the first `both` of a till that already holds
+ * every row, so its first pull compares the whole table) it is what it compared.
+ */
+async function fullRun(direction: 'push' | 'pull' | 'both') {
   const started = performance.now();
   const result = await runSync(config(), { direction });
   const ms = performance.now() - started;
   if (result.status !== 'success') throw new Error(`${direction} did not succeed: ${JSON.stringify(result.tables)}`);
-  return { ms, rows: result.tables.reduce((a, t) => a + applied(t), 0) };
+  const rows = result.tables.filter((t) => direction !== 'both' || t.step === 'pull').reduce((a, t) => a + applied(t) + (direction === 'both' ? t.unchanged : 0), 0);
+  return { ms, rows };
+}
+
+/** The process with possync loaded and both databases opened, before any work: the floor of every RSS figure. */
+async function baseline() {
+  const cfg = config();
+  const pgw = await PgGateway.connect(cfg.postgresUrl);
+  const sqlite = SqliteGateway.open(cfg.sqlitePath);
+  sqlite.close();
+  await pgw.close();
+  return { ms: 0, rows: 0 };
 }
 
 /**
@@ -78,7 +93,7 @@ async function cycles(direction: 'push' | 'pull') {
   const times: number[] = [];
   const app = new Database(cfg.sqlitePath);
   try {
-    await runSync(cfg, { direction: 'both', pg: pgw, sqlite }); // settle
+    await runSync(cfg, { direction: 'both', pg: pgw, sqlite }); // settled by the 'settle' phase: nothing to do
     for (let c = 0; c < (input.cycles ?? 15); c++) {
       const stamp = new Date(Date.UTC(2027, 0, 1) + c * 60_000).toISOString();
       if (direction === 'push') {
@@ -101,10 +116,14 @@ async function cycles(direction: 'push' | 'pull') {
 }
 
 const out =
-  input.phase === 'copy'
-    ? await copyPhase()
-    : input.phase === 'push' || input.phase === 'pull'
-      ? await fullRun(input.phase)
-      : await cycles(input.phase === 'cycle-push' ? 'push' : 'pull');
+  input.phase === 'baseline'
+    ? await baseline()
+    : input.phase === 'copy'
+      ? await copyPhase()
+      : input.phase === 'push' || input.phase === 'pull'
+        ? await fullRun(input.phase)
+        : input.phase === 'settle'
+          ? await fullRun('both')
+          : await cycles(input.phase === 'cycle-push' ? 'push' : 'pull');
 process.stdout.write(`${JSON.stringify({ phase: input.phase, ...out, maxRssMb: rss() })}\n`);
 process.exit(0);

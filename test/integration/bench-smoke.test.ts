@@ -24,14 +24,19 @@ describe('npm run bench (smoke, 1,000 rows)', () => {
       expect(code).toBe(0);
       const result = JSON.parse(fs.readFileSync(out, 'utf8')) as {
         rows: number;
-        rowsPerSecond: { copy: number; push: number; pull: number };
+        rowsPerSecond: { copy: number; push: number; pull: number; settle: number };
         cycleMs: { push: number; pull: number; smallPush: number; smallPull: number };
-        peakRssMb: { push: number; pull: number };
+        peakRssMb: { baseline: number; push: number; pull: number; settle: number; cyclePush: number; cyclePull: number };
+        phases: { settle: { rows: number } };
       };
       expect(result.rows).toBe(1000);
-      for (const v of [result.rowsPerSecond.copy, result.rowsPerSecond.push, result.rowsPerSecond.pull]) expect(v).toBeGreaterThan(0);
+      for (const v of [result.rowsPerSecond.copy, result.rowsPerSecond.push, result.rowsPerSecond.pull, result.rowsPerSecond.settle]) expect(v).toBeGreaterThan(0);
+      // The first pull of the till that pushed compares every row (and applies none).
+      expect(result.phases.settle.rows).toBe(1000);
       for (const v of Object.values(result.cycleMs)) expect(v).toBeGreaterThan(0);
-      expect(result.peakRssMb.push).toBeGreaterThan(0);
+      for (const v of Object.values(result.peakRssMb)) expect(v).toBeGreaterThan(0);
+      // Every phase needs at least what possync takes loaded and connected.
+      for (const [k, v] of Object.entries(result.peakRssMb)) if (k !== 'baseline') expect(v, k).toBeGreaterThanOrEqual(result.peakRssMb.baseline * 0.9);
     } finally {
       tmp.cleanup();
     }
