@@ -47,4 +47,23 @@ describe('bulk pull into an empty table', () => {
     expect(listHeld(local).map((h) => [h.side, h.kind, h.display])).toEqual([['pull', 'rejected', 'tags:613']]);
     local.close();
   });
+
+  it('leaves the till capturing its own inserts: the insert trigger is back, the pulled rows are not captured', async () => {
+    await db.query(`INSERT INTO tags SELECT g, 'C' || g, 1.50, '2026-11-20T08:00:00Z' FROM generate_series(1, 3000) g`);
+    const file = path.join(tmp.dir, 'till.sqlite');
+    createSqliteFile(file, SQLITE);
+    const config = makeConfig({ sqlite: { path: file }, postgres: { url: db.url }, terminalId: 't1', tables: [{ name: 'tags', pk: 'id', updatedCol: 'updated_at' }] }, tmp.dir);
+    expect((await runSync(config, { direction: 'pull' })).tables[0]).toMatchObject({ status: 'success', inserted: 3000 });
+
+    const local = openSqlite(file);
+    const trigger = local.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = '_possync_tags_ins'`).get() as { sql: string } | undefined;
+    expect(trigger?.sql).toContain('AFTER INSERT ON "tags"');
+    expect(local.prepare(`SELECT count(*) AS n FROM _possync_changes`).get()).toEqual({ n: 0 });
+    local.prepare(`INSERT INTO tags (id, code, price, updated_at) VALUES (5001, 'TILL', '2.25', '2026-11-21T09:00:00.000Z')`).run();
+    local.close();
+
+    const push = await runSync(config, { direction: 'push' });
+    expect(push.tables[0]).toMatchObject({ status: 'success', inserted: 1, updated: 0 });
+    expect(await db.query(`SELECT code, price::text AS price FROM tags WHERE id = 5001`)).toEqual([{ code: 'TILL', price: '2.25' }]);
+  });
 });

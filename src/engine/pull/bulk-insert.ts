@@ -1,4 +1,5 @@
 import { sqliteIdent } from '../../db/quote.ts';
+import { withoutInsertCapture } from '../../db/sqlite/capture.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { selectByKeys, type RawValue } from '../../db/sqlite/rows.ts';
 import type { FkPlan } from '../plan/types.ts';
@@ -95,38 +96,42 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
       chunk.length = 0;
       chunkArgs.length = 0;
     };
-    for (const w of wires) {
-      if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => w[i] ?? '')))) {
-        slow.push(asRow(w));
-        continue;
-      }
-      const args: RawValue[] = new Array<RawValue>(cols.length);
-      let ok = true;
-      for (let i = 0; i < cols.length && ok; i++) {
-        const wire = w[i] ?? null;
-        const fk = translate[i];
-        if (fk && wire !== null) {
-          const local = maps.get(fk)!.get(wire);
-          if (local === undefined) ok = false;
-          else args[i] = local;
+    // The fast rows go in with the insert trigger out of the way (capture is suppressed in this
+    // transaction anyway); the slow rows below take the normal path with it back in place.
+    withoutInsertCapture(db, t.sqliteName, () => {
+      for (const w of wires) {
+        if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => w[i] ?? '')))) {
+          slow.push(asRow(w));
           continue;
         }
-        try {
-          args[i] = toSqlite(cols[i]!.codec, wire);
-        } catch (err) {
-          if (!(err instanceof ValueError)) throw err;
-          ok = false;
+        const args: RawValue[] = new Array<RawValue>(cols.length);
+        let ok = true;
+        for (let i = 0; i < cols.length && ok; i++) {
+          const wire = w[i] ?? null;
+          const fk = translate[i];
+          if (fk && wire !== null) {
+            const local = maps.get(fk)!.get(wire);
+            if (local === undefined) ok = false;
+            else args[i] = local;
+            continue;
+          }
+          try {
+            args[i] = toSqlite(cols[i]!.codec, wire);
+          } catch (err) {
+            if (!(err instanceof ValueError)) throw err;
+            ok = false;
+          }
         }
+        if (!ok) {
+          slow.push(asRow(w));
+          continue;
+        }
+        chunk.push(w);
+        chunkArgs.push(args);
+        if (chunk.length === perStatement) flush();
       }
-      if (!ok) {
-        slow.push(asRow(w));
-        continue;
-      }
-      chunk.push(w);
-      chunkArgs.push(args);
-      if (chunk.length === perStatement) flush();
-    }
-    flush();
+      flush();
+    });
     if (slow.length > 0) applyPullRows(ctx, t, { keys: slow.map((r) => t.key.map((k) => r[k.pg] ?? '')), rows: slow, deletedAt: new Map() }, {}, result);
     if (checkpoint) writePullCheckpoint(db, ctx.plan.terminalId, t.name, checkpoint);
   });
