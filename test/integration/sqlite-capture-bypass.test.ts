@@ -69,7 +69,7 @@ describe('withoutInsertCapture', () => {
     expect(captured(possync)).toBe(1);
   });
 
-  it('refuses to run outside a write transaction, where the till app could insert uncaptured', () => {
+  it('refuses to run outside a transaction, where the till app could insert uncaptured', () => {
     let ran = false;
     expect(() => withoutInsertCapture(possync, 'items', () => (ran = true))).toThrow(/transaction/);
     expect(ran).toBe(false);

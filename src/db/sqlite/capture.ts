@@ -12,6 +12,14 @@ export interface SqliteCaptureSpec {
   columns: readonly string[];
 }
 
+type TriggerSuffix = 'ins' | 'upd' | 'del';
+const triggerName = (table: string, suffix: TriggerSuffix) => `_possync_${table}_${suffix}`;
+
+/** A trigger's SQL as SQLite stored it, or undefined when there is no such trigger. */
+function storedTriggerSql(db: SqliteDb, name: string): string | undefined {
+  return (db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`).get(name) as { sql: string } | undefined)?.sql;
+}
+
 const json = (alias: 'NEW' | 'OLD', cols: readonly string[]) =>
   `json_array(${cols.map((c) => `CAST(${alias}.${sqliteIdent(c)} AS TEXT)`).join(', ')})`;
 
@@ -22,7 +30,7 @@ export function sqliteCaptureTriggers(spec: SqliteCaptureSpec): Array<{ name: st
   const when = `WHEN (SELECT applying FROM _possync_state WHERE id = 1) = 0`;
   const updateOf = [...new Set([...spec.columns, ...spec.localKey])].map(sqliteIdent).join(', ');
   const keyMoved = spec.localKey.map((k) => `OLD.${sqliteIdent(k)} IS NOT NEW.${sqliteIdent(k)}`).join(' OR ');
-  const name = (suffix: string) => `_possync_${spec.table}_${suffix}`;
+  const name = (suffix: TriggerSuffix) => triggerName(spec.table, suffix);
   return [
     {
       name: name('ins'),
@@ -53,13 +61,11 @@ export type TriggerState = 'ok' | 'missing' | 'stale';
 
 /** Compares installed triggers with the expected SQL. */
 export function sqliteTriggerState(db: SqliteDb, spec: SqliteCaptureSpec): TriggerState {
-  const expected = sqliteCaptureTriggers(spec);
-  const stmt = db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`);
   let state: TriggerState = 'ok';
-  for (const t of expected) {
-    const row = stmt.get(t.name) as { sql: string } | undefined;
-    if (!row) return 'missing';
-    if (row.sql !== t.sql) state = 'stale';
+  for (const t of sqliteCaptureTriggers(spec)) {
+    const sql = storedTriggerSql(db, t.name);
+    if (sql === undefined) return 'missing';
+    if (sql !== t.sql) state = 'stale';
   }
   return state;
 }
@@ -78,30 +84,32 @@ export function installSqliteCapture(db: SqliteDb, spec: SqliteCaptureSpec): boo
  * Runs `fn` with the table's insert-capture trigger taken out, and puts the identical trigger
  * (its stored SQL) back before returning. For possync's own bulk inserts, which capture must skip
  * anyway: the trigger's WHEN test alone costs about a tenth of a first pull. Only inside the
- * caller's write transaction, so no other connection ever sees the table without its trigger
- * (the DDL commits or rolls back with the rows, and the write lock keeps the till app's inserts
- * out meanwhile). On an error the trigger is put back too, and the rollback would restore it anyway.
+ * caller's transaction, so no other connection ever sees the table without its trigger: the DROP
+ * takes the write lock, which keeps the till app's inserts out until the commit, and the DDL
+ * commits or rolls back with the rows. On an error the trigger is put back too (the rollback
+ * would restore it anyway), and the work's error is the one reported.
  */
 export function withoutInsertCapture<T>(db: SqliteDb, table: string, fn: () => T): T {
-  if (!db.inTransaction) throw new Error('withoutInsertCapture needs an open write transaction');
-  const name = `_possync_${table}_ins`;
-  const row = db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`).get(name) as { sql: string } | undefined;
-  if (!row) return fn();
+  if (!db.inTransaction) throw new Error('withoutInsertCapture needs an open transaction');
+  const name = triggerName(table, 'ins');
+  const sql = storedTriggerSql(db, name);
+  if (sql === undefined) return fn();
   db.exec(`DROP TRIGGER ${sqliteIdent(name)}`);
-  let failed = true;
+  let out: T;
   try {
-    const out = fn();
-    failed = false;
-    return out;
-  } finally {
+    out = fn();
+  } catch (err) {
     try {
-      db.exec(row.sql);
-    } catch (err) {
-      if (!failed) throw err; // otherwise the first error is the one to report; the rollback restores the trigger
+      db.exec(sql);
+    } catch {
+      // the rollback that follows restores it
     }
+    throw err;
   }
+  db.exec(sql);
+  return out;
 }
 
 export function dropSqliteCapture(db: SqliteDb, table: string): void {
-  for (const suffix of ['ins', 'upd', 'del']) db.exec(`DROP TRIGGER IF EXISTS ${sqliteIdent(`_possync_${table}_${suffix}`)}`);
+  for (const suffix of ['ins', 'upd', 'del'] as const) db.exec(`DROP TRIGGER IF EXISTS ${sqliteIdent(triggerName(table, suffix))}`);
 }
