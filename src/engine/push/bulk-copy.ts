@@ -4,6 +4,7 @@ import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
 import { orderedScan } from '../../db/sqlite/ordered-scan.ts';
+import { rowidRanges } from '../../db/sqlite/rowid-ranges.ts';
 import { writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, type RunContext } from '../context.ts';
@@ -71,6 +72,9 @@ export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckp
   const encoder = sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t);
   const order = t.sqlite.withoutRowid ? t.localKey.map(sqliteIdent) : ['rowid'];
   const bounds = orderedScan(ctx.sqlite.db, sqliteIdent(t.sqliteName), order, order);
+  // Range ends by rowid arithmetic where rowids are dense (no walk over every row to find them).
+  const byRowid = t.sqlite.withoutRowid ? undefined : rowidRanges(ctx.sqlite.db, sqliteIdent(t.sqliteName), COPY_BATCH);
+  const rangeEnd = byRowid ?? ((from: string[] | null) => bounds.boundary(from, COPY_BATCH));
   let after: string[] | null = cp.scan.after;
   let previous: Promise<unknown> = Promise.resolve();
   const inFlight: Array<{ chunk: Chunk; done: Promise<ChunkDone> }> = [];
@@ -89,7 +93,7 @@ export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckp
   try {
     while (!refused) {
       checkAborted(ctx);
-      const chunk: Chunk = { after, upTo: bounds.boundary(after, COPY_BATCH) };
+      const chunk: Chunk = { after, upTo: rangeEnd(after) };
       const checkpoint: PushCheckpoint = { seq: cp.seq, scan: chunk.upTo ? { after: chunk.upTo } : 'done' };
       const earlier = previous;
       const done = withRetries(() => copyChunk(ctx, t, encoder, chunk, checkpoint, earlier, read, options.pullFence));

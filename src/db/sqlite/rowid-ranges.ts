@@ -1,0 +1,31 @@
+import type { SqliteDb } from './gateway.ts';
+
+/**
+ * Range ends for a scan in rowid order, found by arithmetic on rowids instead of by walking rows.
+ *
+ * `next(after)` returns the end (inclusive) of the range that starts at the first rowid after
+ * `after` and spans `step` rowid values, or undefined when that range reaches the last row (the
+ * caller's range then runs to the end of the table). Consecutive ranges partition the rowid
+ * space whatever the table holds, so rows the till app inserts or deletes meanwhile cannot fall
+ * between two ranges; density only decides how many rows a range holds (at most `step`).
+ *
+ * Returns undefined when the rowids are sparse (fewer than half of min..max in use): ranges would
+ * hold few rows each. With at least half in use, the number of ranges is at most 2 × rows / step
+ * + 1, each range starting at a row that exists.
+ */
+export function rowidRanges(db: SqliteDb, from: string, step: number): ((after: readonly string[] | null) => string[] | undefined) | undefined {
+  const span = db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi, count(*) AS n FROM ${from}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null; n: bigint };
+  if (span.lo === null || span.hi === null) return undefined;
+  if (span.hi - span.lo + 1n > 2n * span.n) return undefined;
+  const first = db.prepare(`SELECT min(rowid) AS r FROM ${from} WHERE rowid > ?`).safeIntegers(true).pluck(true);
+  const last = db.prepare(`SELECT max(rowid) AS r FROM ${from}`).safeIntegers(true).pluck(true);
+  const width = BigInt(step);
+  return (after) => {
+    const start = first.get(after === null ? -(2n ** 63n) : BigInt(after[0]!)) as bigint | null;
+    if (start === null) return undefined;
+    const end = start + width - 1n;
+    const hi = last.get() as bigint | null;
+    if (hi === null || end >= hi) return undefined;
+    return [String(end)];
+  };
+}
