@@ -171,12 +171,12 @@ describe('composite primary keys on a schema pair', () => {
     expect((await cli('rejected', '--discard', 'loan', '["NORTH","7"]')).code).toBe(2); // nothing held any more
   });
 
-  it('a first push (full scan) and a resync longer than one 10,000-row page walk a composite key without gaps', async () => {
+  it('a first push (full scan) and a resync longer than one page walk a composite key without gaps', async () => {
     const till = pair.terminal('big', { batchSize: 500 });
     const local = openSqlite(till.sqlitePath);
     const insert = local.prepare(`INSERT INTO ShelfCopy VALUES (?, ?, ?)`);
-    // 3 x 4,115 rows: page boundaries (10,000 and 20,000) fall inside a branch, with copy
-    // numbers whose text order differs from their numeric order (9 < 10 < 100 ...).
+    // 3 x 4,115 rows: page boundaries (push: 10,000; pull: every 2,500) fall inside a branch, with
+    // copy numbers whose text order differs from their numeric order (9 < 10 < 100 ...).
     local.transaction(() => {
       for (const b of ['B1', 'B2', 'B3']) for (let n = 1; n <= 4115; n++) insert.run(b, n, `shelf ${b}-${n % 37}`);
     })();
@@ -193,7 +193,7 @@ describe('composite primary keys on a schema pair', () => {
       { branch_code: 'B3', n: 4115, lo: 1, hi: 4115 },
     ]);
 
-    // The till's first pull resyncs the table in two pages and sweeps local rows the cloud lacks:
+    // The till's first pull resyncs the table in pages and sweeps local rows the cloud lacks:
     // a page boundary that skipped keys would delete them here.
     const resync = await runSync(till.config, { direction: 'pull', tables: ['shelf_copy'] });
     expectNoTableErrors(resync);

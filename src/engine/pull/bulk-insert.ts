@@ -41,20 +41,21 @@ export function canBulkInsert(db: SqliteDb, t: TablePlan): boolean {
 export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: ReadonlyArray<ReadonlyArray<string | null>>, checkpoint: PullCheckpoint | undefined, result: TableResult): void {
   const db = ctx.sqlite.db;
   const cols = t.columns;
-  const wires = arrays.map((a) => cols.map((c, i) => fromPg(c.codec, a[i] ?? null)));
-  const asRow = (w: ReadonlyArray<Wire>): WireRow => Object.fromEntries(cols.map((c, i) => [c.pg, w[i] ?? null]));
+  // Column texts are converted as they are bound; only a row that goes the slow way becomes a wire row.
+  const wire = (a: ReadonlyArray<string | null>, i: number): Wire => fromPg(cols[i]!.codec, a[i] ?? null);
+  const asRow = (a: ReadonlyArray<string | null>): WireRow => Object.fromEntries(cols.map((c, i) => [c.pg, wire(a, i)]));
   // Translated FKs: the parent's shared id becomes its local id; rows with a parent missing locally go the slow way.
   const translate = cols.map((c) => t.fks.find((f) => f.translate && f.column === c));
   const maps = new Map<FkPlan, Map<string, RawValue>>();
   for (const [i, fk] of translate.entries()) {
     if (!fk) continue;
     const parent = ctx.plan.byName.get(fk.refTable)!;
-    const ids = [...new Set(wires.map((w) => w[i]).filter((v): v is string => v !== null && v !== undefined))];
+    const ids = [...new Set(arrays.map((a) => wire(a, i)).filter((v): v is string => v !== null && v !== undefined))];
     const found = selectByKeys(db, parent.sqliteName, [parent.serverIdCol!.sqlite], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
     maps.set(fk, new Map(found.map((r) => [String(r[parent.serverIdCol!.sqlite]), r[parent.localPk!] ?? null])));
   }
   const checksParents = t.fks.some((f) => !f.translate);
-  const orphans = checksParents ? missingLocalParents(ctx, t, wires.map(asRow)) : new Map();
+  const orphans = checksParents ? missingLocalParents(ctx, t, arrays.map(asRow)) : new Map();
   const keyIndex = t.key.map((k) => cols.indexOf(k));
   const table = sqliteIdent(t.sqliteName);
   const columnList = cols.map((c) => sqliteIdent(c.sqlite)).join(', ');
@@ -66,17 +67,17 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
   const insertMany = perStatement > 1 ? db.prepare(`INSERT INTO ${table} (${columnList}) VALUES ${Array(perStatement).fill(tuple).join(', ')}`) : insertOne;
   inPullTransaction(ctx, () => {
     const slow: WireRow[] = [];
-    const chunk: Array<ReadonlyArray<Wire>> = [];
+    const chunk: Array<ReadonlyArray<string | null>> = [];
     const chunkArgs: RawValue[][] = [];
     const flat: RawValue[] = [];
-    const insertRows = (rows: RawValue[][], wiresOf: Array<ReadonlyArray<Wire>>) => {
+    const insertRows = (rows: RawValue[][], textsOf: Array<ReadonlyArray<string | null>>) => {
       rows.forEach((args, i) => {
         try {
           insertOne.run(args);
           result.inserted++;
         } catch (err) {
           if (!isConstraintError(err)) throw err;
-          slow.push(asRow(wiresOf[i]!));
+          slow.push(asRow(textsOf[i]!));
         }
       });
     };
@@ -99,34 +100,34 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
     // The fast rows go in with the insert trigger out of the way (capture is suppressed in this
     // transaction anyway); the slow rows below take the normal path with it back in place.
     withoutInsertCapture(db, t.sqliteName, () => {
-      for (const w of wires) {
-        if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => w[i] ?? '')))) {
-          slow.push(asRow(w));
+      for (const a of arrays) {
+        if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => wire(a, i) ?? '')))) {
+          slow.push(asRow(a));
           continue;
         }
         const args: RawValue[] = new Array<RawValue>(cols.length);
         let ok = true;
         for (let i = 0; i < cols.length && ok; i++) {
-          const wire = w[i] ?? null;
+          const value = fromPg(cols[i]!.codec, a[i] ?? null);
           const fk = translate[i];
-          if (fk && wire !== null) {
-            const local = maps.get(fk)!.get(wire);
+          if (fk && value !== null) {
+            const local = maps.get(fk)!.get(value);
             if (local === undefined) ok = false;
             else args[i] = local;
             continue;
           }
           try {
-            args[i] = toSqlite(cols[i]!.codec, wire);
+            args[i] = toSqlite(cols[i]!.codec, value);
           } catch (err) {
             if (!(err instanceof ValueError)) throw err;
             ok = false;
           }
         }
         if (!ok) {
-          slow.push(asRow(w));
+          slow.push(asRow(a));
           continue;
         }
-        chunk.push(w);
+        chunk.push(a);
         chunkArgs.push(args);
         if (chunk.length === perStatement) flush();
       }
