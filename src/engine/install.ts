@@ -114,9 +114,10 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   return notes;
 }
 
+/** Both checks side by side on the pool: they run before every sync. */
 async function needsPgInstall(pg: PgGateway, plan: SyncPlan): Promise<boolean> {
-  if (!(await pgBookkeepingInstalled(pg))) return true;
-  return (await pgCaptureStates(pg.pool, plan)).some((s) => s.state !== 'ok');
+  const [bookkeeping, capture] = await Promise.all([pgBookkeepingInstalled(pg), pgCaptureStates(pg.pool, plan)]);
+  return !bookkeeping || capture.some((s) => s.state !== 'ok');
 }
 
 async function withInstallRetries<T>(fn: () => Promise<T>): Promise<T> {

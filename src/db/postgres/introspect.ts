@@ -36,52 +36,57 @@ export interface PgTableInfo {
   foreignKeys: PgForeignKey[];
 }
 
-/** Introspects the named tables of one schema in three catalog queries. Missing tables are absent from the map. */
+/**
+ * Introspects the named tables of one schema in three catalog queries, sent side by side on the
+ * pool (every run starts with them). Missing tables are absent from the map.
+ */
 export async function introspectPg(pg: PgGateway, schema: string, tables: readonly string[]): Promise<Map<string, PgTableInfo>> {
-  const columns = await pg.query<{
-    table_name: string; name: string; typname: string; typtype: string; elem: string | null;
-    cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string;
-  }>(
-    `SELECT c.relname AS table_name, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
-            a.atttypid::regtype::text AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
-            a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity
-       FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_type t ON t.oid = a.atttypid
-       LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
-      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
-        AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY c.relname, a.attnum`,
-    [schema, tables],
-  );
-  const constraints = await pg.query<{
-    table_name: string; name: string; contype: string; cols: string[]; ref_schema: string | null; ref_table: string | null;
-    ref_cols: string[] | null; deferrable: boolean;
-  }>(
-    `SELECT c.relname AS table_name, k.conname AS name, k.contype::text AS contype,
-            ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] AS cols,
-            rn.nspname AS ref_schema, rc.relname AS ref_table,
-            CASE WHEN k.contype = 'f' THEN ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)::text[] END AS ref_cols,
-            k.condeferrable AS deferrable
-       FROM pg_constraint k
-       JOIN pg_class c ON c.oid = k.conrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_class rc ON rc.oid = k.confrelid
-       LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND k.contype IN ('p', 'u', 'f')
-      ORDER BY c.relname, k.conname`,
-    [schema, tables],
-  );
-  const uniqueIndexes = await pg.query<{ table_name: string; cols: string[] }>(
-    `SELECT c.relname AS table_name,
-            ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)::text[] AS cols
-       FROM pg_index i
-       JOIN pg_class c ON c.oid = i.indrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
-    [schema, tables],
-  );
+  const [columns, constraints, uniqueIndexes] = await Promise.all([
+    pg.query<{
+      table_name: string; name: string; typname: string; typtype: string; elem: string | null;
+      cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string;
+    }>(
+      `SELECT c.relname AS table_name, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
+              a.atttypid::regtype::text AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
+              a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity
+         FROM pg_attribute a
+         JOIN pg_class c ON c.oid = a.attrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+        WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY c.relname, a.attnum`,
+      [schema, tables],
+    ),
+    pg.query<{
+      table_name: string; name: string; contype: string; cols: string[]; ref_schema: string | null; ref_table: string | null;
+      ref_cols: string[] | null; deferrable: boolean;
+    }>(
+      `SELECT c.relname AS table_name, k.conname AS name, k.contype::text AS contype,
+              ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] AS cols,
+              rn.nspname AS ref_schema, rc.relname AS ref_table,
+              CASE WHEN k.contype = 'f' THEN ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)::text[] END AS ref_cols,
+              k.condeferrable AS deferrable
+         FROM pg_constraint k
+         JOIN pg_class c ON c.oid = k.conrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_class rc ON rc.oid = k.confrelid
+         LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND k.contype IN ('p', 'u', 'f')
+        ORDER BY c.relname, k.conname`,
+      [schema, tables],
+    ),
+    pg.query<{ table_name: string; cols: string[] }>(
+      `SELECT c.relname AS table_name,
+              ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)::text[] AS cols
+         FROM pg_index i
+         JOIN pg_class c ON c.oid = i.indrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
+      [schema, tables],
+    ),
+  ]);
 
   const result = new Map<string, PgTableInfo>();
   const info = (table: string): PgTableInfo => {
