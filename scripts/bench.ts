@@ -4,7 +4,7 @@
 // initial pull into an empty SQLite (Postgres → SQLite), incremental push and pull cycles with
 // 100 changed rows in the N-row database and in a smaller one, and for reference a raw COPY of
 // the same rows and (when `pgloader` is on the PATH) pgloader's load of the same SQLite file.
-// Each phase runs in its own process so its peak RSS is its own. Starts an embedded Postgres
+// Each phase runs in its own process (bundled, on plain Node) so its peak RSS is its own. Starts an embedded Postgres
 // unless BENCH_DATABASE_URL is set (the user must be allowed to create databases).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +18,9 @@ import { progress } from '../src/cli/output.ts';
 import { PG_TABLE, createEmptyTerminal, createTerminal, writeCopyFile } from './bench/dataset.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// Phases run bundled on plain Node, as the installed possync command does (scripts/build.mjs),
+// so their memory figures are those of the shipped code, not of tsx's loader.
+const PHASE_BUNDLE = path.join(here, '..', 'dist', 'bench-phase.mjs');
 
 interface Options {
   rows: number;
@@ -63,7 +66,7 @@ function runPhase(input: Record<string, unknown>): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
     // BENCH_NODE_ARGS passes flags to each phase's Node, e.g. "--cpu-prof --cpu-prof-dir=prof".
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(here, 'bench', 'phase.ts'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, PHASE_BUNDLE, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -85,6 +88,7 @@ function pgloaderAvailable(): boolean {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  execFileSync(process.execPath, [path.join(here, 'build.mjs'), path.join('scripts', 'bench', 'phase.ts'), path.relative(path.join(here, '..'), PHASE_BUNDLE)], { stdio: 'inherit' });
   const spinner = progress('starting PostgreSQL');
   let server: EmbeddedServer | undefined;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-bench-'));

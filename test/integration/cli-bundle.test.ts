@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `npm install` bundles the CLI (scripts/build.mjs) and bin/possync.js runs that bundle on plain
+// Node. The bundle must work from dist/: paths to the package's own files (the demo's fixtures)
+// are found from wherever the code runs, and dependencies resolve from node_modules.
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe('the bundled CLI', () => {
+  const out = path.join(ROOT, 'dist', `test-bundle-${process.pid}.mjs`);
+  const run = (args: string[]) => spawnSync(process.execPath, [out, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+
+  beforeAll(() => {
+    const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), 'src/cli/main.ts', path.relative(ROOT, out)], { cwd: ROOT, encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+  });
+  afterAll(() => {
+    fs.rmSync(out, { force: true });
+    fs.rmSync(`${out}.map`, { force: true });
+  });
+
+  it('is one module with possync inside and its dependencies outside', () => {
+    const text = fs.readFileSync(out, 'utf8');
+    expect(text).toMatch(/from "better-sqlite3"/);
+    expect(text).toMatch(/from "commander"/);
+    expect(text).not.toMatch(/from "\.\.?\//); // no relative imports left: all of src/ is inside
+    expect(text).not.toMatch(/tsx/);
+  });
+
+  it('runs on plain Node: version, help, and a one-line error with its exit code', () => {
+    const version = run(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(run(['demo', '--help']).stdout).toMatch(/demo/);
+    const missing = run(['verify-schemas', '--config', path.join(ROOT, 'no-such-config.json')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/no-such-config\.json/);
+  });
+});
