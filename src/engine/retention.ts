@@ -1,5 +1,6 @@
 import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import type { SqliteDb } from '../db/sqlite/gateway.ts';
+import { pgLiteral } from '../db/quote.ts';
 import { readPullCheckpoint } from './checkpoints.ts';
 
 const PRUNED_BELOW = 'possync.pruned_below';
@@ -33,15 +34,14 @@ export interface PruneResult {
 /** Deletes change-log entries no active terminal needs; a no-op if another terminal pruned recently. */
 export async function pruneChangeLog(pg: PgGateway, retentionDays: number, options: { force?: boolean } = {}): Promise<PruneResult | undefined> {
   return pg.tx(async (client) => {
-    const lock = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('possync.prune')) AS ok`);
+    // The lock and "pruned recently?" in one round trip: this runs after every pull.
+    const lock = await client.query<{ ok: boolean; recent: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('possync.prune')) AS ok,
+              EXISTS (SELECT 1 FROM possync.system_settings WHERE setting_key = $1 AND setting_value::timestamptz > now() - make_interval(mins => $2)) AS recent`,
+      [LAST_PRUNE, PRUNE_EVERY_MINUTES],
+    );
     if (!lock.rows[0]?.ok) return undefined;
-    if (!options.force) {
-      const recent = await client.query(
-        `SELECT 1 FROM possync.system_settings WHERE setting_key = $1 AND setting_value::timestamptz > now() - make_interval(mins => $2)`,
-        [LAST_PRUNE, PRUNE_EVERY_MINUTES],
-      );
-      if (recent.rows.length > 0) return undefined;
-    }
+    if (!options.force && lock.rows[0].recent) return undefined;
     const { rows } = await client.query<{ horizon: string | null }>(
       `SELECT min(pull_fence)::text AS horizon FROM possync.terminals WHERE last_seen > now() - make_interval(days => $1)`,
       [retentionDays],
@@ -66,10 +66,13 @@ export async function pruneChangeLog(pg: PgGateway, retentionDays: number, optio
   });
 }
 
+/** A scalar subquery for the pruned horizon (NULL when nothing was pruned yet), to read with other values. */
+export const PRUNED_BELOW_SQL = `SELECT setting_value FROM possync.system_settings WHERE setting_key = ${pgLiteral(PRUNED_BELOW)}`;
+
 /** Change-log entries below this xid may be gone: a checkpoint below it cannot trust the log. */
 export async function prunedBelow(q: Queryable): Promise<string | undefined> {
-  const { rows } = await q.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = $1`, [PRUNED_BELOW]);
-  return rows[0]?.v;
+  const { rows } = await q.query<{ v: string | null }>(`SELECT (${PRUNED_BELOW_SQL}) AS v`);
+  return rows[0]?.v ?? undefined;
 }
 
 export function below(xid: string | undefined, horizon: string | undefined): boolean {

@@ -5,7 +5,7 @@ import { isPgRetryable } from '../../db/postgres/errors.ts';
 import { recordRetry } from '../retries.ts';
 import { runTableStep } from '../step.ts';
 import { pullTable, settleDeferredPull } from './table.ts';
-import { prunedBelow, pruneChangeLog, registerPull } from '../retention.ts';
+import { PRUNED_BELOW_SQL, pruneChangeLog, registerPull } from '../retention.ts';
 
 export interface PullSummary {
   fence: string | undefined;
@@ -41,14 +41,16 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
   const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false };
   await ctx.pg.tx(
     async (client) => {
-      const { rows } = await client.query<{ fence: string; xmax: string }>(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+      // The pruned horizon is read in the same statement, so from this same snapshot: a prune
+      // that commits after it cannot hide entries from this pull (they stay visible in the
+      // snapshot), and one that committed before it is seen here, so checkpoints below it resync
+      // instead of trusting the log.
+      const { rows } = await client.query<{ fence: string; xmax: string; pruned_below: string | null }>(
+        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+                (${PRUNED_BELOW_SQL}) AS pruned_below`,
       );
       summary.fence = rows[0]!.fence;
-      // The pruned horizon from this same snapshot: a prune that commits after it cannot hide
-      // entries from this pull (they stay visible in the snapshot), and one that committed
-      // before it is seen here, so checkpoints below it resync instead of trusting the log.
-      ctx.prunedBelow = await prunedBelow(client);
+      ctx.prunedBelow = rows[0]!.pruned_below ?? undefined;
       summary.heldBackByOpenTransaction = rows[0]!.fence !== rows[0]!.xmax;
       const inSavepoint = async (fn: () => Promise<void>) => {
         await client.query('SAVEPOINT possync_table');
@@ -75,8 +77,11 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
     { isolation: 'repeatable read', readOnly: true },
   );
   if (!ctx.dryRun && summary.fence) {
-    await registerPull(ctx.pg, ctx.sqlite.db, ctx.plan.terminalId, ctx.plan.tables.filter((t) => t.direction !== 'push').map((t) => t.name));
-    await pruneChangeLog(ctx.pg, ctx.config.retentionDays);
+    // Side by side: a prune that misses this registration only keeps more of the log.
+    await Promise.all([
+      registerPull(ctx.pg, ctx.sqlite.db, ctx.plan.terminalId, ctx.plan.tables.filter((t) => t.direction !== 'push').map((t) => t.name)),
+      pruneChangeLog(ctx.pg, ctx.config.retentionDays),
+    ]);
   }
   return summary;
 }
