@@ -4,8 +4,9 @@
 // initial pull into an empty SQLite (Postgres → SQLite), incremental push and pull cycles with
 // 100 changed rows in the N-row database and in a smaller one, and for reference a raw COPY of
 // the same rows and (when `pgloader` is on the PATH) pgloader's load of the same SQLite file.
-// Each phase runs in its own process (bundled, on plain Node) so its peak RSS is its own. Starts an embedded Postgres
-// unless BENCH_DATABASE_URL is set (the user must be allowed to create databases).
+// Each phase runs in its own process (bundled, on plain Node) so its peak RSS is its own. Starts
+// an embedded Postgres unless BENCH_DATABASE_URL is set (the user must be allowed to create
+// databases).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,9 +89,11 @@ function pgloaderAvailable(): boolean {
 
 /**
  * Cycles are measured in a settled database, as a daemon meets it: right after the bulk loads,
- * autovacuum and the checkpointer work through millions of new rows on the same two cores (the
- * first cycles then took 80–95 ms and the last ones 36 ms). VACUUM ANALYZE and a CHECKPOINT do
- * that work first. CHECKPOINT needs a superuser or pg_checkpoint: skipped on a server that refuses.
+ * autovacuum and the checkpointer still have millions of new rows to go through, on the same two
+ * cores. VACUUM ANALYZE and a CHECKPOINT do that work first. (It does not remove all of the
+ * early-cycle slowness: in a 100k-row run after it, the first cycles still took 50–65 ms and the
+ * last ones 25–28 ms, which looks like JIT warm-up in the fresh phase process.) CHECKPOINT needs a
+ * superuser or pg_checkpoint: skipped on a server that refuses.
  */
 async function quiesce(url: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
