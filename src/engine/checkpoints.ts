@@ -29,8 +29,38 @@ export interface PushCheckpoint {
 export interface PullCheckpoint {
   /** Postgres change-log cursor: every change by a transaction with xid < this is applied. */
   xid: string | undefined;
-  /** A full resync in progress; `fence` becomes `xid` when it completes. */
-  scan: (ScanState & { fence: string }) | undefined;
+  /**
+   * The pull snapshot (pg_snapshot text, `xmin:xmax:xip,…`) whose changes are all applied: also
+   * those of transactions above `xid` that had committed, so the next pull skips them. Checkpoints
+   * written before possync stored it lack it; `xid` alone then stands for `xid:xid:`.
+   */
+  snapshot?: string | undefined;
+  /** A full resync in progress; `fence` (and `snapshot`) become `xid` when it completes. */
+  scan: (ScanState & { fence: string; snapshot?: string | undefined }) | undefined;
+}
+
+/** What a pull reads in: its snapshot and that snapshot's xmin, the fence. */
+export interface PullSnapshot {
+  fence: string;
+  snapshot: string;
+}
+
+/** Before any pull: every change in the log is one this terminal has not seen. */
+export const NEVER_PULLED: PullSnapshot = { fence: '0', snapshot: '1:1:' };
+
+/**
+ * SQL: the change-log entry `c` (alias) is by a transaction the snapshot bound as `$snapshot` (with
+ * its xmin as `$fence`) did not see. The xid bound comes first so the (tbl, xid) index applies.
+ */
+export function unseenSql(fence: string, snapshot: string): string {
+  return `c.xid >= ${fence}::xid8 AND NOT pg_visible_in_snapshot(c.xid, ${snapshot}::pg_snapshot)`;
+}
+
+/** The snapshot a checkpoint (or a resync in progress) stands for. */
+export function appliedSnapshot(at: { xid?: string | undefined; fence?: string; snapshot?: string | undefined }): PullSnapshot {
+  const fence = at.fence ?? at.xid;
+  if (fence === undefined) throw new Error('a pull checkpoint without a position has no snapshot');
+  return { fence, snapshot: at.snapshot ?? `${fence}:${fence}:` };
 }
 
 export async function readPushCheckpoint(q: Queryable, terminalId: string, table: string): Promise<PushCheckpoint | undefined> {
@@ -54,6 +84,12 @@ export function readPullCheckpoint(db: SqliteDb, terminalId: string, table: stri
     | { setting_value: string | null }
     | undefined;
   return row?.setting_value ? (JSON.parse(row.setting_value) as PullCheckpoint) : undefined;
+}
+
+/** What this terminal has pulled of a table: undefined before its first pull or during a resync. */
+export function pulledSnapshot(db: SqliteDb, terminalId: string, table: string): PullSnapshot | undefined {
+  const cp = readPullCheckpoint(db, terminalId, table);
+  return cp?.scan || cp?.xid === undefined ? undefined : appliedSnapshot(cp);
 }
 
 /** Must be called inside the SQLite transaction that applies the batch. */

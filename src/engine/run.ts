@@ -13,7 +13,7 @@ import type { SyncPlan, TablePlan } from './plan/types.ts';
 import { pullAll } from './pull/run.ts';
 import { pushTable, settleDeferredPush } from './push/table.ts';
 import { refuseLocalChanges } from './push/refuse.ts';
-import { readPullCheckpoint } from './checkpoints.ts';
+import { pulledSnapshot } from './checkpoints.ts';
 import { countingRetries, noRetries } from './retries.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { runTableStep } from './step.ts';
@@ -174,6 +174,5 @@ function stepResults(tables: TablePlan[], results: Map<TablePlan, TableResult>, 
 }
 
 async function settleDeferredPushAgain(ctx: RunContext, t: TablePlan, r: TableResult): Promise<void> {
-  const pullCp = readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name);
-  await settleDeferredPush(ctx, t, pullCp?.scan ? undefined : pullCp?.xid, r);
+  await settleDeferredPush(ctx, t, pulledSnapshot(ctx.sqlite.db, ctx.plan.terminalId, t.name), r);
 }

@@ -27,7 +27,7 @@ describe('possync status: fence lag (subprocess)', () => {
   const trigger = async (direction: string) => {
     const r = await runCli(['trigger', '-d', direction, '--json', '-c', c.configPath], { env: c.env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { warnings: string[] };
+    return JSON.parse(r.stdout) as { warnings: string[]; tables: Array<{ table: string; step: string; updated: number; unchanged: number }> };
   };
   const fenceOf = (s: StatusReport) => {
     if (!s.cloud.reachable) throw new Error(`cloud unreachable: ${s.cloud.error}`);
@@ -114,14 +114,22 @@ describe('possync status: fence lag (subprocess)', () => {
       const human = await runCli(['status', '-c', c.configPath], { env: c.env });
       expect(human.stdout).toContain(`pull fence now: xid ${etlXid}, held by an open transaction (pid ${etlPid}, application back-office-etl, database ${other.name}, idle in transaction) since`);
 
-      // A pull applies the committed change (it is visible in the pull's snapshot) and warns, but
-      // its checkpoint cannot pass the fence: the change stays counted until the ETL ends.
+      // A pull applies the committed change (it is visible in the pull's snapshot) and warns. Its
+      // checkpoint keeps that snapshot, so the change is no longer behind, though the fence stays.
       const pulled = await trigger('pull');
       expect(pulled.warnings.join(' ')).toMatch(/long-running Postgres transaction holds the pull fence back/);
       const db = openSqlite(c.sqlitePath);
       expect(db.prepare(`SELECT balance FROM patients WHERE id = ?`).get(uuid(11))).toEqual({ balance: '30.00' });
       db.close();
+      const after = await status();
+      expect(fenceOf(after).xid).toBe(etlXid);
+      expect(byTable(after).patients!.fenceLag).toMatchObject({ transactions: 0 });
+      // And a change committed after that pull is behind again, until the next pull.
+      await c.pg.query(`UPDATE patients SET balance = 31 WHERE id = $1`, [uuid(11)]);
       expect(byTable(await status()).patients!.fenceLag).toMatchObject({ transactions: 1 });
+      const patients = (await trigger('pull')).tables.filter((t) => t.table === 'patients');
+      expect(patients.map((t) => [t.step, t.updated, t.unchanged])).toEqual([['pull', 1, 0]]);
+      expect(byTable(await status()).patients!.fenceLag).toMatchObject({ transactions: 0 });
 
       await etl.query('COMMIT');
     } finally {

@@ -45,11 +45,12 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
       // that commits after it cannot hide entries from this pull (they stay visible in the
       // snapshot), and one that committed before it is seen here, so checkpoints below it resync
       // instead of trusting the log.
-      const { rows } = await client.query<{ fence: string; xmax: string; pruned_below: string | null }>(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
-                (${PRUNED_BELOW_SQL}) AS pruned_below`,
+      const { rows } = await client.query<{ snapshot: string; fence: string; xmax: string; pruned_below: string | null }>(
+        `SELECT pg_current_snapshot()::text AS snapshot, pg_snapshot_xmin(pg_current_snapshot())::text AS fence,
+                pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, (${PRUNED_BELOW_SQL}) AS pruned_below`,
       );
       summary.fence = rows[0]!.fence;
+      const snap = { fence: rows[0]!.fence, snapshot: rows[0]!.snapshot };
       ctx.prunedBelow = rows[0]!.pruned_below ?? undefined;
       summary.heldBackByOpenTransaction = rows[0]!.fence !== rows[0]!.xmax;
       const inSavepoint = async (fn: () => Promise<void>) => {
@@ -64,7 +65,7 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
       };
       for (const t of tables) {
         const result = results.get(t)!;
-        await runTableStep(ctx, t, result, results, () => inSavepoint(() => pullTable(ctx, client, t, summary.fence!, result)), { rethrowRetryable: true });
+        await runTableStep(ctx, t, result, results, () => inSavepoint(() => pullTable(ctx, client, t, snap, result)), { rethrowRetryable: true });
       }
       // FK cycles between tables: a row may wait for a parent in a table pulled after it.
       for (const t of tables) {

@@ -1,6 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { fetchRows, scanRowArrays, scanRows } from '../../db/postgres/rows.ts';
-import { readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type ScanState } from '../checkpoints.ts';
+import { appliedSnapshot, readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type PullSnapshot } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import { heldKeys, settleDeferred } from '../held.ts';
 import { keyString, parseKey, type Key } from '../keys.ts';
@@ -25,11 +25,11 @@ let cursorCounter = 0;
 const RESYNC_PAGE = 2_500;
 
 /**
- * Pulls one table inside the pull's REPEATABLE READ snapshot, whose fence is `fence`: first rows
- * held back last time, then (first run, after a reset, or after a TRUNCATE) a full resync by key
- * ranges, then the change log between the table's checkpoint and the fence.
+ * Pulls one table inside the pull's REPEATABLE READ snapshot `snap`: first rows held back last
+ * time, then (first run, after a reset, or after a TRUNCATE) a full resync by key ranges, then the
+ * change log between the table's checkpoint and this snapshot.
  */
-export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan, fence: string, result: TableResult): Promise<void> {
+export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan, snap: PullSnapshot, result: TableResult): Promise<void> {
   const db = ctx.sqlite.db;
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
@@ -42,16 +42,19 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   // Resync the table key by key when the change log cannot tell what happened since the
   // checkpoint: someone reloaded the table, or entries this terminal needs were pruned while it
   // was silent for longer than retentionDays.
-  if (cp.xid !== undefined && cp.scan === undefined && (below(cp.xid, ctx.prunedBelow) || (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, cp.xid, fence, ctx.plan.terminalId)))) {
+  if (cp.xid !== undefined && cp.scan === undefined && (below(cp.xid, ctx.prunedBelow) || (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, appliedSnapshot(cp), snap.fence, ctx.plan.terminalId)))) {
     cp = { xid: undefined, scan: undefined };
   }
 
   if (cp.xid === undefined || cp.scan !== undefined) {
-    await resyncTable(ctx, client, t, cp.scan ?? { fence, after: null }, held, result);
-    cp = { xid: (cp.scan ?? { fence }).fence, scan: undefined };
+    // A resync begun by an earlier pull goes on in this snapshot; the window after it then covers
+    // everything since the snapshot it began in.
+    const scan = cp.scan ?? { fence: snap.fence, snapshot: snap.snapshot, after: null };
+    await resyncTable(ctx, client, t, scan, held, result);
+    cp = { xid: scan.fence, snapshot: scan.snapshot, scan: undefined };
   }
 
-  await pullWindow(ctx, client, t, cp.xid!, fence, held, fetch, result);
+  await pullWindow(ctx, client, t, appliedSnapshot(cp), snap, held, fetch, result);
 
   await settleDeferredPull(ctx, client, t, result);
 }
@@ -82,8 +85,8 @@ async function pullWindow(
   ctx: RunContext,
   client: PgClient,
   t: TablePlan,
-  from: string,
-  fence: string,
+  from: PullSnapshot,
+  to: PullSnapshot,
   held: ReadonlySet<string>,
   fetch: (keys: Key[]) => Promise<WireRow[]>,
   result: TableResult,
@@ -92,11 +95,12 @@ async function pullWindow(
   const batchSize = ctx.config.batchSize;
   // No early return when the fence has not moved: a long transaction elsewhere can pin it while
   // other changes commit above it, and those are applied now (and seen again, harmlessly, later).
-  if (!(await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, fence, ctx.plan.terminalId))) {
-    if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, { xid: fence, scan: undefined }));
+  const done: PullCheckpoint = { xid: to.fence, snapshot: to.snapshot, scan: undefined };
+  if (!(await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId))) {
+    if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, done));
     return;
   }
-  const window = await ChangeWindow.open(client, ctx.plan.schema, t.name, from, fence, ctx.plan.terminalId, ++cursorCounter);
+  const window = await ChangeWindow.open(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId, ++cursorCounter);
   try {
     let page = await window.next(batchSize);
     while (page.length > 0) {
@@ -108,7 +112,7 @@ async function pullWindow(
         if (w.deletedAt) deletedAt.set(keyString(keys[i]!), fromPg('timestamptz', w.deletedAt)!);
       });
       // The checkpoint moves to the fence with the window's last batch, never before it.
-      const checkpoint: PullCheckpoint | undefined = following.length === 0 ? { xid: fence, scan: undefined } : undefined;
+      const checkpoint: PullCheckpoint | undefined = following.length === 0 ? done : undefined;
       applyPullBatch(ctx, t, { keys, rows: await fetch(keys), deletedAt }, { checkpoint, held }, result);
       ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
       page = following;
@@ -122,7 +126,7 @@ async function pullWindow(
  * A full resync by key ranges inside the pull's snapshot, in large pages; the next page is
  * requested before the current one is written, so Postgres reads while SQLite writes.
  */
-async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan: ScanState & { fence: string }, held: ReadonlySet<string>, result: TableResult): Promise<void> {
+async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan: NonNullable<PullCheckpoint['scan']>, held: ReadonlySet<string>, result: TableResult): Promise<void> {
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
   const ref = pgRef(ctx.plan, t);
@@ -130,7 +134,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   // Deleting local rows that Postgres lacks is only safe once every local row has been pushed.
   const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
   const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
-  const final: PullCheckpoint = { xid: scan.fence, scan: undefined };
+  const final: PullCheckpoint = { xid: scan.fence, snapshot: scan.snapshot, scan: undefined };
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
   // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
   const keyIndex = t.key.map((k) => t.columns.indexOf(k));
@@ -157,7 +161,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
       page.catch(() => {}); // observed when awaited; never an unhandled rejection if we stop early
     }
     // With a sweep pending, the final checkpoint is written by the sweep's transaction.
-    const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { fence: scan.fence, after } };
+    const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { ...scan, after } };
     if (arrays) bulkInsertArrays(ctx, t, arrays, next, result);
     else applyPullBatch(ctx, t, { keys: keys!, rows: rows!, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
     ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });

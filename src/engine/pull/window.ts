@@ -1,6 +1,7 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { pgLiteral } from '../../db/quote.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
+import type { PullSnapshot } from '../checkpoints.ts';
 
 /** xid8 values are unsigned 64-bit integers printed in decimal. */
 function xidLiteral(xid: string): string {
@@ -8,15 +9,23 @@ function xidLiteral(xid: string): string {
   return `'${xid}'::xid8`;
 }
 
+/** pg_snapshot text: `xmin:xmax:xip,xip,…`. */
+function snapshotLiteral(snapshot: string): string {
+  if (!/^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/.test(snapshot)) throw new Error(`not a pg_snapshot: ${snapshot}`);
+  return `'${snapshot}'::pg_snapshot`;
+}
+
 /**
- * Changes a pull applies: everything below the fence, plus transactions above it that already
- * committed and are visible in this snapshot. The fence is the snapshot's xmin, so a transaction
- * above it may be visible; rows fetched in this snapshot already show its effects, and without its
- * change-log entries a child it moved to a new parent would arrive without that parent. The
- * checkpoint still stops at the fence, so the next pull sees those transactions again (a no-op).
+ * Changes a pull applies: those of transactions the checkpoint's snapshot did not see and this
+ * pull's snapshot does. That is everything below this pull's fence (its xmin) that the last pull
+ * lacked, plus transactions above the fence that already committed: rows fetched in this snapshot
+ * show their effects, and without their change-log entries a child they moved to a new parent
+ * would arrive without that parent. The checkpoint keeps the whole snapshot, so the next pull
+ * skips what this one applied, however long another transaction pins the fence.
  */
-function inSnapshot(fence: string): string {
-  return `(c.xid < ${fence} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
+function windowSql(from: PullSnapshot, to: string): string {
+  return `c.xid >= ${xidLiteral(from.fence)} AND NOT pg_visible_in_snapshot(c.xid, ${snapshotLiteral(from.snapshot)})
+      AND (c.xid < ${xidLiteral(to)} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
 }
 
 export interface WindowKey {
@@ -27,8 +36,8 @@ export interface WindowKey {
 }
 
 /**
- * What changed in one table between two fences, in the pull's snapshot: every transaction below
- * `to` has finished, so nothing can still appear in this window later. Changes this terminal
+ * What changed in one table since the checkpoint's snapshot, in the pull's snapshot: every
+ * transaction below `to` (the fence) has finished, so nothing can still appear behind it later. Changes this terminal
  * pushed itself are skipped unless someone else also touched the key (no echo).
  */
 export class ChangeWindow {
@@ -44,25 +53,25 @@ export class ChangeWindow {
    * True when someone else reloaded the table in the window (a TRUNCATE, or another terminal's
    * bulk load, which logs one 'T' entry instead of every key): it must be resynced in full.
    */
-  static async reloaded(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string): Promise<boolean> {
+  static async reloaded(client: PgClient, schema: string, table: string, from: PullSnapshot, to: string, terminalId: string): Promise<boolean> {
     const { rows } = await client.query(
-      `SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND xid < $3::xid8 AND op = 'T' AND origin IS DISTINCT FROM $4 LIMIT 1`,
-      [changeLogName(schema, table), from, to, terminalId],
+      `SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND ${windowSql(from, to)} AND c.op = 'T' AND c.origin IS DISTINCT FROM $2 LIMIT 1`,
+      [changeLogName(schema, table), terminalId],
     );
     return rows.length > 0;
   }
 
   /** Cheap existence check, so a table with nothing new costs one index probe. */
-  static async hasChanges(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string): Promise<boolean> {
+  static async hasChanges(client: PgClient, schema: string, table: string, from: PullSnapshot, to: string, terminalId: string): Promise<boolean> {
     const { rows } = await client.query(
-      `SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND ${inSnapshot('$3::xid8')} AND c.origin IS DISTINCT FROM $4 LIMIT 1`,
-      [changeLogName(schema, table), from, to, terminalId],
+      `SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND ${windowSql(from, to)} AND c.origin IS DISTINCT FROM $2 LIMIT 1`,
+      [changeLogName(schema, table), terminalId],
     );
     return rows.length > 0;
   }
 
   /** Opens a server-side cursor over the window's distinct keys (streamed, never all in memory). */
-  static async open(client: PgClient, schema: string, table: string, from: string, to: string, terminalId: string, n: number): Promise<ChangeWindow> {
+  static async open(client: PgClient, schema: string, table: string, from: PullSnapshot, to: string, terminalId: string, n: number): Promise<ChangeWindow> {
     const name = `possync_window_${n}`;
     // DECLARE takes no bind parameters, so values are inlined through the literal quoting helper.
     await client.query(
@@ -71,7 +80,7 @@ export class ChangeWindow {
                 max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
            FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
           WHERE c.tbl = ${pgLiteral(changeLogName(schema, table))} AND c.op <> 'T'
-            AND c.xid >= ${xidLiteral(from)} AND ${inSnapshot(xidLiteral(to))}
+            AND ${windowSql(from, to)}
           GROUP BY k.value
          HAVING bool_or(c.origin IS DISTINCT FROM ${pgLiteral(terminalId)})`,
     );

@@ -1,4 +1,5 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
+import { NEVER_PULLED, unseenSql, type PullSnapshot } from '../checkpoints.ts';
 import { deleteRowsAt, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { decide, mergeForUpdate, rowsEqual, type Decision, type WireRow } from '../decide.ts';
@@ -48,7 +49,7 @@ export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>):
  * order, decide per row (insert / update / delete / unchanged / conflict), hold back rows whose
  * parent is missing, then write with one statement per kind, isolating rows Postgres refuses.
  */
-export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, batch: readonly PushItem[], pullFence: string | undefined): Promise<PushOutcome> {
+export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, batch: readonly PushItem[], pullFence: PullSnapshot | undefined): Promise<PushOutcome> {
   let items = batch;
   const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [] };
   if (items.length === 0) return out;
@@ -221,16 +222,16 @@ async function contestedKeys(
   plan: SyncPlan,
   t: TablePlan,
   items: readonly PushItem[],
-  pullFence: string | undefined,
+  pullFence: PullSnapshot | undefined,
 ): Promise<Map<string, { deletedAt: string | undefined }>> {
   const tbl = changeLogName(plan.schema, t.name);
   const result = new Map<string, { deletedAt: string | undefined }>();
-  const since = pullFence ?? '0';
+  const since = pullFence ?? NEVER_PULLED;
   const reloads = await client.query<{ mine: boolean | null; others_last: string | null }>(
-    `SELECT bool_or(origin IS NOT DISTINCT FROM $3) AS mine,
-            (array_agg(xid ORDER BY xid DESC) FILTER (WHERE origin IS DISTINCT FROM $3))[1]::text AS others_last
-       FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND op = 'T'`,
-    [tbl, since, plan.terminalId],
+    `SELECT bool_or(c.origin IS NOT DISTINCT FROM $3) AS mine,
+            (array_agg(c.xid ORDER BY c.xid DESC) FILTER (WHERE c.origin IS DISTINCT FROM $3))[1]::text AS others_last
+       FROM possync.changes c WHERE c.tbl = $1 AND ${unseenSql('$2', '$4')} AND c.op = 'T'`,
+    [tbl, since.fence, plan.terminalId, since.snapshot],
   );
   const othersReload = reloads.rows[0]?.others_last ?? null;
   const ownReload = reloads.rows[0]?.mine === true;
@@ -240,14 +241,14 @@ async function contestedKeys(
             bool_or(c.origin IS NOT DISTINCT FROM $3 AND c.xid > $5::xid8) AS mine_since_reload,
             max(c.at) FILTER (WHERE c.op = 'D' AND c.origin IS DISTINCT FROM $3)::text AS deleted_at
        FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
-      WHERE c.tbl = $1 AND c.xid >= $2::xid8 AND k.value = ANY($4::jsonb[])
+      WHERE c.tbl = $1 AND ${unseenSql('$2', '$6')} AND k.value = ANY($4::jsonb[])
       GROUP BY k.value`,
-    [tbl, since, plan.terminalId, items.map((i) => JSON.stringify(i.key)), othersReload],
+    [tbl, since.fence, plan.terminalId, items.map((i) => JSON.stringify(i.key)), othersReload, since.snapshot],
   );
   // The terminal was silent so long that entries since its last pull were pruned: the history
   // this decision needs is gone, so every differing row goes to the conflict policy. Read after
   // the entries: a prune that removed some of them has committed its new horizon too.
-  if (below(pullFence, await prunedBelow(client))) {
+  if (below(pullFence?.fence, await prunedBelow(client))) {
     for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
     return result;
   }

@@ -5,7 +5,7 @@ import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
 import { orderedScan } from '../../db/sqlite/ordered-scan.ts';
 import { rowidRanges } from '../../db/sqlite/rowid-ranges.ts';
-import { writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { NEVER_PULLED, unseenSql, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
@@ -34,11 +34,12 @@ const LANES = 2;
  * terminal last pulled it; otherwise a row the terminal merely pulled earlier, and another
  * terminal deleted since, would come back.
  */
-export async function canCopy(ctx: RunContext, t: TablePlan, pullFence: string | undefined): Promise<boolean> {
+export async function canCopy(ctx: RunContext, t: TablePlan, pullFence: PullSnapshot | undefined): Promise<boolean> {
+  const since = pullFence ?? NEVER_PULLED;
   const rows = await ctx.pg.query<{ ok: boolean }>(
     `SELECT NOT EXISTS (SELECT 1 FROM ${pgTable(ctx.plan.schema, t.name)})
-        AND NOT EXISTS (SELECT 1 FROM possync.changes WHERE tbl = $1 AND xid >= $2::xid8 AND origin IS DISTINCT FROM $3) AS ok`,
-    [changeLogName(ctx.plan.schema, t.name), pullFence ?? '0', ctx.plan.terminalId],
+        AND NOT EXISTS (SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND ${unseenSql('$2', '$4')} AND c.origin IS DISTINCT FROM $3) AS ok`,
+    [changeLogName(ctx.plan.schema, t.name), since.fence, ctx.plan.terminalId, since.snapshot],
   );
   return rows[0]?.ok === true;
 }
@@ -67,7 +68,7 @@ interface ChunkDone {
  * Returns as soon as a range needed the row-by-row path (Postgres refused the COPY, or a row needs
  * a decision), leaving the rest of the scan to the caller's row-by-row loop.
  */
-export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckpoint, read: Reader, options: { pullFence: string | undefined; batch: () => BatchOptions }, result: TableResult): Promise<void> {
+export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckpoint, read: Reader, options: { pullFence: PullSnapshot | undefined; batch: () => BatchOptions }, result: TableResult): Promise<void> {
   if (cp.scan === 'done') return;
   const encoder = sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t);
   const order = t.sqlite.withoutRowid ? t.localKey.map(sqliteIdent) : ['rowid'];
@@ -125,7 +126,7 @@ async function copyChunk(
   checkpoint: PushCheckpoint,
   earlier: Promise<unknown>,
   read: Reader,
-  pullFence: string | undefined,
+  pullFence: PullSnapshot | undefined,
 ): Promise<ChunkDone> {
   return ctx.pg.tx(
     async (client) => {

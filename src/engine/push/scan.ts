@@ -2,7 +2,7 @@ import { canCopy, bulkCopyScan } from './bulk-copy.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import { orderedScan } from '../../db/sqlite/ordered-scan.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
-import { readPullCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { readPullCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { pendingLocalKeys } from '../pull/apply.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import type { TablePlan } from '../plan/types.ts';
@@ -25,7 +25,7 @@ export async function pushFullScan(
   ctx: RunContext,
   t: TablePlan,
   cp: PushCheckpoint,
-  options: { pullFence: string | undefined; held: ReadonlySet<string> },
+  options: { pullFence: PullSnapshot | undefined; held: ReadonlySet<string> },
   result: TableResult,
 ): Promise<void> {
   const size = Math.max(ctx.config.batchSize, FULL_SCAN_BATCH);

@@ -1,7 +1,7 @@
 import { isPgRetryable } from '../../db/postgres/errors.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
-import { readPullCheckpoint, readPushCheckpoint, writePushCheckpoint, type PushCheckpoint } from '../checkpoints.ts';
+import { pulledSnapshot, readPushCheckpoint, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
@@ -29,8 +29,7 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
   const db = ctx.sqlite.db;
   await recoverInflight(ctx, t);
   const cp: PushCheckpoint = (await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name)) ?? { seq: 0, scan: { after: null } };
-  const pullCp = readPullCheckpoint(db, ctx.plan.terminalId, t.name);
-  const pullFence = pullCp?.scan ? undefined : pullCp?.xid;
+  const pullFence = pulledSnapshot(db, ctx.plan.terminalId, t.name);
   const batchSize = ctx.config.batchSize;
 
   const heldSet = await retryHeldPush(ctx, t, pullFence, undefined, result);
@@ -63,7 +62,7 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
  * Retries this table's held rows (all of them, or only the deferred ones). Returns the keys that
  * were held before the retry, so later batches can release any of them that go through.
  */
-export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: string | undefined, kind: 'deferred' | undefined, result: TableResult): Promise<Set<string>> {
+export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: PullSnapshot | undefined, kind: 'deferred' | undefined, result: TableResult): Promise<Set<string>> {
   const db = ctx.sqlite.db;
   const held = heldKeys(db, 'push', t.name).filter((h) => kind === undefined || h.kind === kind);
   const heldSet = new Set(heldKeys(db, 'push', t.name).map((h) => h.key));
@@ -81,13 +80,14 @@ export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: st
 }
 
 /** Retries rows deferred earlier in this run while that makes progress (see settleDeferred). */
-export async function settleDeferredPush(ctx: RunContext, t: TablePlan, pullFence: string | undefined, result: TableResult): Promise<void> {
+export async function settleDeferredPush(ctx: RunContext, t: TablePlan, pullFence: PullSnapshot | undefined, result: TableResult): Promise<void> {
   if (ctx.dryRun) return;
   await settleDeferred(ctx.sqlite.db, 'push', t.name, () => retryHeldPush(ctx, t, pullFence, 'deferred', result).then(() => {}), result, MAX_REASONS);
 }
 
 export interface BatchOptions {
-  pullFence: string | undefined;
+  /** What this terminal last pulled of the table (undefined before its first completed pull). */
+  pullFence: PullSnapshot | undefined;
   /** Written in the batch's Postgres transaction; undefined for retries of held rows. */
   checkpoint: PushCheckpoint | undefined;
   /** Change-log entries up to this seq are covered by the batch and trimmed after the commit. */
