@@ -11,7 +11,10 @@ import type { SqliteDb } from './gateway.ts';
 export function switchToWal(db: SqliteDb, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let ms = 2; ; ms = Math.min(ms * 2, 50)) {
+  // Short pauses: the switch only succeeds in a gap between the app's writes, and an app writing
+  // back to back leaves short gaps (a loaded CI run of till-app-concurrent once gave up here with
+  // pauses of up to 50 ms, some 300 tries).
+  for (let ms = 1; ; ms = Math.min(ms + 1, 5)) {
     try {
       db.pragma('journal_mode = WAL');
       return;
