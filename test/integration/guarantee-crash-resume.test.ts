@@ -107,6 +107,28 @@ async function state(copy: { ledger: Ledger; till: Terminal }): Promise<Record<s
   return out;
 }
 
+/** The rows that differ between two states, named by list and id, so a failure says which (vitest truncates deep diffs). */
+function stateDiff(got: Record<string, unknown>, want: Record<string, unknown>): string {
+  const out: string[] = [];
+  const id = (r: unknown): string => (typeof r === 'string' ? r.split(' ')[0]! : String((r as { id?: unknown }).id));
+  for (const name of Object.keys(want)) {
+    const [g, w] = [got[name], want[name]];
+    if (!Array.isArray(g) || !Array.isArray(w)) {
+      if (JSON.stringify(g) !== JSON.stringify(w)) out.push(`${name}: ${JSON.stringify(g)} instead of ${JSON.stringify(w)}`);
+      continue;
+    }
+    const byId = new Map(w.map((r) => [id(r), JSON.stringify(r)]));
+    const seen = new Set<string>();
+    for (const r of g) {
+      seen.add(id(r));
+      const expected = byId.get(id(r));
+      if (expected !== JSON.stringify(r)) out.push(`${name} ${id(r)}: ${JSON.stringify(r)} instead of ${expected ?? 'nothing'}`);
+    }
+    for (const k of byId.keys()) if (!seen.has(k)) out.push(`${name} ${k}: missing (expected ${byId.get(k)})`);
+  }
+  return out.length === 0 ? 'no row differs' : `${out.length} differences: ${out.slice(0, 20).join('; ')}`;
+}
+
 describe('crash-anywhere resume (guarantee 2)', () => {
   const copies: Array<{ ledger: Ledger }> = [];
   afterAll(async () => {
@@ -145,7 +167,8 @@ describe('crash-anywhere resume (guarantee 2)', () => {
       expect(finish.killed).toBe(false);
       expect(finish.code, finish.stderr + finish.stdout.slice(0, 2000)).toBe(0);
 
-      expect(await state(crashy), `round ${round}; ${kills.join('; ')}`).toEqual(await state(calm));
+      const [got, want] = [await state(crashy), await state(calm)];
+      expect(got, `round ${round}; ${kills.join('; ')}; ${stateDiff(got, want)}`).toEqual(want);
       await expectInSync(crashy.till.config);
       expect(crashy.till.local.prepare(`SELECT (SELECT count(*) FROM _possync_changes) + (SELECT count(*) FROM _possync_held) + (SELECT count(*) FROM _possync_inflight) AS n`).get()).toEqual({ n: 0 });
       expect(appliedRows(await crashy.till.sync('both'))).toBe(0);
