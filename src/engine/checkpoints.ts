@@ -71,6 +71,18 @@ export async function readPushCheckpoint(q: Queryable, terminalId: string, table
   return value ? (JSON.parse(value) as PushCheckpoint) : undefined;
 }
 
+/** Several tables' push checkpoints in one round trip (a table without one is absent). */
+export async function readPushCheckpoints(q: Queryable, terminalId: string, tables: readonly string[]): Promise<Map<string, PushCheckpoint>> {
+  const keys = tables.map((t) => checkpointKey(terminalId, 'push', t));
+  const { rows } = await q.query<{ setting_key: string; setting_value: string | null }>(
+    `SELECT setting_key, setting_value FROM possync.system_settings WHERE setting_key = ANY($1::text[])`,
+    [keys],
+  );
+  const out = new Map<string, PushCheckpoint>();
+  for (const r of rows) if (r.setting_value) out.set(tables[keys.indexOf(r.setting_key)]!, JSON.parse(r.setting_value) as PushCheckpoint);
+  return out;
+}
+
 export async function writePushCheckpoint(client: PgClient, terminalId: string, table: string, cp: PushCheckpoint): Promise<void> {
   await client.query(
     `INSERT INTO possync.system_settings (setting_key, setting_value, updated_at) VALUES ($1, $2, now())

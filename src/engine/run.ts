@@ -13,10 +13,10 @@ import type { SyncPlan, TablePlan } from './plan/types.ts';
 import { pullAll } from './pull/run.ts';
 import { pushTable, settleDeferredPush } from './push/table.ts';
 import { refuseLocalChanges } from './push/refuse.ts';
-import { pulledSnapshot } from './checkpoints.ts';
+import { pulledSnapshot, readPushCheckpoints, type PushCheckpoint } from './checkpoints.ts';
 import { countingRetries, noRetries } from './retries.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
-import { runTableStep } from './step.ts';
+import { runTableStep, stepWide } from './step.ts';
 import { recordRun } from './sync-log.ts';
 
 export interface RunOptions {
@@ -143,15 +143,20 @@ function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] 
 async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResult[]> {
   const results = new Map<TablePlan, TableResult>();
   const refused = new Set<TablePlan>();
+  for (const t of tables) results.set(t, emptyTableResult(t.name, t.label, 'push'));
+  let checkpoints: Map<string, PushCheckpoint> | undefined;
+  await stepWide(results.values(), async () => {
+    checkpoints = await readPushCheckpoints(ctx.pg.pool, ctx.plan.terminalId, tables.filter((t) => t.direction !== 'pull').map((t) => t.name));
+  });
+  if (!checkpoints) return tables.filter((t) => t.direction !== 'pull').map((t) => results.get(t)!);
   for (const t of tables) {
-    const r = emptyTableResult(t.name, t.label, 'push');
-    results.set(t, r);
+    const r = results.get(t)!;
     if (t.direction === 'pull') {
       await runTableStep(ctx, t, r, results, () => refuseLocalChanges(ctx, t, r));
       if (r.rejected > 0 || r.status !== 'success') refused.add(t);
       continue;
     }
-    await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r));
+    await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r, checkpoints!.get(t.name)));
   }
   // FK cycles between tables: a row may wait for a parent in a table pushed after it.
   for (const t of tables) {
@@ -164,8 +169,11 @@ async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResu
 async function pullStep(ctx: RunContext, tables: TablePlan[]): Promise<{ results: TableResult[]; heldBack: boolean }> {
   const results = new Map<TablePlan, TableResult>();
   for (const t of tables) results.set(t, emptyTableResult(t.name, t.label, 'pull'));
-  const summary = await pullAll(ctx, tables.filter((t) => t.direction !== 'push'), results);
-  return { results: stepResults(tables, results, 'pull'), heldBack: summary.heldBackByOpenTransaction };
+  let heldBack = false;
+  await stepWide(results.values(), async () => {
+    heldBack = (await pullAll(ctx, tables.filter((t) => t.direction !== 'push'), results)).heldBackByOpenTransaction;
+  });
+  return { results: stepResults(tables, results, 'pull'), heldBack };
 }
 
 /** Tables whose direction excludes the step are left out of that step's results. */

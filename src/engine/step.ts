@@ -28,7 +28,7 @@ export async function runTableStep(
   try {
     await fn();
   } catch (err) {
-    if (err instanceof RunAborted || (isPossyncError(err) && (err.code === 'PG_UNREACHABLE' || err.code === 'SQLITE_UNREACHABLE'))) throw err;
+    if (stopsRun(err)) throw err;
     // A pull reads one snapshot for all tables: a serialization failure or deadlock there is
     // retried by redoing the whole pull (its batches are idempotent), so let it through.
     if (options.rethrowRetryable && isPgRetryable(err)) throw err;
@@ -39,3 +39,27 @@ export async function runTableStep(
     result.durationMs += performance.now() - started;
   }
 }
+
+/** Whether an error stops the whole run (it is thrown on) rather than one table or step. */
+function stopsRun(err: unknown): boolean {
+  return err instanceof RunAborted || (isPossyncError(err) && (err.code === 'PG_UNREACHABLE' || err.code === 'SQLITE_UNREACHABLE'));
+}
+
+/**
+ * Runs work a whole step needs (a query for all its tables). If it fails, every table of the
+ * step that had not run yet reports the error, and the run goes on to return its result.
+ */
+export async function stepWide(results: Iterable<TableResult>, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (stopsRun(err)) throw err;
+    const message = redactUrl(err instanceof Error ? err.message : String(err));
+    for (const r of results) {
+      if (r.status !== 'success' || r.durationMs > 0) continue;
+      r.status = 'error';
+      r.error = message;
+    }
+  }
+}
+

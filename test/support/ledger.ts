@@ -62,7 +62,8 @@ export interface Terminal {
 export interface Ledger {
   db: TestPg;
   dir: string;
-  terminal(id: string, options?: { batchSize?: number; sqliteSql?: string }): Terminal;
+  /** `tables`: the config's table entries, when not all of the fixture's. */
+  terminal(id: string, options?: { batchSize?: number; sqliteSql?: string; tables?: Array<Record<string, unknown>> }): Terminal;
   cleanup(): Promise<void>;
 }
 
@@ -107,7 +108,7 @@ export function ledgerOn(db: TestPg, options: LedgerOptions = {}): Ledger {
         postgres: { url: db.url },
         terminalId: id,
         batchSize: t.batchSize ?? options.batchSize ?? 50,
-        tables: [...LEDGER_TABLES, ...(options.extraTables ?? [])],
+        tables: t.tables ?? [...LEDGER_TABLES, ...(options.extraTables ?? [])],
       };
       const configPath = path.join(tmp.dir, `${id}.config.json`);
       fs.writeFileSync(configPath, JSON.stringify(raw, null, 1));

@@ -4,7 +4,7 @@ import { emptyTableResult, type TableResult } from '../result.ts';
 import { isPgRetryable } from '../../db/postgres/errors.ts';
 import { recordRetry } from '../retries.ts';
 import { runTableStep } from '../step.ts';
-import { pullTable, settleDeferredPull } from './table.ts';
+import { isQuiet, markPulled, probeTables, pullTable, settleDeferredPull } from './table.ts';
 import { PRUNED_BELOW_SQL, pruneChangeLog, registerPull } from '../retention.ts';
 
 export interface PullSummary {
@@ -63,9 +63,12 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
           throw err;
         }
       };
+      const probes = await probeTables(ctx, client, tables, snap);
       for (const t of tables) {
         const result = results.get(t)!;
-        await runTableStep(ctx, t, result, results, () => inSavepoint(() => pullTable(ctx, client, t, snap, result)), { rethrowRetryable: true });
+        const probe = probes.get(t);
+        const pull = isQuiet(ctx, t, probe) ? async () => markPulled(ctx, t, snap) : () => inSavepoint(() => pullTable(ctx, client, t, snap, result, probe));
+        await runTableStep(ctx, t, result, results, pull, { rethrowRetryable: true });
       }
       // FK cycles between tables: a row may wait for a parent in a table pulled after it.
       for (const t of tables) {

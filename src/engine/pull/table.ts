@@ -12,7 +12,7 @@ import type { WireRow } from '../decide.ts';
 import { applyPullBatch } from './apply.ts';
 import { bulkInsertArrays, canBulkInsert } from './bulk-insert.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
-import { ChangeWindow } from './window.ts';
+import { ChangeWindow, probeWindows, type WindowProbe } from './window.ts';
 import { below } from '../retention.ts';
 
 let cursorCounter = 0;
@@ -29,7 +29,7 @@ const RESYNC_PAGE = 2_500;
  * time, then (first run, after a reset, or after a TRUNCATE) a full resync by key ranges, then the
  * change log between the table's checkpoint and this snapshot.
  */
-export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan, snap: PullSnapshot, result: TableResult): Promise<void> {
+export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan, snap: PullSnapshot, result: TableResult, probe?: WindowProbe): Promise<void> {
   const db = ctx.sqlite.db;
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
@@ -42,11 +42,13 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   // Resync the table key by key when the change log cannot tell what happened since the
   // checkpoint: someone reloaded the table, or entries this terminal needs were pruned while it
   // was silent for longer than retentionDays.
-  if (cp.xid !== undefined && cp.scan === undefined && (below(cp.xid, ctx.prunedBelow) || (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, appliedSnapshot(cp), snap.fence, ctx.plan.terminalId)))) {
+  const plain = cp.xid !== undefined && cp.scan === undefined;
+  if (plain && (below(cp.xid, ctx.prunedBelow) || (probe?.reloaded ?? (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, appliedSnapshot(cp), snap.fence, ctx.plan.terminalId))))) {
     cp = { xid: undefined, scan: undefined };
   }
 
-  if (cp.xid === undefined || cp.scan !== undefined) {
+  const resynced = cp.xid === undefined || cp.scan !== undefined;
+  if (resynced) {
     // A resync begun by an earlier pull goes on in this snapshot; the window after it then covers
     // everything since the snapshot it began in.
     const scan = cp.scan ?? { fence: snap.fence, snapshot: snap.snapshot, after: null };
@@ -54,9 +56,38 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
     cp = { xid: scan.fence, snapshot: scan.snapshot, scan: undefined };
   }
 
-  await pullWindow(ctx, client, t, appliedSnapshot(cp), snap, held, fetch, result);
+  // The probe was for the checkpoint's window; after a resync the window starts elsewhere.
+  const changed = resynced ? undefined : probe?.changed;
+  await pullWindow(ctx, client, t, appliedSnapshot(cp), snap, changed, held, fetch, result);
 
   await settleDeferredPull(ctx, client, t, result);
+}
+
+/**
+ * Probes, in one statement, the change-log windows of the tables that have a checkpoint (not a
+ * resync in progress). A table whose probe finds nothing, with no held rows and a checkpoint the
+ * pruning has not passed, is quiet: its pull is only the new checkpoint (see markPulled).
+ */
+export async function probeTables(ctx: RunContext, client: PgClient, tables: readonly TablePlan[], snap: PullSnapshot): Promise<Map<TablePlan, WindowProbe>> {
+  const plain: Array<{ t: TablePlan; from: PullSnapshot }> = [];
+  for (const t of tables) {
+    const cp = readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name);
+    if (cp?.xid !== undefined && cp.scan === undefined) plain.push({ t, from: appliedSnapshot(cp) });
+  }
+  const probes = await probeWindows(client, ctx.plan.schema, plain.map((p) => ({ table: p.t.name, from: p.from })), snap.fence, ctx.plan.terminalId);
+  return new Map(plain.map((p) => [p.t, probes.get(p.t.name)!]));
+}
+
+export function isQuiet(ctx: RunContext, t: TablePlan, probe: WindowProbe | undefined): boolean {
+  if (!probe || probe.reloaded || probe.changed) return false;
+  if (below(readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name)?.xid, ctx.prunedBelow)) return false;
+  return heldKeys(ctx.sqlite.db, 'pull', t.name).length === 0;
+}
+
+/** A quiet table's pull: its checkpoint moves to this snapshot, with no query to Postgres. */
+export function markPulled(ctx: RunContext, t: TablePlan, snap: PullSnapshot): void {
+  if (ctx.dryRun) return;
+  ctx.sqlite.immediate(() => writePullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name, { xid: snap.fence, snapshot: snap.snapshot, scan: undefined }));
 }
 
 /** Retries this table's held pull rows (all, or only the deferred ones) from the pull's snapshot. */
@@ -87,6 +118,7 @@ async function pullWindow(
   t: TablePlan,
   from: PullSnapshot,
   to: PullSnapshot,
+  changed: boolean | undefined,
   held: ReadonlySet<string>,
   fetch: (keys: Key[]) => Promise<WireRow[]>,
   result: TableResult,
@@ -96,7 +128,7 @@ async function pullWindow(
   // No early return when the fence has not moved: a long transaction elsewhere can pin it while
   // other changes commit above it, and those are applied now (and seen again, harmlessly, later).
   const done: PullCheckpoint = { xid: to.fence, snapshot: to.snapshot, scan: undefined };
-  if (!(await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId))) {
+  if (!(changed ?? (await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId)))) {
     if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, done));
     return;
   }
@@ -105,7 +137,8 @@ async function pullWindow(
     let page = await window.next(batchSize);
     while (page.length > 0) {
       checkAborted(ctx);
-      const following = await window.next(batchSize);
+      // A short page is the cursor's last: no round trip to be told so.
+      const following = page.length < batchSize ? [] : await window.next(batchSize);
       const keys = page.map((w) => t.key.map((k, i) => fromPg(k.family, w.key[i] ?? null) ?? ''));
       const deletedAt = new Map<string, string>();
       page.forEach((w, i) => {

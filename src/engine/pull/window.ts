@@ -24,8 +24,45 @@ function snapshotLiteral(snapshot: string): string {
  * skips what this one applied, however long another transaction pins the fence.
  */
 function windowSql(from: PullSnapshot, to: string): string {
-  return `c.xid >= ${xidLiteral(from.fence)} AND NOT pg_visible_in_snapshot(c.xid, ${snapshotLiteral(from.snapshot)})
-      AND (c.xid < ${xidLiteral(to)} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
+  return windowSqlOf(xidLiteral(from.fence), snapshotLiteral(from.snapshot), xidLiteral(to));
+}
+
+/** The same, from SQL expressions: the checkpoint's fence (xid8) and snapshot, and this pull's fence. */
+function windowSqlOf(fromFence: string, fromSnapshot: string, to: string): string {
+  return `c.xid >= ${fromFence} AND NOT pg_visible_in_snapshot(c.xid, ${fromSnapshot})
+      AND (c.xid < ${to} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
+}
+
+/** What the change log holds for one table in its window, seen from this terminal. */
+export interface WindowProbe {
+  /** Someone else reloaded the table (a TRUNCATE, another terminal's bulk load): resync it. */
+  reloaded: boolean;
+  /** Any entry by someone else: the window has to be read. */
+  changed: boolean;
+}
+
+/**
+ * Probes the windows of many tables in one statement (one round trip for a whole pull, however
+ * many tables it covers), so a table nobody else changed costs no further query.
+ */
+export async function probeWindows(
+  client: PgClient,
+  schema: string,
+  tables: ReadonlyArray<{ table: string; from: PullSnapshot }>,
+  to: string,
+  terminalId: string,
+): Promise<Map<string, WindowProbe>> {
+  const out = new Map<string, WindowProbe>();
+  if (tables.length === 0) return out;
+  const entries = (extra: string) =>
+    `EXISTS (SELECT 1 FROM possync.changes c WHERE c.tbl = p.tbl AND ${windowSqlOf('p.fence', 'p.snap', '$4::xid8')}${extra} AND c.origin IS DISTINCT FROM $5)`;
+  const { rows } = await client.query<{ i: number; reloaded: boolean; changed: boolean }>(
+    `SELECT p.i::int AS i, ${entries(" AND c.op = 'T'")} AS reloaded, ${entries('')} AS changed
+       FROM unnest($1::text[], $2::xid8[], $3::pg_snapshot[]) WITH ORDINALITY AS p(tbl, fence, snap, i)`,
+    [tables.map((t) => changeLogName(schema, t.table)), tables.map((t) => t.from.fence), tables.map((t) => t.from.snapshot), to, terminalId],
+  );
+  for (const r of rows) out.set(tables[r.i - 1]!.table, { reloaded: r.reloaded, changed: r.changed });
+  return out;
 }
 
 export interface WindowKey {

@@ -21,14 +21,15 @@ import { recordRetry } from '../retries.ts';
 const MAX_ATTEMPTS = 8;
 
 /**
- * Pushes one table: first the rows held back last time, then (once) a full scan of the table,
+ * Pushes one table from its checkpoint as stored (`stored`): first the rows held back last time, then (once) a full scan of the table,
  * then the change log in commit order. Each batch commits in Postgres together with its
  * checkpoint; the local change log is trimmed only after that commit.
  */
-export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResult): Promise<void> {
+export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResult, stored: PushCheckpoint | undefined): Promise<void> {
   const db = ctx.sqlite.db;
   await recoverInflight(ctx, t);
-  const cp: PushCheckpoint = (await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name)) ?? { seq: 0, scan: { after: null } };
+  // Read for all tables at the start of the step; only this table's own batches write it.
+  const cp: PushCheckpoint = stored ? { ...stored } : { seq: 0, scan: { after: null } };
   const pullFence = pulledSnapshot(db, ctx.plan.terminalId, t.name);
   const batchSize = ctx.config.batchSize;
 

@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLedger, expectInSync, expectNoTableErrors, LEDGER_TABLES, totals, uid, type Ledger } from '../support/ledger.ts';
+
+// An incremental sync costs round trips for what changed, not for every table in the config: a
+// cloud database is often a network hop away, where each round trip is milliseconds.
+
+/** The SQL of every query the pg driver sends while `fn` runs (this worker only). */
+async function queriesDuring(fn: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string };
+    sent.push((typeof first === 'string' ? first : (first.text ?? '')).replace(/\s+/g, ' ').trim());
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return sent;
+}
+
+describe('round trips of an incremental sync', () => {
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    ledger = await createLedger('round_trips', { batchSize: 50 });
+  });
+  afterAll(async () => {
+    await ledger.cleanup();
+  });
+
+  it('a pull with nothing new sends the same queries for one table as for five, and none per table', async () => {
+    const one = ledger.terminal('till-one', { tables: LEDGER_TABLES.filter((t) => t.name === 'accounts') });
+    const five = ledger.terminal('till-five');
+    await ledger.db.query(`INSERT INTO accounts (id, name, balance, updated_at) VALUES ($1, 'a', 1, now())`, [uid(1)]);
+    for (const t of [one, five]) for (let i = 0; i < 2; i++) expectNoTableErrors(await t.sync('both'));
+
+    const q1 = await queriesDuring(async () => expectNoTableErrors(await one.sync('pull')));
+    const q5 = await queriesDuring(async () => expectNoTableErrors(await five.sync('pull')));
+    expect(q5.length, q5.join('\n')).toBe(q1.length);
+    expect(q5.filter((q) => /SAVEPOINT|DECLARE|FETCH|FROM "public"\."/.test(q))).toEqual([]);
+  });
+
+  it('one changed table costs its window and its rows; the four others still cost nothing', async () => {
+    const five = ledger.terminal('till-five');
+    const quiet = await queriesDuring(async () => expectNoTableErrors(await five.sync('pull')));
+    await ledger.db.query(`INSERT INTO tags (id, label, updated_at) VALUES ($1, 't', now())`, [uid(2)]);
+    let result: Awaited<ReturnType<typeof five.sync>> | undefined;
+    const changed = await queriesDuring(async () => {
+      result = await five.sync('pull');
+    });
+    expectNoTableErrors(result!);
+    expect(totals(result!, { step: 'pull' }).inserted).toBe(1);
+    // SAVEPOINT, DECLARE, FETCH (one short page: the last), the rows, CLOSE, RELEASE.
+    expect(changed.length - quiet.length, changed.join('\n')).toBeLessThanOrEqual(6);
+    expect(changed.filter((q) => q.startsWith('SAVEPOINT'))).toEqual(['SAVEPOINT possync_table']);
+    await expectInSync(five.config);
+  });
+
+  it('a push with nothing new sends the same queries for one table as for five', async () => {
+    const one = ledger.terminal('till-one', { tables: LEDGER_TABLES.filter((t) => t.name === 'accounts') });
+    const five = ledger.terminal('till-five');
+    const q1 = await queriesDuring(async () => expectNoTableErrors(await one.sync('push')));
+    const q5 = await queriesDuring(async () => expectNoTableErrors(await five.sync('push')));
+    expect(q5.length, q5.join('\n')).toBe(q1.length);
+  });
+});
