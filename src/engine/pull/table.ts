@@ -126,7 +126,8 @@ async function pullWindow(
   const db = ctx.sqlite.db;
   const batchSize = ctx.config.batchSize;
   // No early return when the fence has not moved: a long transaction elsewhere can pin it while
-  // other changes commit above it, and those are applied now (and seen again, harmlessly, later).
+  // other changes commit above it, and those are applied now (the checkpoint's snapshot then
+  // keeps the next pull from reading them again).
   const done: PullCheckpoint = { xid: to.fence, snapshot: to.snapshot, scan: undefined };
   if (!(changed ?? (await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId)))) {
     if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, done));
