@@ -1,4 +1,4 @@
-import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
+import type { PgGateway } from '../db/postgres/gateway.ts';
 import type { SqliteDb } from '../db/sqlite/gateway.ts';
 import { pgLiteral } from '../db/quote.ts';
 import { readPullCheckpoint } from './checkpoints.ts';
@@ -66,14 +66,11 @@ export async function pruneChangeLog(pg: PgGateway, retentionDays: number, optio
   });
 }
 
-/** A scalar subquery for the pruned horizon (NULL when nothing was pruned yet), to read with other values. */
+/**
+ * A scalar subquery for the pruned horizon (NULL when nothing was pruned yet), to read with other
+ * values: change-log entries below it may be gone, so a checkpoint below it cannot trust the log.
+ */
 export const PRUNED_BELOW_SQL = `SELECT setting_value FROM possync.system_settings WHERE setting_key = ${pgLiteral(PRUNED_BELOW)}`;
-
-/** Change-log entries below this xid may be gone: a checkpoint below it cannot trust the log. */
-export async function prunedBelow(q: Queryable): Promise<string | undefined> {
-  const { rows } = await q.query<{ v: string | null }>(`SELECT (${PRUNED_BELOW_SQL}) AS v`);
-  return rows[0]?.v ?? undefined;
-}
 
 export function below(xid: string | undefined, horizon: string | undefined): boolean {
   return xid !== undefined && horizon !== undefined && BigInt(xid) < BigInt(horizon);

@@ -8,7 +8,7 @@ import { applyIsolated } from '../isolate.ts';
 import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { compareVersion, fromPg, type Wire } from '../values/codec.ts';
-import { below, prunedBelow } from '../retention.ts';
+import { below, PRUNED_BELOW_SQL } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
 
 export interface ConflictRecord {
@@ -227,35 +227,40 @@ async function contestedKeys(
   const tbl = changeLogName(plan.schema, t.name);
   const result = new Map<string, { deletedAt: string | undefined }>();
   const since = pullFence ?? NEVER_PULLED;
-  const reloads = await client.query<{ mine: boolean | null; others_last: string | null }>(
-    `SELECT bool_or(c.origin IS NOT DISTINCT FROM $3) AS mine,
-            (array_agg(c.xid ORDER BY c.xid DESC) FILTER (WHERE c.origin IS DISTINCT FROM $3))[1]::text AS others_last
-       FROM possync.changes c WHERE c.tbl = $1 AND ${unseenSql('$2', '$4')} AND c.op = 'T'`,
-    [tbl, since.fence, plan.terminalId, since.snapshot],
+  // One statement (one snapshot, one round trip): reload entries ('T'), the keys' entries, and the
+  // pruned horizon. A prune deletes entries and raises the horizon in one transaction, so this
+  // snapshot sees both or neither.
+  const { rows } = await client.query<{ mine: boolean | null; others_last: string | null; pruned_below: string | null; key: string[] | null; others: boolean | null; mine_since_reload: boolean | null; deleted_at: string | null }>(
+    `WITH reload AS (
+       SELECT bool_or(c.origin IS NOT DISTINCT FROM $3) AS mine,
+              (array_agg(c.xid ORDER BY c.xid DESC) FILTER (WHERE c.origin IS DISTINCT FROM $3))[1] AS others_last
+         FROM possync.changes c WHERE c.tbl = $1 AND ${unseenSql('$2', '$5')} AND c.op = 'T'
+     ), logged AS (
+       SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key,
+              bool_or(c.origin IS DISTINCT FROM $3) AS others,
+              bool_or(c.origin IS NOT DISTINCT FROM $3 AND c.xid > (SELECT others_last FROM reload)) AS mine_since_reload,
+              max(c.at) FILTER (WHERE c.op = 'D' AND c.origin IS DISTINCT FROM $3)::text AS deleted_at
+         FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
+        WHERE c.tbl = $1 AND ${unseenSql('$2', '$5')} AND k.value = ANY($4::jsonb[])
+        GROUP BY k.value
+     )
+     SELECT reload.mine, reload.others_last::text AS others_last, (${PRUNED_BELOW_SQL}) AS pruned_below, logged.*
+       FROM reload LEFT JOIN logged ON true`,
+    [tbl, since.fence, plan.terminalId, items.map((i) => JSON.stringify(i.key)), since.snapshot],
   );
-  const othersReload = reloads.rows[0]?.others_last ?? null;
-  const ownReload = reloads.rows[0]?.mine === true;
-  const { rows } = await client.query<{ key: string[]; others: boolean; mine_since_reload: boolean | null; deleted_at: string | null }>(
-    `SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key,
-            bool_or(c.origin IS DISTINCT FROM $3) AS others,
-            bool_or(c.origin IS NOT DISTINCT FROM $3 AND c.xid > $5::xid8) AS mine_since_reload,
-            max(c.at) FILTER (WHERE c.op = 'D' AND c.origin IS DISTINCT FROM $3)::text AS deleted_at
-       FROM possync.changes c CROSS JOIN LATERAL jsonb_array_elements(c.keys) AS k
-      WHERE c.tbl = $1 AND ${unseenSql('$2', '$6')} AND k.value = ANY($4::jsonb[])
-      GROUP BY k.value`,
-    [tbl, since.fence, plan.terminalId, items.map((i) => JSON.stringify(i.key)), othersReload, since.snapshot],
-  );
+  const othersReload = rows[0]?.others_last ?? null;
+  const ownReload = rows[0]?.mine === true;
   // The terminal was silent so long that entries since its last pull were pruned: the history
-  // this decision needs is gone, so every differing row goes to the conflict policy. Read after
-  // the entries: a prune that removed some of them has committed its new horizon too.
-  if (below(pullFence?.fence, await prunedBelow(client))) {
+  // this decision needs is gone, so every differing row goes to the conflict policy.
+  if (below(pullFence?.fence, rows[0]?.pruned_below ?? undefined)) {
     for (const i of items) result.set(i.keyStr, { deletedAt: undefined });
     return result;
   }
   const logged = new Map<string, { others: boolean; mineSinceReload: boolean; deletedAt: string | undefined }>();
   for (const r of rows) {
-    const key = keyString(t.key.map((k, i) => fromPg(k.family, r.key[i] ?? null) ?? ''));
-    logged.set(key, { others: r.others, mineSinceReload: r.mine_since_reload === true, deletedAt: fromPg('timestamptz', r.deleted_at) ?? undefined });
+    if (r.key === null) continue; // no entry for any of the keys: the one row holds only the rest
+    const key = keyString(t.key.map((k, i) => fromPg(k.family, r.key![i] ?? null) ?? ''));
+    logged.set(key, { others: r.others === true, mineSinceReload: r.mine_since_reload === true, deletedAt: fromPg('timestamptz', r.deleted_at) ?? undefined });
   }
   for (const i of items) {
     const entry = logged.get(i.keyStr);
