@@ -26,7 +26,8 @@ export async function applyIsolated<T>(client: PgClient, items: readonly T[], ap
   await client.query('SAVEPOINT possync_batch');
   try {
     await apply(items);
-    await client.query('RELEASE SAVEPOINT possync_batch');
+    // Not released: that would be one more round trip, and the COMMIT releases it anyway. A later
+    // savepoint of the same name shadows it, so a ROLLBACK TO below always finds the right one.
     return [];
   } catch (err) {
     await client.query('ROLLBACK TO SAVEPOINT possync_batch');

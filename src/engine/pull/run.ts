@@ -56,8 +56,9 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
       const inSavepoint = async (fn: () => Promise<void>) => {
         await client.query('SAVEPOINT possync_table');
         try {
+          // Not released (one round trip less): the next table's savepoint of the same name
+          // shadows it, and the COMMIT releases them all.
           await fn();
-          await client.query('RELEASE SAVEPOINT possync_table');
         } catch (err) {
           await client.query('ROLLBACK TO SAVEPOINT possync_table').catch(() => {});
           throw err;

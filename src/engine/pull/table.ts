@@ -133,13 +133,16 @@ async function pullWindow(
     if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, done));
     return;
   }
-  const window = await ChangeWindow.open(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId, ++cursorCounter);
+  const { window, first } = await ChangeWindow.open(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId, ++cursorCounter, batchSize);
+  // A short page is the cursor's last: no round trip to be told so, and no CLOSE (an exhausted
+  // cursor holds next to nothing, and the pull's COMMIT closes it).
+  let exhausted = first.length < batchSize;
   try {
-    let page = await window.next(batchSize);
+    let page = first;
     while (page.length > 0) {
       checkAborted(ctx);
-      // A short page is the cursor's last: no round trip to be told so.
-      const following = page.length < batchSize ? [] : await window.next(batchSize);
+      const following = exhausted ? [] : await window.next(batchSize);
+      if (following.length < batchSize) exhausted = true;
       const keys = page.map((w) => t.key.map((k, i) => fromPg(k.family, w.key[i] ?? null) ?? ''));
       const deletedAt = new Map<string, string>();
       page.forEach((w, i) => {
@@ -152,7 +155,7 @@ async function pullWindow(
       page = following;
     }
   } finally {
-    await window.close();
+    if (!exhausted) await window.close();
   }
 }
 

@@ -65,6 +65,14 @@ export async function probeWindows(
   return out;
 }
 
+function fetchSql(cursor: string, limit: number): string {
+  return `FETCH ${Math.floor(limit)} FROM ${cursor}`;
+}
+
+function toKeys(rows: ReadonlyArray<{ key: string[]; deleted_at: string | null }>): WindowKey[] {
+  return rows.map((r) => ({ key: r.key, deletedAt: r.deleted_at }));
+}
+
 export interface WindowKey {
   /** Key values as Postgres prints them (col::text). */
   key: string[];
@@ -107,11 +115,24 @@ export class ChangeWindow {
     return rows.length > 0;
   }
 
-  /** Opens a server-side cursor over the window's distinct keys (streamed, never all in memory). */
-  static async open(client: PgClient, schema: string, table: string, from: PullSnapshot, to: string, terminalId: string, n: number): Promise<ChangeWindow> {
+  /**
+   * Opens a server-side cursor over the window's distinct keys (streamed, never all in memory) and
+   * fetches its first `limit` keys in the same round trip.
+   */
+  static async open(
+    client: PgClient,
+    schema: string,
+    table: string,
+    from: PullSnapshot,
+    to: string,
+    terminalId: string,
+    n: number,
+    limit: number,
+  ): Promise<{ window: ChangeWindow; first: WindowKey[] }> {
     const name = `possync_window_${n}`;
-    // DECLARE takes no bind parameters, so values are inlined through the literal quoting helper.
-    await client.query(
+    // DECLARE takes no bind parameters, so values are inlined through the literal quoting helper;
+    // without parameters both statements go as one simple query, and each answers with a result.
+    const results = (await client.query(
       `DECLARE ${name} NO SCROLL CURSOR FOR
          SELECT ARRAY(SELECT jsonb_array_elements_text(k.value)) AS key,
                 max(c.at) FILTER (WHERE c.op = 'D')::text AS deleted_at
@@ -119,14 +140,16 @@ export class ChangeWindow {
           WHERE c.tbl = ${pgLiteral(changeLogName(schema, table))} AND c.op <> 'T'
             AND ${windowSql(from, to)}
           GROUP BY k.value
-         HAVING bool_or(c.origin IS DISTINCT FROM ${pgLiteral(terminalId)})`,
-    );
-    return new ChangeWindow(client, name);
+         HAVING bool_or(c.origin IS DISTINCT FROM ${pgLiteral(terminalId)});
+       ${fetchSql(name, limit)}`,
+    )) as unknown as Array<{ rows: Array<{ key: string[]; deleted_at: string | null }> }>;
+    const window = new ChangeWindow(client, name);
+    return { window, first: toKeys(results[1]!.rows) };
   }
 
   async next(limit: number): Promise<WindowKey[]> {
-    const { rows } = await this.client.query<{ key: string[]; deleted_at: string | null }>(`FETCH ${Math.floor(limit)} FROM ${this.cursor}`);
-    return rows.map((r) => ({ key: r.key, deletedAt: r.deleted_at }));
+    const { rows } = await this.client.query<{ key: string[]; deleted_at: string | null }>(fetchSql(this.cursor, limit));
+    return toKeys(rows);
   }
 
   /** Closes the cursor; after an error the transaction is aborted and rolls the cursor back itself. */
