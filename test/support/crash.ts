@@ -9,6 +9,8 @@ export interface KilledRun {
   /** True when SIGKILL ended the run; false when it finished first. */
   killed: boolean;
   code: number | null;
+  /** How long the run went on after it had started (taken the lock): to its end, or to the kill. */
+  ranMs: number;
   stdout: string;
   stderr: string;
 }
@@ -33,9 +35,11 @@ export function runAndKill(configPath: string, sqlitePath: string, afterMs: numb
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let timer: NodeJS.Timeout | undefined;
+    let startedAt: number | undefined;
     const poll = setInterval(() => {
       if (!fs.existsSync(lockInfo)) return;
       clearInterval(poll);
+      startedAt = performance.now();
       timer = setTimeout(() => {
         killed = child.kill('SIGKILL');
       }, afterMs);
@@ -47,7 +51,7 @@ export function runAndKill(configPath: string, sqlitePath: string, afterMs: numb
       clearInterval(poll);
       clearTimeout(timer);
       clearTimeout(limit);
-      resolve({ killed: killed && signal === 'SIGKILL', code, stdout, stderr });
+      resolve({ killed: killed && signal === 'SIGKILL', code, ranMs: startedAt === undefined ? 0 : performance.now() - startedAt, stdout, stderr });
     });
   });
 }
