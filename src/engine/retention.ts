@@ -67,6 +67,14 @@ export async function pruneChangeLog(pg: PgGateway, retentionDays: number, optio
 }
 
 /**
+ * A boolean expression: no terminal has pruned within PRUNE_EVERY_MINUTES. Read with the pull's
+ * snapshot, so a pull only opens the prune transaction (which checks again, under its lock) when
+ * a prune may be due.
+ */
+export const PRUNE_DUE_SQL = `NOT EXISTS (SELECT 1 FROM possync.system_settings WHERE setting_key = ${pgLiteral(LAST_PRUNE)}
+  AND setting_value::timestamptz > now() - make_interval(mins => ${PRUNE_EVERY_MINUTES}))`;
+
+/**
  * A scalar subquery for the pruned horizon (NULL when nothing was pruned yet), to read with other
  * values: change-log entries below it may be gone, so a checkpoint below it cannot trust the log.
  */

@@ -5,12 +5,14 @@ import { isPgRetryable } from '../../db/postgres/errors.ts';
 import { recordRetry } from '../retries.ts';
 import { runTableStep } from '../step.ts';
 import { isQuiet, markPulled, probeTables, pullTable, settleDeferredPull } from './table.ts';
-import { PRUNED_BELOW_SQL, pruneChangeLog, registerPull } from '../retention.ts';
+import { PRUNE_DUE_SQL, PRUNED_BELOW_SQL, pruneChangeLog, registerPull } from '../retention.ts';
 
 export interface PullSummary {
   fence: string | undefined;
   /** Committed changes the fence holds back because an older transaction is still open. */
   heldBackByOpenTransaction: boolean;
+  /** No terminal pruned the change log lately: this one tries after its pull. */
+  pruneDue: boolean;
 }
 
 /**
@@ -38,17 +40,18 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
 }
 
 async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<TablePlan, TableResult>): Promise<PullSummary> {
-  const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false };
+  const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false, pruneDue: false };
   await ctx.pg.tx(
     async (client) => {
       // The pruned horizon is read in the same statement, so from this same snapshot: a prune
       // that commits after it cannot hide entries from this pull (they stay visible in the
       // snapshot), and one that committed before it is seen here, so checkpoints below it resync
       // instead of trusting the log.
-      const { rows } = await client.query<{ snapshot: string; fence: string; xmax: string; pruned_below: string | null }>(
+      const { rows } = await client.query<{ snapshot: string; fence: string; xmax: string; pruned_below: string | null; prune_due: boolean }>(
         `SELECT pg_current_snapshot()::text AS snapshot, pg_snapshot_xmin(pg_current_snapshot())::text AS fence,
-                pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, (${PRUNED_BELOW_SQL}) AS pruned_below`,
+                pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, (${PRUNED_BELOW_SQL}) AS pruned_below, ${PRUNE_DUE_SQL} AS prune_due`,
       );
+      summary.pruneDue = rows[0]!.prune_due;
       summary.fence = rows[0]!.fence;
       const snap = { fence: rows[0]!.fence, snapshot: rows[0]!.snapshot };
       ctx.prunedBelow = rows[0]!.pruned_below ?? undefined;
@@ -85,7 +88,7 @@ async function pullOnce(ctx: RunContext, tables: TablePlan[], results: Map<Table
     // Side by side: a prune that misses this registration only keeps more of the log.
     await Promise.all([
       registerPull(ctx.pg, ctx.sqlite.db, ctx.plan.terminalId, ctx.plan.tables.filter((t) => t.direction !== 'push').map((t) => t.name)),
-      pruneChangeLog(ctx.pg, ctx.config.retentionDays),
+      summary.pruneDue ? pruneChangeLog(ctx.pg, ctx.config.retentionDays) : undefined,
     ]);
   }
   return summary;
