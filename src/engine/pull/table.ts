@@ -1,6 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { fetchRows, scanRowArrays, scanRows } from '../../db/postgres/rows.ts';
-import { appliedSnapshot, readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type PullSnapshot } from '../checkpoints.ts';
+import { appliedSnapshot, pulledSnapshot, readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type PullSnapshot } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import { heldKeys, settleDeferred } from '../held.ts';
 import { keyString, parseKey, type Key } from '../keys.ts';
@@ -43,7 +43,7 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   // checkpoint: someone reloaded the table, or entries this terminal needs were pruned while it
   // was silent for longer than retentionDays.
   const plain = cp.xid !== undefined && cp.scan === undefined;
-  if (plain && (below(cp.xid, ctx.prunedBelow) || (probe?.reloaded ?? (await ChangeWindow.reloaded(client, ctx.plan.schema, t.name, appliedSnapshot(cp), snap.fence, ctx.plan.terminalId))))) {
+  if (plain && (below(cp.xid, ctx.prunedBelow) || (probe ??= await probeOne(ctx, client, t, appliedSnapshot(cp), snap)).reloaded)) {
     cp = { xid: undefined, scan: undefined };
   }
 
@@ -71,20 +71,25 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
 export async function probeTables(ctx: RunContext, client: PgClient, tables: readonly TablePlan[], snap: PullSnapshot): Promise<Map<TablePlan, WindowProbe>> {
   const plain: Array<{ t: TablePlan; from: PullSnapshot }> = [];
   for (const t of tables) {
-    const cp = readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name);
-    if (cp?.xid !== undefined && cp.scan === undefined) plain.push({ t, from: appliedSnapshot(cp) });
+    const from = pulledSnapshot(ctx.sqlite.db, ctx.plan.terminalId, t.name);
+    // Below the pruned horizon the table resyncs whatever the log says: no probe.
+    if (from && !below(from.fence, ctx.prunedBelow)) plain.push({ t, from });
   }
   const probes = await probeWindows(client, ctx.plan.schema, plain.map((p) => ({ table: p.t.name, from: p.from })), snap.fence, ctx.plan.terminalId);
   return new Map(plain.map((p) => [p.t, probes.get(p.t.name)!]));
 }
 
+/** One table's probe, for a table probeTables did not cover. */
+async function probeOne(ctx: RunContext, client: PgClient, t: TablePlan, from: PullSnapshot, snap: PullSnapshot): Promise<WindowProbe> {
+  return (await probeWindows(client, ctx.plan.schema, [{ table: t.name, from }], snap.fence, ctx.plan.terminalId)).get(t.name)!;
+}
+
 export function isQuiet(ctx: RunContext, t: TablePlan, probe: WindowProbe | undefined): boolean {
   if (!probe || probe.reloaded || probe.changed) return false;
-  if (below(readPullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name)?.xid, ctx.prunedBelow)) return false;
   return heldKeys(ctx.sqlite.db, 'pull', t.name).length === 0;
 }
 
-/** A quiet table's pull: its checkpoint moves to this snapshot, with no query to Postgres. */
+/** A pull with nothing to apply: the table's checkpoint moves to this snapshot, with no query to Postgres. */
 export function markPulled(ctx: RunContext, t: TablePlan, snap: PullSnapshot): void {
   if (ctx.dryRun) return;
   ctx.sqlite.immediate(() => writePullCheckpoint(ctx.sqlite.db, ctx.plan.terminalId, t.name, { xid: snap.fence, snapshot: snap.snapshot, scan: undefined }));
@@ -123,17 +128,15 @@ async function pullWindow(
   fetch: (keys: Key[]) => Promise<WireRow[]>,
   result: TableResult,
 ): Promise<void> {
-  const db = ctx.sqlite.db;
   const batchSize = ctx.config.batchSize;
   // No early return when the fence has not moved: a long transaction elsewhere can pin it while
   // other changes commit above it, and those are applied now (the checkpoint's snapshot then
-  // keeps the next pull from reading them again).
-  const done: PullCheckpoint = { xid: to.fence, snapshot: to.snapshot, scan: undefined };
-  if (!(changed ?? (await ChangeWindow.hasChanges(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId)))) {
-    if (!ctx.dryRun) ctx.sqlite.immediate(() => writePullCheckpoint(db, ctx.plan.terminalId, t.name, done));
-    return;
-  }
+  // keeps the next pull from reading them again). An unknown window (after a resync) is opened:
+  // an empty first page costs what an existence check would.
+  if (changed === false) return markPulled(ctx, t, to);
   const { window, first } = await ChangeWindow.open(client, ctx.plan.schema, t.name, from, to.fence, ctx.plan.terminalId, ++cursorCounter, batchSize);
+  if (first.length === 0) return markPulled(ctx, t, to);
+  const done: PullCheckpoint = { xid: to.fence, snapshot: to.snapshot, scan: undefined };
   // A short page is the cursor's last: no round trip to be told so, and no CLOSE (an exhausted
   // cursor holds next to nothing, and the pull's COMMIT closes it).
   let exhausted = first.length < batchSize;

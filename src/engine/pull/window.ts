@@ -1,7 +1,7 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { pgLiteral } from '../../db/quote.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import type { PullSnapshot } from '../checkpoints.ts';
+import { unseenSql, type PullSnapshot } from '../checkpoints.ts';
 
 /** xid8 values are unsigned 64-bit integers printed in decimal. */
 function xidLiteral(xid: string): string {
@@ -29,8 +29,7 @@ function windowSql(from: PullSnapshot, to: string): string {
 
 /** The same, from SQL expressions: the checkpoint's fence (xid8) and snapshot, and this pull's fence. */
 function windowSqlOf(fromFence: string, fromSnapshot: string, to: string): string {
-  return `c.xid >= ${fromFence} AND NOT pg_visible_in_snapshot(c.xid, ${fromSnapshot})
-      AND (c.xid < ${to} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
+  return `${unseenSql(fromFence, fromSnapshot)} AND (c.xid < ${to} OR pg_visible_in_snapshot(c.xid, pg_current_snapshot()))`;
 }
 
 /** What the change log holds for one table in its window, seen from this terminal. */
@@ -92,27 +91,6 @@ export class ChangeWindow {
     name: string,
   ) {
     this.cursor = name;
-  }
-
-  /**
-   * True when someone else reloaded the table in the window (a TRUNCATE, or another terminal's
-   * bulk load, which logs one 'T' entry instead of every key): it must be resynced in full.
-   */
-  static async reloaded(client: PgClient, schema: string, table: string, from: PullSnapshot, to: string, terminalId: string): Promise<boolean> {
-    const { rows } = await client.query(
-      `SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND ${windowSql(from, to)} AND c.op = 'T' AND c.origin IS DISTINCT FROM $2 LIMIT 1`,
-      [changeLogName(schema, table), terminalId],
-    );
-    return rows.length > 0;
-  }
-
-  /** Cheap existence check, so a table with nothing new costs one index probe. */
-  static async hasChanges(client: PgClient, schema: string, table: string, from: PullSnapshot, to: string, terminalId: string): Promise<boolean> {
-    const { rows } = await client.query(
-      `SELECT 1 FROM possync.changes c WHERE c.tbl = $1 AND ${windowSql(from, to)} AND c.origin IS DISTINCT FROM $2 LIMIT 1`,
-      [changeLogName(schema, table), terminalId],
-    );
-    return rows.length > 0;
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { PgGateway } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import { appliedSnapshot, type PullCheckpoint } from '../checkpoints.ts';
+import { appliedSnapshot, unseenSql, type PullCheckpoint } from '../checkpoints.ts';
 import type { PendingPull } from './cloud.ts';
 
 /**
@@ -115,8 +115,8 @@ export async function readUnpulled(
             count(DISTINCT xid)::int AS transactions,
             to_char(min(at) AT TIME ZONE 'UTC', ${ISO}) AS oldest,
             round(extract(epoch FROM clock_timestamp() - min(at))::numeric, 3)::float8 AS age
-       FROM possync.changes
-      WHERE tbl = $1 AND xid >= $2::xid8 AND NOT pg_visible_in_snapshot(xid, $4::pg_snapshot) AND origin IS DISTINCT FROM $3`,
+       FROM possync.changes c
+      WHERE c.tbl = $1 AND ${unseenSql('$2', '$4')} AND c.origin IS DISTINCT FROM $3`,
     changeLogName(schema, table),
     checkpoint.xid,
     terminalId,
