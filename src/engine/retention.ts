@@ -35,11 +35,7 @@ export interface PruneResult {
 export async function pruneChangeLog(pg: PgGateway, retentionDays: number, options: { force?: boolean } = {}): Promise<PruneResult | undefined> {
   return pg.tx(async (client) => {
     // The lock and "pruned recently?" in one round trip: this runs after every pull.
-    const lock = await client.query<{ ok: boolean; recent: boolean }>(
-      `SELECT pg_try_advisory_xact_lock(hashtext('possync.prune')) AS ok,
-              EXISTS (SELECT 1 FROM possync.system_settings WHERE setting_key = $1 AND setting_value::timestamptz > now() - make_interval(mins => $2)) AS recent`,
-      [LAST_PRUNE, PRUNE_EVERY_MINUTES],
-    );
+    const lock = await client.query<{ ok: boolean; recent: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('possync.prune')) AS ok, ${PRUNED_RECENTLY_SQL} AS recent`);
     if (!lock.rows[0]?.ok) return undefined;
     if (!options.force && lock.rows[0].recent) return undefined;
     const { rows } = await client.query<{ horizon: string | null }>(
@@ -66,13 +62,16 @@ export async function pruneChangeLog(pg: PgGateway, retentionDays: number, optio
   });
 }
 
+/** A boolean expression: some terminal pruned within PRUNE_EVERY_MINUTES. */
+const PRUNED_RECENTLY_SQL = `EXISTS (SELECT 1 FROM possync.system_settings WHERE setting_key = ${pgLiteral(LAST_PRUNE)}
+  AND setting_value::timestamptz > now() - make_interval(mins => ${PRUNE_EVERY_MINUTES}))`;
+
 /**
  * A boolean expression: no terminal has pruned within PRUNE_EVERY_MINUTES. Read with the pull's
  * snapshot, so a pull only opens the prune transaction (which checks again, under its lock) when
  * a prune may be due.
  */
-export const PRUNE_DUE_SQL = `NOT EXISTS (SELECT 1 FROM possync.system_settings WHERE setting_key = ${pgLiteral(LAST_PRUNE)}
-  AND setting_value::timestamptz > now() - make_interval(mins => ${PRUNE_EVERY_MINUTES}))`;
+export const PRUNE_DUE_SQL = `NOT ${PRUNED_RECENTLY_SQL}`;
 
 /**
  * A scalar subquery for the pruned horizon (NULL when nothing was pruned yet), to read with other
