@@ -16,7 +16,11 @@ const PRUNE_EVERY_MINUTES = 10;
  * horizon and it resyncs those tables key by key instead of missing rows (see prunedBelow).
  */
 export async function registerPull(pg: PgGateway, db: SqliteDb, terminalId: string, tables: readonly string[]): Promise<void> {
-  const xids = tables.map((t) => readPullCheckpoint(db, terminalId, t)?.xid).filter((x): x is string => x !== undefined);
+  // A resync in progress holds the log back from where it began: the window after it reads from there.
+  const xids = tables
+    .map((t) => readPullCheckpoint(db, terminalId, t))
+    .map((cp) => cp?.xid ?? cp?.scan?.fence)
+    .filter((x): x is string => x !== undefined);
   if (xids.length === 0) return;
   const lowest = xids.reduce((a, b) => (BigInt(a) <= BigInt(b) ? a : b));
   await pg.query(

@@ -46,6 +46,14 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   if (plain && (below(cp.xid, ctx.prunedBelow) || (probe ??= await probeOne(ctx, client, t, appliedSnapshot(cp), snap)).reloaded)) {
     cp = { xid: undefined, scan: undefined };
   }
+  // A resync begun by an earlier pull read its first pages in that pull's snapshot. A reload since
+  // then removed or replaced rows of those pages, and the log (which the window after the resync
+  // reads) names no keys for it; nor can the log be trusted once pruned past where it began.
+  // Either way the pages already read are stale: the resync starts over in this snapshot.
+  if (cp.scan && cp.scan.after !== null && cp.scan.snapshot !== snap.snapshot) {
+    const began = appliedSnapshot(cp.scan);
+    if (below(began.fence, ctx.prunedBelow) || (await probeOne(ctx, client, t, began, snap)).reloaded) cp = { xid: undefined, scan: undefined };
+  }
 
   const resynced = cp.xid === undefined || cp.scan !== undefined;
   if (resynced) {
