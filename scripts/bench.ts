@@ -244,16 +244,18 @@ function printSummary(s: {
   cycleMs: Record<string, number | undefined>;
   peakRssMb: Record<string, number | undefined>;
 }): void {
-  const fmt = (n: number | undefined, unit = '') => (n === undefined ? 'n/a' : `${n.toLocaleString('en-US', { maximumFractionDigits: 1 })}${unit}`);
+  const fmt = (n: number | undefined, unit = '', digits = 1) => (n === undefined ? 'n/a' : `${n.toLocaleString('en-US', { maximumFractionDigits: digits })}${unit}`);
+  // Ratios as computed (two decimals): 0.77 must not print as the 0.8 a target asks for.
+  const times = (n: number | undefined) => fmt(n, '×', 2);
   const lines = [
     `possync benchmark: ${s.rows.toLocaleString('en-US')} rows`,
     '',
     `  raw COPY FROM STDIN           ${fmt(s.rowsPerSecond.copy, ' rows/s')}`,
     `  pgloader                      ${fmt(s.rowsPerSecond.pgloader, ' rows/s')}`,
-    `  initial push sqlite → postgres ${fmt(s.rowsPerSecond.push, ' rows/s')}   (${fmt(s.ratios.pushVsCopy, '×')} COPY, ${fmt(s.ratios.pushVsPgloader, '×')} pgloader)`,
+    `  initial push sqlite → postgres ${fmt(s.rowsPerSecond.push, ' rows/s')}   (${times(s.ratios.pushVsCopy)} COPY, ${times(s.ratios.pushVsPgloader)} pgloader)`,
     `  initial pull postgres → sqlite ${fmt(s.rowsPerSecond.pull, ' rows/s')}`,
-    `  cycle push, ${s.changes} changes       ${fmt(s.cycleMs.push, ' ms')}   (${fmt(s.cycleMs.smallPush, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${fmt(s.ratios.cyclePushVsSmall, '×')})`,
-    `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${fmt(s.ratios.cyclePullVsSmall, '×')})`,
+    `  cycle push, ${s.changes} changes       ${fmt(s.cycleMs.push, ' ms')}   (${fmt(s.cycleMs.smallPush, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePushVsSmall)})`,
+    `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePullVsSmall)})`,
     `  first pull, rows already there ${fmt(s.rowsPerSecond.settle, ' rows/s')}   (compares every row)`,
     `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, compare ${fmt(s.peakRssMb.settle, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
     `                                (baseline: ${fmt(s.peakRssMb.baseline, ' MB')} with possync loaded and both databases open)`,
