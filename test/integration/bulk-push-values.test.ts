@@ -60,25 +60,35 @@ const ID = '00000000-0000-4000-8000-000000000001';
 describe('bulk first push: awkward values are fast or refused, never different', () => {
   let bulkDb: TestPg;
   let rowDb: TestPg;
+  let utf16Db: TestPg;
   let tmp: ReturnType<typeof tempDir>;
 
   beforeAll(async () => {
-    [bulkDb, rowDb] = await Promise.all([createTestPg('bulkv_a'), createTestPg('bulkv_b')]);
+    [bulkDb, rowDb, utf16Db] = await Promise.all([createTestPg('bulkv_a'), createTestPg('bulkv_b'), createTestPg('bulkv_c')]);
     const ddl = tables.map((t) => `CREATE TABLE ${t.name} (id uuid PRIMARY KEY, v ${t.type}, updated_at timestamptz(3) NOT NULL);`).join('\n');
-    await bulkDb.query(ddl);
-    await rowDb.query(ddl);
+    await Promise.all([bulkDb.query(ddl), rowDb.query(ddl), utf16Db.query(ddl)]);
     await rowDb.query(tables.map((t) => `INSERT INTO ${t.name} (id, updated_at) VALUES ('${OTHER}', now());`).join('\n'));
     tmp = tempDir();
   });
   afterAll(async () => {
-    await Promise.all([bulkDb?.drop(), rowDb?.drop()]);
+    await Promise.all([bulkDb?.drop(), rowDb?.drop(), utf16Db?.drop()]);
     tmp?.cleanup();
   });
 
-  const push = async (db: TestPg, name: string) => {
+  const push = async (db: TestPg, name: string, encoding = 'UTF-8') => {
     const file = path.join(tmp.dir, `${name}.sqlite`);
     // No declared type: SQLite stores each value exactly as given (text stays text).
-    createSqliteFile(file, tables.map((t) => `CREATE TABLE ${t.name} (id TEXT PRIMARY KEY, v, updated_at TEXT NOT NULL);`).join('\n'));
+    const ddl = tables.map((t) => `CREATE TABLE ${t.name} (id TEXT PRIMARY KEY, v, updated_at TEXT NOT NULL);`).join('\n');
+    if (encoding === 'UTF-8') createSqliteFile(file, ddl);
+    else {
+      // The encoding is fixed when the first table is written: set it before anything else.
+      const created = openSqlite(file);
+      created.pragma(`encoding = '${encoding}'`);
+      created.exec(ddl);
+      created.pragma('journal_mode = WAL');
+      expect(created.pragma('encoding', { simple: true })).toBe(encoding);
+      created.close();
+    }
     const local = openSqlite(file);
     for (const t of tables) local.prepare(`INSERT INTO ${t.name} VALUES (?, ?, '2026-11-24T00:00:00.000Z')`).run(ID, t.value);
     const config = makeConfig({ sqlite: { path: file }, postgres: { url: db.url }, terminalId: name, tables: tables.map((t) => ({ name: t.name, pk: 'id', updatedCol: 'updated_at' })) }, tmp.dir);
@@ -94,11 +104,13 @@ describe('bulk first push: awkward values are fast or refused, never different',
     return outcome;
   };
 
+  let byRow: Promise<Map<string, string>> | undefined;
+  const rowByRow = () => (byRow ??= push(rowDb, 'rows'));
+  const show = (m: Map<string, string>) => tables.map((t) => `${t.type} ${JSON.stringify(typeof t.value === 'bigint' ? `${t.value}n` : Buffer.isBuffer(t.value) ? `<blob ${t.value.toString('hex')}>` : t.value)}: ${m.get(t.name)}`);
+
   it(`${tables.length} values, one table each`, async () => {
     const bulk = await push(bulkDb, 'bulk');
-    const byRow = await push(rowDb, 'rows');
-    const show = (m: Map<string, string>) => tables.map((t) => `${t.type} ${JSON.stringify(typeof t.value === 'bigint' ? `${t.value}n` : Buffer.isBuffer(t.value) ? `<blob ${t.value.toString('hex')}>` : t.value)}: ${m.get(t.name)}`);
-    expect(show(bulk)).toEqual(show(byRow));
+    expect(show(bulk)).toEqual(show(await rowByRow()));
     // Every value either arrived or is held: nothing went missing on either path.
     expect([...bulk.values()].filter((v) => v === 'missing')).toEqual([]);
     // The plain forms really took the COPY path (one 'table reloaded' entry), so the comparison
@@ -108,5 +120,12 @@ describe('bulk first push: awkward values are fast or refused, never different',
     expect(plain.filter((t) => !copied.has(t.name)).map((t) => `${t.type} ${String(t.value)}`)).toEqual([]);
     const onlyPostgres = tables.filter((t) => ['1_000', '0x1F', 'a0eebc99-9c0b4ef8-bb6d-6bb9-bd380a11', '\\xde ad', '2026-11-24T24:00:00Z'].includes(t.value as string));
     expect(onlyPostgres.filter((t) => copied.has(t.name)).map((t) => `${t.type} ${String(t.value)}`)).toEqual([]);
+  });
+
+  it('the same from a terminal database stored in UTF-16', async () => {
+    // COPY text leaves a UTF-8 database as its bytes; a UTF-16 one must not send its own.
+    const utf16 = await push(utf16Db, 'utf16', 'UTF-16le');
+    expect(show(utf16)).toEqual(show(await rowByRow()));
+    expect((await utf16Db.query(`SELECT 1 FROM possync.changes WHERE op = 'T'`)).length).toBeGreaterThan(20);
   });
 });

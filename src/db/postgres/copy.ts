@@ -16,7 +16,7 @@ export function copyField(value: string | null): string {
  * table: the fastest way into Postgres. Values are parsed by Postgres' input functions, exactly as
  * the unnest path casts them.
  */
-export async function copyText(client: PgClient, schema: string, table: string, columns: readonly string[], text: Iterable<string> | AsyncIterable<string>): Promise<void> {
+export async function copyText(client: PgClient, schema: string, table: string, columns: readonly string[], text: Iterable<string | Buffer> | AsyncIterable<string | Buffer>): Promise<void> {
   const sql = `COPY ${pgTable(schema, table)} (${columns.map(pgIdent).join(', ')}) FROM STDIN`;
   await pipeline(Readable.from(text), client.query(copyFrom(sql)));
 }

@@ -150,7 +150,7 @@ async function copyChunk(
 }
 
 /** The range's COPY text, a slice at a time; a row that needs a decision stops it with NeedsDecision. */
-async function* slices(encoder: SliceEncoder, chunk: Chunk, writeBack: WriteBack[], count: (n: number) => void): AsyncGenerator<string> {
+async function* slices(encoder: SliceEncoder, chunk: Chunk, writeBack: WriteBack[], count: (n: number) => void): AsyncGenerator<string | Buffer> {
   let after = chunk.after;
   for (;;) {
     const slice = encoder.next(after, SLICE, chunk.upTo);
@@ -172,7 +172,7 @@ class NeedsDecision extends Error {
 }
 
 /** COPY inside a savepoint, logging one 'T' entry; false (and everything undone) if it could not be done. */
-async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, text: AsyncIterable<string>, copiedAny: () => boolean): Promise<boolean> {
+async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, text: AsyncIterable<string | Buffer>, copiedAny: () => boolean): Promise<boolean> {
   const columns = [...t.columns.map((c) => c.pg), ...t.constants.map((k) => k.pg)];
   await client.query(`SAVEPOINT possync_copy; SET LOCAL possync.bulk = 'on'`);
   try {

@@ -18,7 +18,8 @@ import type { WriteBack } from './prepare.ts';
  * return undefined, and the caller takes the row-by-row path for that batch instead.
  */
 export interface EncodedSlice {
-  text: string;
+  /** COPY text, one line per row, each ending in a newline (bytes in UTF-8, or a string). */
+  text: string | Buffer;
   rows: number;
   /** Shared ids and fill values assigned to local rows, written back before the COMMIT. */
   writeBack: WriteBack[];

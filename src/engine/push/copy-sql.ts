@@ -118,11 +118,15 @@ export function sqlSliceEncoder(db: SqliteDb, plan: SyncPlan, t: TablePlan): Sli
   for (const k of t.constants) fields.push(sqliteLiteral(k.value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')));
   const line = fields.join(` || char(9) || `);
   const from = sqliteIdent(t.sqliteName);
+  // In a UTF-8 database (the default) the slice comes out as the bytes that go on the wire: as a
+  // string it was decoded to UTF-16 and encoded back, which cost more than writing the text.
+  const bytes = db.pragma('encoding', { simple: true }) === 'UTF-8';
+  const text = `group_concat(line, char(10)) || char(10)`;
   // Rowids may be negative: the first slice has no lower bound rather than a made-up one.
   const slice = (lower: string) =>
     db
       .prepare(
-        `SELECT count(*) AS n, max(r) AS last, group_concat(line, char(10)) AS text
+        `SELECT count(*) AS n, max(r) AS last, ${bytes ? `CAST(${text} AS BLOB)` : text} AS text
            FROM (SELECT t.rowid AS r, ${line} AS line FROM ${from} t ${joins.join(' ')} WHERE ${lower} AND t.rowid <= ? ORDER BY t.rowid LIMIT ?)`,
       )
       .safeIntegers(true);
@@ -133,9 +137,9 @@ export function sqlSliceEncoder(db: SqliteDb, plan: SyncPlan, t: TablePlan): Sli
   return {
     next(after, limit, upTo): EncodedSlice | 'end' {
       const bound = upTo ? BigInt(upTo[0]!) : MAX_ROWID;
-      const row = (after ? rest.get(BigInt(after[0]!), bound, limit) : first.get(bound, limit)) as { n: bigint; last: bigint | null; text: string | null };
+      const row = (after ? rest.get(BigInt(after[0]!), bound, limit) : first.get(bound, limit)) as { n: bigint; last: bigint | null; text: string | Buffer };
       if (row.n === 0n) return 'end';
-      return { text: `${row.text}\n`, rows: Number(row.n), writeBack: [], last: [String(row.last)] };
+      return { text: row.text, rows: Number(row.n), writeBack: [], last: [String(row.last)] };
     },
   };
 }
