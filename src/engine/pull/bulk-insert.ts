@@ -65,37 +65,36 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
   // within SQLite's limit of bound values per statement.
   const perStatement = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_BOUND_VALUES / cols.length)));
   const insertMany = perStatement > 1 ? db.prepare(`INSERT INTO ${table} (${columnList}) VALUES ${Array(perStatement).fill(tuple).join(', ')}`) : insertOne;
+  const width = cols.length;
   inPullTransaction(ctx, () => {
     const slow: WireRow[] = [];
-    const chunk: Array<ReadonlyArray<string | null>> = [];
-    const chunkArgs: RawValue[][] = [];
-    const flat: RawValue[] = [];
-    const insertRows = (rows: RawValue[][], textsOf: Array<ReadonlyArray<string | null>>) => {
-      rows.forEach((args, i) => {
-        try {
-          insertOne.run(args);
-          result.inserted++;
-        } catch (err) {
-          if (!isConstraintError(err)) throw err;
-          slow.push(asRow(textsOf[i]!));
-        }
-      });
-    };
+    // One statement's values, written in place row after row (no array per row: on a million
+    // rows, short-lived arrays are what makes the heap grow), and the rows' texts for the slow path.
+    const flat: RawValue[] = new Array<RawValue>(perStatement * width).fill(null);
+    const texts: Array<ReadonlyArray<string | null>> = [];
+    let n = 0;
     const flush = () => {
-      if (chunk.length === perStatement) {
-        flat.length = 0;
-        for (const a of chunkArgs) for (const v of a) flat.push(v);
+      if (n === perStatement) {
         try {
           insertMany.run(flat);
-          result.inserted += chunk.length;
+          result.inserted += n;
+          n = 0;
+          return;
         } catch (err) {
           // One row of the statement broke a constraint and SQLite undid the statement: go one by one.
           if (!isConstraintError(err)) throw err;
-          insertRows(chunkArgs, chunk);
         }
-      } else insertRows(chunkArgs, chunk);
-      chunk.length = 0;
-      chunkArgs.length = 0;
+      }
+      for (let r = 0; r < n; r++) {
+        try {
+          insertOne.run(flat.slice(r * width, (r + 1) * width));
+          result.inserted++;
+        } catch (err) {
+          if (!isConstraintError(err)) throw err;
+          slow.push(asRow(texts[r]!));
+        }
+      }
+      n = 0;
     };
     // The fast rows go in with the insert trigger out of the way (capture is suppressed in this
     // transaction anyway); the slow rows below take the normal path with it back in place.
@@ -105,19 +104,20 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
           slow.push(asRow(a));
           continue;
         }
-        const args: RawValue[] = new Array<RawValue>(cols.length);
+        // Written into the next free slot; a row that fails half way is overwritten by the next.
+        const base = n * width;
         let ok = true;
-        for (let i = 0; i < cols.length && ok; i++) {
+        for (let i = 0; i < width && ok; i++) {
           const value = fromPg(cols[i]!.codec, a[i] ?? null);
           const fk = translate[i];
           if (fk && value !== null) {
             const local = maps.get(fk)!.get(value);
             if (local === undefined) ok = false;
-            else args[i] = local;
+            else flat[base + i] = local;
             continue;
           }
           try {
-            args[i] = toSqlite(cols[i]!.codec, value);
+            flat[base + i] = toSqlite(cols[i]!.codec, value);
           } catch (err) {
             if (!(err instanceof ValueError)) throw err;
             ok = false;
@@ -127,11 +127,11 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
           slow.push(asRow(a));
           continue;
         }
-        chunk.push(a);
-        chunkArgs.push(args);
-        if (chunk.length === perStatement) flush();
+        texts[n++] = a;
+        if (n === perStatement) flush();
       }
       flush();
+      texts.length = 0;
     });
     if (slow.length > 0) applyPullRows(ctx, t, { keys: slow.map((r) => t.key.map((k) => r[k.pg] ?? '')), rows: slow, deletedAt: new Map() }, {}, result);
     if (checkpoint) writePullCheckpoint(db, ctx.plan.terminalId, t.name, checkpoint);

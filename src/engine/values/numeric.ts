@@ -28,13 +28,19 @@ function numericFromSqlite(value: SqliteScalar): string {
   throw rejectValue('numeric', value);
 }
 
+/**
+ * Plain decimal text, as Postgres prints nearly every numeric: valid for numericText (far inside
+ * its digit limits) without parsing it. A test, not an exec: nothing is allocated per value.
+ */
+const PLAIN_DECIMAL = /^-?\d{1,1000}(?:\.\d{1,1000})?$/;
+
 export const numericHandler: FamilyHandler = {
   fromPg: (text) => text,
   fromSqlite: numericFromSqlite,
   toSqlite(wire, codec) {
     // Returned as text whatever the affinity: TEXT/BLOB columns keep it exactly, and INTEGER,
     // REAL and NUMERIC columns apply SQLite's own text-to-number conversion on insert.
-    if (numericText(wire) === undefined) throw new ValueError(`${JSON.stringify(wire)} is not numeric text`);
+    if (!PLAIN_DECIMAL.test(wire) && numericText(wire) === undefined) throw new ValueError(`${JSON.stringify(wire)} is not numeric text`);
     if (!keepsNumericValue(wire, codec.affinity)) {
       throw rejectValue('numeric', wire, `a SQLite ${codec.affinity} column would round it`);
     }

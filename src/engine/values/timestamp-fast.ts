@@ -8,8 +8,9 @@ import { daysInMonth } from './calendar.ts';
 
 // 2026-11-24T01:18:19.123Z (JavaScript's toISOString, the common SQLite form)
 const ISO_MS_Z = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
-// 2026-11-24 01:18:19.123456+00 (Postgres' timestamptz output in UTC)
-const PG_TSTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?\+00$/;
+// 2026-11-24 01:18:19.123456+00 (Postgres' timestamptz output in UTC). No capture groups: it
+// runs once per value of a bulk pull, and test() then allocates nothing.
+const PG_TSTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?\+00$/;
 // 2026-11-24T01:18:19.123456Z (the wire form itself)
 const WIRE_TSTZ = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
@@ -29,9 +30,10 @@ export function fastIsoMsZToWire(text: string): string | undefined {
 
 /** Postgres timestamptz text in UTC → wire, or undefined. */
 export function fastPgTimestamptzToWire(text: string): string | undefined {
-  const m = PG_TSTZ.exec(text);
-  if (m === null || m[1] === '0000') return undefined;
-  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${(m[7] ?? '').padEnd(6, '0')}Z`;
+  if (!PG_TSTZ.test(text) || text.startsWith('0000')) return undefined;
+  // The fraction (1 to 6 digits) sits between the seconds and '+00'.
+  const fraction = text.length > 22 ? text.slice(20, -3) : '';
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction}${'000000'.slice(fraction.length)}Z`;
 }
 
 /** True for a wire timestamptz in its exact canonical spelling. */
