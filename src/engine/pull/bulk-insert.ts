@@ -68,8 +68,8 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
   const width = cols.length;
   inPullTransaction(ctx, () => {
     const slow: WireRow[] = [];
-    // One statement's values, written in place row after row (no array per row: on a million
-    // rows, short-lived arrays are what makes the heap grow), and the rows' texts for the slow path.
+    // One statement's values, written in place row after row (no array per row: with the value
+    // checks, half of what a first pull allocated), and the rows' texts for the slow path.
     const flat: RawValue[] = new Array<RawValue>(perStatement * width).fill(null);
     const texts: Array<ReadonlyArray<string | null>> = [];
     let n = 0;

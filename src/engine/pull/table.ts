@@ -39,20 +39,15 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   const held = await retryHeldPull(ctx, client, t, undefined, result);
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };
-  // Resync the table key by key when the change log cannot tell what happened since the
-  // checkpoint: someone reloaded the table, or entries this terminal needs were pruned while it
-  // was silent for longer than retentionDays.
-  const plain = cp.xid !== undefined && cp.scan === undefined;
-  if (plain && (below(cp.xid, ctx.prunedBelow) || (probe ??= await probeOne(ctx, client, t, appliedSnapshot(cp), snap)).reloaded)) {
+  // The change log has to be trusted from where this table stands: its checkpoint, or the
+  // snapshot a resync begun by an earlier pull started in (its pages read so far came from there,
+  // and the window after it reads the log from there). The table resyncs from scratch when the log
+  // cannot tell what happened since: someone reloaded the table (a TRUNCATE, another terminal's
+  // bulk load, logged without keys), or entries this terminal needs were pruned while it was
+  // silent for longer than retentionDays. A resync that has not written a page yet just goes on.
+  const from = cp.scan ? (cp.scan.after !== null ? appliedSnapshot(cp.scan) : undefined) : cp.xid !== undefined ? appliedSnapshot(cp) : undefined;
+  if (from && (below(from.fence, ctx.prunedBelow) || (probe ??= await probeOne(ctx, client, t, from, snap)).reloaded)) {
     cp = { xid: undefined, scan: undefined };
-  }
-  // A resync begun by an earlier pull read its first pages in that pull's snapshot. A reload since
-  // then removed or replaced rows of those pages, and the log (which the window after the resync
-  // reads) names no keys for it; nor can the log be trusted once pruned past where it began.
-  // Either way the pages already read are stale: the resync starts over in this snapshot.
-  if (cp.scan && cp.scan.after !== null && cp.scan.snapshot !== snap.snapshot) {
-    const began = appliedSnapshot(cp.scan);
-    if (below(began.fence, ctx.prunedBelow) || (await probeOne(ctx, client, t, began, snap)).reloaded) cp = { xid: undefined, scan: undefined };
   }
 
   const resynced = cp.xid === undefined || cp.scan !== undefined;
