@@ -175,7 +175,7 @@ describe('composite primary keys on a schema pair', () => {
     const till = pair.terminal('big', { batchSize: 500 });
     const local = openSqlite(till.sqlitePath);
     const insert = local.prepare(`INSERT INTO ShelfCopy VALUES (?, ?, ?)`);
-    // 3 x 4,115 rows: page boundaries (push: 10,000; pull: every 2,500) fall inside a branch, with
+    // 3 x 4,115 rows: page boundaries (push: 10,000; pull: every 1,000) fall inside a branch, with
     // copy numbers whose text order differs from their numeric order (9 < 10 < 100 ...).
     local.transaction(() => {
       for (const b of ['B1', 'B2', 'B3']) for (let n = 1; n <= 4115; n++) insert.run(b, n, `shelf ${b}-${n % 37}`);

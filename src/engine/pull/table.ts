@@ -19,10 +19,13 @@ let cursorCounter = 0;
 
 /**
  * Rows per page of a full resync. Two pages are in memory at once (one written while the next is
- * read), and the JavaScript heap grows with what survives between them: 1M-row bench runs peaked
- * at 222 MB (pull) and 261 MB (compare) with 10,000-row pages, 180 and 192 MB with 2,500.
+ * read). Into an empty table (bulk insert, rows as arrays) bigger pages are faster: 1M rows took
+ * 6.0 s at 2,500 and 6.4 / 6.9 s at 1,000 / 500. Pages compared with the rows a till already holds
+ * carry several objects per row, and there 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s
+ * for 1M rows) and peaked lower (140 vs 144-153 MB). 10,000-row pages peaked at 222 / 261 MB.
  */
-const RESYNC_PAGE = 2_500;
+const BULK_PAGE = 2_500;
+const COMPARE_PAGE = 1_000;
 
 /**
  * Pulls one table inside the pull's REPEATABLE READ snapshot `snap`: first rows held back last
@@ -173,12 +176,12 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
   const ref = pgRef(ctx.plan, t);
-  const size = Math.max(ctx.config.batchSize, RESYNC_PAGE);
   // Deleting local rows that Postgres lacks is only safe once every local row has been pushed.
   const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
   const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
   const final: PullCheckpoint = { xid: scan.fence, snapshot: scan.snapshot, scan: undefined };
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
+  const size = Math.max(ctx.config.batchSize, bulk ? BULK_PAGE : COMPARE_PAGE);
   // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
   const keyIndex = t.key.map((k) => t.columns.indexOf(k));
   const load = async (from: string[] | null): Promise<{ count: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> }> => {
