@@ -10,6 +10,7 @@ import { PgGateway } from '../../src/db/postgres/gateway.ts';
 import { SqliteGateway } from '../../src/db/sqlite/gateway.ts';
 import { runSync } from '../../src/engine/run.ts';
 import { applied } from '../../src/engine/result.ts';
+import { tuneHeap } from '../../src/util/heap.ts';
 import { COLUMNS } from './dataset.ts';
 
 interface PhaseInput {
@@ -24,6 +25,8 @@ interface PhaseInput {
 }
 
 const input = JSON.parse(process.argv[2]!) as PhaseInput;
+// As the possync command does at start-up (src/cli/main.ts): the figures are the command's.
+tuneHeap();
 const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 function config() {
