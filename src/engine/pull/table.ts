@@ -13,16 +13,18 @@ import { applyPullBatch } from './apply.ts';
 import { bulkInsertArrays, canBulkInsert } from './bulk-insert.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { ChangeWindow, probeWindows, type WindowProbe } from './window.ts';
+import { PageSizer, charsOfArrays, charsOfRows } from './page-size.ts';
 import { below } from '../retention.ts';
 
 let cursorCounter = 0;
 
 /**
- * Rows per page of a full resync. Two pages are in memory at once (one written while the next is
- * read). Into an empty table (bulk insert, rows as arrays) bigger pages are faster: 1M rows took
- * 6.0 s at 2,500 and 6.4 / 6.9 s at 1,000 / 500. Pages compared with the rows a till already holds
- * carry several objects per row, and there 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s
- * for 1M rows) and peaked lower (140 vs 144-153 MB). 10,000-row pages peaked at 222 / 261 MB.
+ * Rows per page of a full resync at most (page-size.ts keeps pages of wide rows smaller). Two
+ * pages are in memory at once (one written while the next is read). Into an empty table (bulk
+ * insert, rows as arrays) bigger pages are faster: 1M rows took 6.0 s at 2,500 and 6.4 / 6.9 s
+ * at 1,000 / 500. Pages compared with the rows a till already holds carry several objects per
+ * row, and there 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s for 1M rows) and peaked
+ * lower (140 vs 144-153 MB). 10,000-row pages peaked at 222 / 261 MB.
  */
 const BULK_PAGE = 2_500;
 const COMPARE_PAGE = 1_000;
@@ -181,29 +183,33 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
   const final: PullCheckpoint = { xid: scan.fence, snapshot: scan.snapshot, scan: undefined };
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
-  const size = Math.max(ctx.config.batchSize, bulk ? BULK_PAGE : COMPARE_PAGE);
+  // Pages are bounded in rows and, for wide rows, in characters (PageSizer).
+  const sizer = new PageSizer(Math.max(ctx.config.batchSize, bulk ? BULK_PAGE : COMPARE_PAGE));
   // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
   const keyIndex = t.key.map((k) => t.columns.indexOf(k));
-  const load = async (from: string[] | null): Promise<{ count: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> }> => {
+  type Page = { limit: number; count: number; chars: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> };
+  const load = async (from: string[] | null, limit: number): Promise<Page> => {
     if (bulk) {
       // Only the last key matters here (where the next page starts).
-      const arrays = await scanRowArrays(client, ref, columns, from, size, scope);
+      const arrays = await scanRowArrays(client, ref, columns, from, limit, scope);
       const lastRow = arrays.at(-1);
-      return { arrays, count: arrays.length, last: lastRow && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, lastRow[i] ?? null) ?? '') };
+      return { limit, arrays, count: arrays.length, chars: charsOfArrays(arrays), last: lastRow && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, lastRow[i] ?? null) ?? '') };
     }
-    const rows = (await scanRows(client, ref, columns, from, size, scope)).map((r) => wireFromPgRow(t, r));
+    const texts = await scanRows(client, ref, columns, from, limit, scope);
+    const rows = texts.map((r) => wireFromPgRow(t, r));
     const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
-    return { rows, keys, count: rows.length, last: keys.at(-1) };
+    return { limit, rows, keys, count: rows.length, chars: charsOfRows(texts, columns), last: keys.at(-1) };
   };
   let after = scan.after;
-  let page = load(after);
+  let page = load(after, sizer.next);
   for (;;) {
     checkAborted(ctx);
-    const { keys, rows, arrays, count, last } = await page;
-    const done = count < size;
+    const { keys, rows, arrays, count, chars, last, limit } = await page;
+    const done = count < limit;
     after = last ?? after;
     if (!done) {
-      page = load(after);
+      sizer.saw(count, chars);
+      page = load(after, sizer.next);
       page.catch(() => {}); // observed when awaited; never an unhandled rejection if we stop early
     }
     // With a sweep pending, the final checkpoint is written by the sweep's transaction.
