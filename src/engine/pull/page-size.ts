@@ -1,9 +1,9 @@
 /**
  * How many rows the next page of a full resync asks for, so that a page holds about
  * `PAGE_CHARS` characters of column text whatever the table's rows weigh. A products table with
- * ~110 characters a row gets the full page from the second page on; one whose rows carry a
- * 200 KB picture in a text column gets ~20 rows a page instead of 2,500 (half a gigabyte, twice,
- * as two pages are in memory at once).
+ * ~110 characters a row reaches the full page on its fourth page (16, 128, 1,024, 2,500 rows);
+ * one whose rows carry a 200 KB picture in a text column gets ~20 rows a page instead of 2,500
+ * (half a gigabyte, twice, as two pages are in memory at once).
  *
  * The first page is small, since nothing is known of the rows yet; each later page is sized by
  * the average row of the page before it, growing at most `GROWTH` times a page so that a table
