@@ -13,17 +13,19 @@ export const HEAP_GROWING_PERCENT = 25;
 
 const GROWING_FLAG = /^--heap[-_]growing[-_]percent(=|$)/;
 
-/** The V8 flags possync sets for itself: none the user already chose (node flags or NODE_OPTIONS). */
-export function heapFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  const chosen = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  return chosen.some((a) => GROWING_FLAG.test(a)) ? [] : [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`];
+/**
+ * The V8 flags possync sets for itself: none the user already gave node on its command line
+ * (`node --heap-growing-percent=N bin/possync.js`). Node refuses this flag in NODE_OPTIONS.
+ */
+export function heapFlags(execArgv: readonly string[]): string[] {
+  return execArgv.some((a) => GROWING_FLAG.test(a)) ? [] : [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`];
 }
 
 /**
  * Applies heapFlags to this process. The growing factor is read each time V8 sets the next
  * collection's limit, so it takes effect when set at run time (the young generation's size is
- * fixed at start-up: that one only NODE_OPTIONS can change, see scripts/possync.service).
+ * fixed at start-up: node flags or NODE_OPTIONS set that one, see scripts/possync.service).
  */
 export function tuneHeap(): void {
-  for (const flag of heapFlags(process.execArgv, process.env.NODE_OPTIONS)) v8.setFlagsFromString(flag);
+  for (const flag of heapFlags(process.execArgv)) v8.setFlagsFromString(flag);
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEAP_GROWING_PERCENT } from '../../src/util/heap.ts';
 
 // `npm install` bundles the CLI (scripts/build.mjs) and bin/possync.js runs that bundle on plain
 // Node. The bundle must work from dist/: paths to the package's own files (the demo's fixtures)
@@ -39,5 +40,23 @@ describe('the bundled CLI', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/no-such-config\.json/);
+  });
+
+  it("sets V8's heap growing factor as it starts, unless node was given one", () => {
+    // A preloaded spy on v8.setFlagsFromString (the same object the bundle imports) reports every
+    // flag set at run time on stderr.
+    const spy = path.join(ROOT, 'dist', `test-v8-spy-${process.pid}.cjs`);
+    fs.writeFileSync(spy, `const v8 = require('node:v8'); const set = v8.setFlagsFromString;\nv8.setFlagsFromString = (f) => { process.stderr.write('v8 flag ' + f + '\\n'); set(f); };\n`);
+    try {
+      const flagsSet = (nodeArgs: string[]) => {
+        const r = spawnSync(process.execPath, [...nodeArgs, out, '--version'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${spy}` }, timeout: 60_000 });
+        expect(r.status, r.stderr).toBe(0);
+        return r.stderr.split('\n').filter((l) => l.startsWith('v8 flag '));
+      };
+      expect(flagsSet([])).toEqual([`v8 flag --heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
+      expect(flagsSet(['--heap-growing-percent=60'])).toEqual([]);
+    } finally {
+      fs.rmSync(spy, { force: true });
+    }
   });
 });
