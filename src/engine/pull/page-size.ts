@@ -17,10 +17,7 @@ export const GROWTH = 8;
 export class PageSizer {
   private rows: number;
 
-  constructor(
-    private readonly maxRows: number,
-    private readonly budget: number = PAGE_CHARS,
-  ) {
+  constructor(private readonly maxRows: number) {
     this.rows = Math.max(1, Math.min(FIRST_PAGE_ROWS, maxRows));
   }
 
@@ -33,7 +30,7 @@ export class PageSizer {
   saw(rows: number, chars: number): void {
     if (rows <= 0) return;
     const perRow = Math.max(1, chars / rows);
-    const fits = Math.floor(this.budget / perRow);
+    const fits = Math.floor(PAGE_CHARS / perRow);
     this.rows = Math.max(1, Math.min(this.maxRows, this.rows * GROWTH, fits));
   }
 }

@@ -44,13 +44,11 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   const held = await retryHeldPull(ctx, client, t, undefined, result);
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };
-  // The change log has to be trusted from where this table stands: its checkpoint, or the
-  // snapshot a resync begun by an earlier pull started in (its pages read so far came from there,
-  // and the window after it reads the log from there). The table resyncs from scratch when the log
-  // cannot tell what happened since: someone reloaded the table (a TRUNCATE, another terminal's
-  // bulk load, logged without keys), or entries this terminal needs were pruned while it was
-  // silent for longer than retentionDays. A resync that has not written a page yet just goes on.
-  const from = cp.scan ? (cp.scan.after !== null ? appliedSnapshot(cp.scan) : undefined) : cp.xid !== undefined ? appliedSnapshot(cp) : undefined;
+  // The table resyncs from scratch when the log cannot tell what happened since it was last read
+  // (see logTrustedFrom): someone reloaded the table (a TRUNCATE, another terminal's bulk load,
+  // logged without keys), or entries this terminal needs were pruned while it was silent for
+  // longer than retentionDays.
+  const from = logTrustedFrom(cp);
   if (from && (below(from.fence, ctx.prunedBelow) || (probe ??= await probeOne(ctx, client, t, from, snap)).reloaded)) {
     cp = { xid: undefined, scan: undefined };
   }
@@ -69,6 +67,17 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   await pullWindow(ctx, client, t, appliedSnapshot(cp), snap, changed, held, fetch, result);
 
   await settleDeferredPull(ctx, client, t, result);
+}
+
+/**
+ * Where this table's change log has to be trusted from: its checkpoint, or the snapshot a resync
+ * begun by an earlier pull started in (its pages read so far came from there, and the window
+ * after it reads the log from there). Nothing for a table never pulled, or a resync that has not
+ * written a page yet (it just goes on).
+ */
+function logTrustedFrom(cp: PullCheckpoint): PullSnapshot | undefined {
+  if (cp.scan) return cp.scan.after !== null ? appliedSnapshot(cp.scan) : undefined;
+  return cp.xid !== undefined ? appliedSnapshot(cp) : undefined;
 }
 
 /**
@@ -187,24 +196,25 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const sizer = new PageSizer(Math.max(ctx.config.batchSize, bulk ? BULK_PAGE : COMPARE_PAGE));
   // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
   const keyIndex = t.key.map((k) => t.columns.indexOf(k));
-  type Page = { limit: number; count: number; chars: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> };
+  type Page = { limit: number; chars: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> };
   const load = async (from: string[] | null, limit: number): Promise<Page> => {
     if (bulk) {
       // Only the last key matters here (where the next page starts).
       const arrays = await scanRowArrays(client, ref, columns, from, limit, scope);
       const lastRow = arrays.at(-1);
-      return { limit, arrays, count: arrays.length, chars: charsOfArrays(arrays), last: lastRow && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, lastRow[i] ?? null) ?? '') };
+      return { limit, arrays, chars: charsOfArrays(arrays), last: lastRow && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, lastRow[i] ?? null) ?? '') };
     }
     const texts = await scanRows(client, ref, columns, from, limit, scope);
     const rows = texts.map((r) => wireFromPgRow(t, r));
     const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
-    return { limit, rows, keys, count: rows.length, chars: charsOfRows(texts, columns), last: keys.at(-1) };
+    return { limit, rows, keys, chars: charsOfRows(texts, columns), last: keys.at(-1) };
   };
   let after = scan.after;
   let page = load(after, sizer.next);
   for (;;) {
     checkAborted(ctx);
-    const { keys, rows, arrays, count, chars, last, limit } = await page;
+    const { keys, rows, arrays, chars, last, limit } = await page;
+    const count = (arrays ?? rows!).length;
     const done = count < limit;
     after = last ?? after;
     if (!done) {
