@@ -77,7 +77,7 @@ async function fullRun(direction: 'push' | 'pull' | 'both') {
 /** The process with possync loaded and both databases opened, before any work: the floor of every RSS figure. */
 async function baseline() {
   const cfg = config();
-  const pgw = await PgGateway.connect(cfg.postgresUrl);
+  const pgw = await PgGateway.open(cfg);
   const sqlite = SqliteGateway.open(cfg.sqlitePath);
   sqlite.close();
   await pgw.close();
@@ -90,7 +90,7 @@ async function baseline() {
  */
 async function cycles(direction: 'push' | 'pull') {
   const cfg = config();
-  const pgw = await PgGateway.connect(cfg.postgresUrl);
+  const pgw = await PgGateway.open(cfg);
   const sqlite = SqliteGateway.open(cfg.sqlitePath);
   const changes = input.changes ?? 100;
   const times: number[] = [];

@@ -3,7 +3,8 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { PossyncError } from '../errors.ts';
 import { configSchema, type RawConfig, type RawTable } from './schema.ts';
-import type { ResolvedConfig, TableConfig } from './types.ts';
+import { DEFAULT_PG_TIMEOUTS, type PgConnectionSettings, type PgTimeouts, type ResolvedConfig, type SslMode, type TableConfig } from './types.ts';
+import { sslmodeSchema } from './schema.ts';
 import { formatIssuePath, redactUrl } from './format.ts';
 
 export const DEFAULT_CONFIG_FILE = 'possync.config.json';
@@ -94,6 +95,8 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
   const batchSize = overrides.batchSize ?? numberSetting(c.batchSize, 'env:SYNC_BATCH_SIZE', DEFAULT_BATCH_SIZE, 'batchSize', ref, problems);
   const retentionDays = numberSetting(c.retentionDays, undefined, DEFAULT_RETENTION_DAYS, 'retentionDays', ref, problems);
 
+  const postgresConnection = resolveConnection(c.postgres ?? {}, ref, problems);
+
   if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
     problems.push(`postgres.url: "${redactUrl(postgresUrl)}" is not a postgres:// or postgresql:// URL`);
   }
@@ -117,6 +120,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
     sqlitePath: path.resolve(path.dirname(file), sqlitePath!),
     postgresUrl: postgresUrl!,
     postgresSchema,
+    postgresConnection,
     terminalId: terminalId!,
     batchSize,
     cron,
@@ -147,6 +151,54 @@ function numberSetting(
     return builtIn;
   }
   return n;
+}
+
+type PgSection = NonNullable<RawConfig['postgres']>;
+
+const TIMEOUT_KEYS: Array<[keyof PgSection & `${string}Seconds`, keyof PgTimeouts]> = [
+  ['connectTimeoutSeconds', 'connectTimeoutMs'],
+  ['readTimeoutSeconds', 'readTimeoutMs'],
+  ['lockTimeoutSeconds', 'lockTimeoutMs'],
+  ['ddlLockTimeoutSeconds', 'ddlLockTimeoutMs'],
+  ['idleInTransactionTimeoutSeconds', 'idleInTransactionTimeoutMs'],
+  ['runTimeoutSeconds', 'runTimeoutMs'],
+];
+
+/** postgres.* TLS keys and timeouts; a missing key keeps its default (TLS: the URL's own parameter). */
+function resolveConnection(p: PgSection, ref: RefResolver, problems: string[]): PgConnectionSettings {
+  const timeouts = { ...DEFAULT_PG_TIMEOUTS };
+  for (const [key, field] of TIMEOUT_KEYS) {
+    const value = p[key];
+    const where = `postgres.${key}`;
+    const text = typeof value === 'number' ? String(value) : ref(value, undefined, where, true);
+    if (text === undefined) continue;
+    const n = Number(text);
+    // Only the run watchdog may be 0 (off); every other wait needs a bound.
+    const ok = Number.isFinite(n) && (key === 'runTimeoutSeconds' ? n >= 0 : n > 0);
+    if (!ok) problems.push(`${where}: "${text}" is not ${key === 'runTimeoutSeconds' ? 'a number of seconds (0 turns it off)' : 'a positive number of seconds'}`);
+    else timeouts[field] = Math.round(n * 1000);
+  }
+  if (timeouts.readTimeoutMs <= timeouts.lockTimeoutMs) {
+    problems.push(
+      `postgres.readTimeoutSeconds (${timeouts.readTimeoutMs / 1000}) must be longer than postgres.lockTimeoutSeconds (${timeouts.lockTimeoutMs / 1000}): a statement waiting for a lock sends nothing, and would be taken for a silent link`,
+    );
+  }
+  const sslmodeText = ref(p.sslmode, undefined, 'postgres.sslmode', true);
+  let sslmode: SslMode | undefined;
+  if (sslmodeText !== undefined) {
+    const parsed = sslmodeSchema.safeParse(sslmodeText);
+    if (parsed.success) sslmode = parsed.data;
+    else problems.push(`postgres.sslmode: "${sslmodeText}" is not one of ${sslmodeSchema.options.join(', ')}`);
+  }
+  return {
+    tls: {
+      sslmode,
+      sslrootcert: ref(p.sslrootcert, undefined, 'postgres.sslrootcert', true),
+      sslcert: ref(p.sslcert, undefined, 'postgres.sslcert', true),
+      sslkey: ref(p.sslkey, undefined, 'postgres.sslkey', true),
+    },
+    timeouts,
+  };
 }
 
 function resolveTable(t: RawTable, where: string, ref: RefResolver): TableConfig {

@@ -53,12 +53,33 @@ export const tableSchema = z
     }
   });
 
+export const sslmodeSchema = z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']);
+/** A positive number of seconds, or "env:NAME". */
+const seconds = z.union([z.number().positive(), z.string()]);
+
 export const fkEntrySchema = z.strictObject({ field: name, refTable: name });
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   sqlite: z.strictObject({ path: z.string().optional() }).optional(),
-  postgres: z.strictObject({ url: z.string().optional(), schema: z.string().optional() }).optional(),
+  postgres: z
+    .strictObject({
+      url: z.string().optional(),
+      schema: z.string().optional(),
+      // TLS, with libpq's meanings; each may also be given in the URL (?sslmode=…&sslrootcert=…).
+      sslmode: z.string().optional().describe('disable, prefer (default), require, verify-ca or verify-full, as in libpq'),
+      sslrootcert: z.string().optional().describe('CA certificate file (PEM) that verify-ca / verify-full check the server against'),
+      sslcert: z.string().optional().describe('client certificate file (PEM)'),
+      sslkey: z.string().optional().describe('client private key file (PEM)'),
+      // Bounds on every wait for Postgres (README "When things go wrong").
+      connectTimeoutSeconds: seconds.optional().describe('give up connecting (TCP, TLS and login) after this long (default 10)'),
+      readTimeoutSeconds: seconds.optional().describe('give up on a connection that sends nothing back for this long while a statement is running (default 30)'),
+      lockTimeoutSeconds: seconds.optional().describe("longest wait for another session's row or table lock by a sync statement (default 20)"),
+      ddlLockTimeoutSeconds: seconds.optional().describe('longest wait for a table lock when installing capture triggers; retried a few times, then the next run tries again (default 2)'),
+      idleInTransactionTimeoutSeconds: seconds.optional().describe("the server ends possync's transaction if its till goes silent this long (default 60)"),
+      runTimeoutSeconds: z.union([z.number().int().min(0), z.string()]).optional().describe('a whole run is stopped after this long; 0 turns the watchdog off (default 3600)'),
+    })
+    .optional(),
   terminalId: z.string().optional(),
   batchSize: z.union([z.number().int().min(1).max(100_000), z.string()]).optional(),
   cron: z.string().optional(),
@@ -73,3 +94,4 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type RawTable = z.infer<typeof tableSchema>;
 export type Direction = z.infer<typeof directionSchema>;
 export type ConflictPolicy = z.infer<typeof conflictSchema>;
+export type SslMode = z.infer<typeof sslmodeSchema>;

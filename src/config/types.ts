@@ -1,6 +1,6 @@
-import type { ConflictPolicy, Direction } from './schema.ts';
+import type { ConflictPolicy, Direction, SslMode } from './schema.ts';
 
-export type { ConflictPolicy, Direction };
+export type { ConflictPolicy, Direction, SslMode };
 
 /** One table as the engine sees it: every default applied, every env: reference resolved. */
 export interface TableConfig {
@@ -33,6 +33,8 @@ export interface ResolvedConfig {
   sqlitePath: string;
   postgresUrl: string;
   postgresSchema: string;
+  /** TLS and the bounds on every wait for Postgres (postgres.* keys; README "When things go wrong"). */
+  postgresConnection: PgConnectionSettings;
   terminalId: string;
   batchSize: number;
   cron: string | undefined;
@@ -42,3 +44,40 @@ export interface ResolvedConfig {
   tables: TableConfig[];
   fkMap: Record<string, FkMapEntry[]>;
 }
+
+/** TLS as libpq means it. Undefined fields fall back to the URL's own parameters, then libpq's defaults. */
+export interface PgTlsSettings {
+  sslmode: SslMode | undefined;
+  sslrootcert: string | undefined;
+  sslcert: string | undefined;
+  sslkey: string | undefined;
+}
+
+/** Every wait for Postgres is bounded (milliseconds; runTimeoutMs 0 = no whole-run watchdog). */
+export interface PgTimeouts {
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  lockTimeoutMs: number;
+  ddlLockTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  runTimeoutMs: number;
+}
+
+export interface PgConnectionSettings {
+  tls: PgTlsSettings;
+  timeouts: PgTimeouts;
+}
+
+export const DEFAULT_PG_TIMEOUTS: PgTimeouts = {
+  connectTimeoutMs: 10_000,
+  readTimeoutMs: 30_000,
+  lockTimeoutMs: 20_000,
+  ddlLockTimeoutMs: 2_000,
+  idleInTransactionTimeoutMs: 60_000,
+  runTimeoutMs: 3_600_000,
+};
+
+export const DEFAULT_PG_CONNECTION: PgConnectionSettings = {
+  tls: { sslmode: undefined, sslrootcert: undefined, sslcert: undefined, sslkey: undefined },
+  timeouts: DEFAULT_PG_TIMEOUTS,
+};

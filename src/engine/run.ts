@@ -38,7 +38,7 @@ export async function openAndPlan(config: ResolvedConfig, given: { pg?: PgGatewa
   const sqlite = given.sqlite ?? SqliteGateway.open(config.sqlitePath);
   let pg: PgGateway;
   try {
-    pg = given.pg ?? (await PgGateway.connect(config.postgresUrl));
+    pg = given.pg ?? (await PgGateway.open(config));
   } catch (err) {
     if (!given.sqlite) sqlite.close();
     throw err;

@@ -90,7 +90,7 @@ async function clear(config: ResolvedConfig, tables: string[], steps: Step[], wa
   try {
     const lock = await takeLock(config.sqlitePath, waitMs);
     try {
-      const pg = await PgGateway.connect(config.postgresUrl);
+      const pg = await PgGateway.open(config);
       try {
         return await resetCheckpoints(pg, sqlite.db, config.terminalId, tables, steps);
       } finally {

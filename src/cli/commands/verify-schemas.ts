@@ -48,7 +48,7 @@ cannot be reached.`,
       const sqlite = SqliteGateway.open(config.sqlitePath, { readonly: true });
       let findings: Finding[];
       try {
-        const pg = await PgGateway.connect(config.postgresUrl);
+        const pg = await PgGateway.open(config);
         try {
           findings = await verifySchemas(config, pg, sqlite.db);
         } finally {

@@ -5,6 +5,9 @@ import { isPgUnreachable, unreachableError } from './errors.ts';
 import { pgLiteral } from '../quote.ts';
 import { PossyncError } from '../../errors.ts';
 import { redactUrl } from '../../config/format.ts';
+import { DEFAULT_PG_CONNECTION, type PgConnectionSettings, type ResolvedConfig } from '../../config/types.ts';
+import { cutConnection, guardConnection } from './liveness.ts';
+import { tlsOptions } from './tls.ts';
 
 export type PgClient = pg.PoolClient;
 /** A pool or a checked-out client: anything that runs a query. */
@@ -19,17 +22,24 @@ export interface TxOptions {
 
 /**
  * Session settings every possync transaction runs with, so that `col::text` output is exact and
- * stable (UTC timestamps with microseconds, shortest round-trip floats, hex bytea). They are SET
- * LOCAL, inside the transaction, so possync also works behind a transaction-pooling proxy.
+ * stable (UTC timestamps with microseconds, shortest round-trip floats, hex bytea), and so that no
+ * wait is unbounded: a lock another session holds is waited for at most lockTimeoutMs, and if
+ * this till vanishes mid-transaction the server ends the transaction after
+ * idleInTransactionTimeoutMs instead of holding its snapshot and locks (and vacuum) for good. They
+ * are SET LOCAL, inside the transaction, so possync also works behind a transaction-pooling proxy.
  */
-const LOCAL_SETTINGS = [
-  `SET LOCAL TimeZone = 'UTC'`,
-  `SET LOCAL DateStyle = 'ISO, YMD'`,
-  `SET LOCAL IntervalStyle = 'postgres'`,
-  `SET LOCAL extra_float_digits = 1`,
-  `SET LOCAL bytea_output = 'hex'`,
-  `SET LOCAL lock_timeout = '60s'`,
-].join('; ');
+function localSettings(settings: PgConnectionSettings): string {
+  const t = settings.timeouts;
+  return [
+    `SET LOCAL TimeZone = 'UTC'`,
+    `SET LOCAL DateStyle = 'ISO, YMD'`,
+    `SET LOCAL IntervalStyle = 'postgres'`,
+    `SET LOCAL extra_float_digits = 1`,
+    `SET LOCAL bytea_output = 'hex'`,
+    `SET LOCAL lock_timeout = ${Math.round(t.lockTimeoutMs)}`,
+    `SET LOCAL idle_in_transaction_session_timeout = ${Math.round(t.idleInTransactionTimeoutMs)}`,
+  ].join('; ');
+}
 
 /**
  * The Postgres side of possync. Prisma Client v7 runs over the same pg Pool (through
@@ -40,25 +50,47 @@ const LOCAL_SETTINGS = [
 export class PgGateway {
   readonly pool: pg.Pool;
   readonly url: string;
+  readonly settings: PgConnectionSettings;
   private prismaClient: unknown;
+  private readonly localSettings: string;
+  /** Every open connection of the pool, so the run watchdog can cut them all. */
+  private readonly clients = new Set<pg.PoolClient>();
 
-  private constructor(url: string, pool: pg.Pool) {
+  private constructor(url: string, pool: pg.Pool, settings: PgConnectionSettings) {
     this.url = url;
     this.pool = pool;
+    this.settings = settings;
+    this.localSettings = localSettings(settings);
+    pool.on('connect', (client) => {
+      guardConnection(client, settings.timeouts.readTimeoutMs);
+      this.clients.add(client);
+    });
+    pool.on('remove', (client) => this.clients.delete(client));
+  }
+
+  /** The gateway for a resolved config: its URL, TLS settings and timeouts. */
+  static open(config: Pick<ResolvedConfig, 'postgresUrl' | 'postgresConnection'>, options: { max?: number } = {}): Promise<PgGateway> {
+    return PgGateway.connect(config.postgresUrl, config.postgresConnection, options);
   }
 
   /** Opens a pool and proves the server answers; unreachable servers become PG_UNREACHABLE (exit 3). */
-  static async connect(url: string, options: { max?: number } = {}): Promise<PgGateway> {
+  static async connect(url: string, settings: PgConnectionSettings = DEFAULT_PG_CONNECTION, options: { max?: number } = {}): Promise<PgGateway> {
+    const tls = await tlsOptions(url, settings.tls);
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString: tls.connectionString,
+      ssl: tls.ssl,
       max: options.max ?? 4,
       application_name: 'possync',
-      connectionTimeoutMillis: 10_000,
+      // Bounds the TCP connect, the TLS handshake and the login, and the wait for a free client.
+      connectionTimeoutMillis: settings.timeouts.connectTimeoutMs,
       idleTimeoutMillis: 10_000,
+      // Keeps NAT tables from forgetting an idle pooled connection, and lets the OS notice a dead one.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    const gateway = new PgGateway(url, pool);
+    const gateway = new PgGateway(url, pool, settings);
     let version: number;
     try {
       const { rows } = await pool.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
@@ -112,7 +144,7 @@ export class PgGateway {
       const mode = `${options.isolation === 'repeatable read' ? 'ISOLATION LEVEL REPEATABLE READ' : 'ISOLATION LEVEL READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`;
       // One round trip: BEGIN, the session settings and the origin marker together.
       const origin = options.origin === undefined ? '' : `; SET LOCAL possync.origin = ${pgLiteral(options.origin)}`;
-      await client.query(`BEGIN ${mode}; ${LOCAL_SETTINGS}${origin}`);
+      await client.query(`BEGIN ${mode}; ${this.localSettings}${origin}`);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
@@ -126,6 +158,14 @@ export class PgGateway {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Cuts every open connection at once: whatever waits on one fails with `reason`. The run
+   * watchdog uses it, since an abort signal is only looked at between batches.
+   */
+  cutAll(reason: Error): void {
+    for (const client of this.clients) cutConnection(client, reason);
   }
 
   async close(): Promise<void> {

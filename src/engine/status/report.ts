@@ -74,7 +74,7 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
     let cloudError: string | undefined;
     let pg: PgGateway | undefined;
     try {
-      pg = await PgGateway.connect(config.postgresUrl);
+      pg = await PgGateway.open(config);
       cloud = await readCloudStatus(pg, config.terminalId, config.tables.map((t) => t.name));
       fence = await readFence(pg);
     } catch (err) {
