@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'LOCKED'
   | 'SYNC_FAILED'
   | 'BACKUP_FAILED'
+  | 'PERMISSION'
   | 'INTERNAL';
 
 /** Exit codes are part of the CLI contract (README "Exit codes"). */
@@ -34,8 +35,21 @@ const exitCodeOf: Record<ErrorCode, number> = {
   SYNC_FAILED: EXIT.SYNC_FAILURES,
   // The run is not started without the backup the admin asked for.
   BACKUP_FAILED: EXIT.SYNC_FAILURES,
+  // possync's role lacks a privilege: the message names it and the GRANT to run.
+  PERMISSION: EXIT.USAGE,
   INTERNAL: EXIT.SYNC_FAILURES,
 };
+
+/**
+ * The exit code of a finished run: the code of the error that stopped it (3 for a database that
+ * could not be reached), else 2 if a table failed for want of a privilege (the admin must run a
+ * GRANT; retrying changes nothing), else 1 for any failure, waiting or refused row, else 0.
+ */
+export function runExitCode(result: { status: string; errorCode?: ErrorCode | 'ABORTED' | undefined; tables: Array<{ errorCode?: ErrorCode | undefined }> }): number {
+  if (result.errorCode && result.errorCode !== 'ABORTED') return exitCodeOf[result.errorCode];
+  if (result.tables.some((t) => t.errorCode === 'PERMISSION')) return EXIT.USAGE;
+  return result.status === 'success' ? EXIT.OK : EXIT.SYNC_FAILURES;
+}
 
 export class PossyncError extends Error {
   readonly code: ErrorCode;

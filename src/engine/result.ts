@@ -28,6 +28,8 @@ export interface TableResult {
   /** The first few deferral / rejection reasons, e.g. `orders:ord_001 waits for shift_id → shifts[shift_001]`. */
   reasons: string[];
   error?: string;
+  /** Set when the error has a kind the caller reacts to (PERMISSION: a GRANT is missing, exit 2). */
+  errorCode?: ErrorCode;
   durationMs: number;
 }
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Direction, ResolvedConfig } from '../../config/types.ts';
-import { PossyncError, EXIT } from '../../errors.ts';
+import { PossyncError, runExitCode } from '../../errors.ts';
 import { runSync } from '../../engine/run.ts';
 import { backupSqlite } from '../../db/sqlite/backup.ts';
 import { waitForLockFree } from '../../db/sqlite/lock-holder.ts';
@@ -96,6 +96,6 @@ error (including an unknown --tables name), 3 a database cannot be reached.`,
       }
       if (flags.json) printJson(result);
       else process.stdout.write(`${renderRun(result, colors())}\n`);
-      process.exitCode = result.status === 'success' ? EXIT.OK : EXIT.SYNC_FAILURES;
+      process.exitCode = runExitCode(result);
     });
 }
