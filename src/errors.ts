@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'SYNC_FAILED'
   | 'BACKUP_FAILED'
   | 'PERMISSION'
+  | 'TIMEOUT'
   | 'INTERNAL';
 
 /** Exit codes are part of the CLI contract (README "Exit codes"). */
@@ -38,6 +39,8 @@ const exitCodeOf: Record<ErrorCode, number> = {
   // possync's role lacks a privilege: the message names it and the GRANT to run.
   PERMISSION: EXIT.USAGE,
   INTERNAL: EXIT.SYNC_FAILURES,
+  // A database stopped answering within its bound (README "When things go wrong").
+  TIMEOUT: EXIT.UNREACHABLE,
 };
 
 /**

@@ -14,7 +14,7 @@ export function asPossyncError(err: unknown): PossyncError {
   return isPossyncError(err) ? err : new PossyncError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
-const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE']);
+const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT']);
 
 /**
  * Whether an attempt failed, and how, for the backoff. Being locked out or aborted by shutdown is

@@ -16,7 +16,8 @@ import { refuseLocalChanges } from './push/refuse.ts';
 import { pulledSnapshot, readPushCheckpoints, type PushCheckpoint } from './checkpoints.ts';
 import { countingRetries, noRetries } from './retries.ts';
 import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
-import { runTableStep, stepWide } from './step.ts';
+import { asRunStopper, runTableStep, stepWide } from './step.ts';
+import { RunWatchdog } from './watchdog.ts';
 import { recordRun } from './sync-log.ts';
 
 export interface RunOptions {
@@ -63,18 +64,23 @@ export async function openAndPlan(config: ResolvedConfig, given: { pg?: PgGatewa
 
 /**
  * One sync run: push (SQLite → Postgres), pull (Postgres → SQLite), or both, table by table in FK
- * order. It returns a result per table and step instead of throwing halfway; only problems that
- * stop everything (config, unreachable database, another run holding the lock) throw.
+ * order. It returns a result per table and step instead of throwing halfway: a table that fails
+ * reports its error and the others go on; a stop of the whole run (a lost database, the watchdog,
+ * a shutdown, an install that could not get its locks) ends it with the tables it finished, the
+ * one it was on failed with the error, and the error's code. Only problems found before the run
+ * starts (config, schemas, an unreachable database, another run holding the lock) throw.
  */
 export async function runSync(config: ResolvedConfig, options: RunOptions): Promise<RunResult> {
   const { pg, sqlite, plan, close } = await openAndPlan(config, options);
   let lock: TerminalLock | undefined;
   try {
     lock = await acquireTerminalLock(config.sqlitePath, `sync ${options.direction}`, { waitMs: options.lockWaitMs ?? 0 });
+    const selected = selectTables(plan, options.tables);
     // The run starts once it holds the terminal: a wait for another run is not sync time, and
     // the logged intervals of two runs the lock kept apart never overlap.
     const started = new Date();
-    const warnings = [...plan.warnings, ...(await ensureInstalled(pg, sqlite, plan))];
+    const watchdog = new RunWatchdog(pg, config.postgresConnection.timeouts.runTimeoutMs);
+    const warnings = [...plan.warnings];
     const ctx: RunContext = {
       config,
       plan,
@@ -84,27 +90,27 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       startedAt: started.toISOString(),
       prunedBelow: undefined,
       dryRun: options.dryRun ?? false,
-      signal: options.signal,
+      signal: watchdog.signal(options.signal),
       onProgress: options.onProgress,
     };
-    const selected = selectTables(plan, options.tables);
     const results: TableResult[] = [];
-    let error: string | undefined;
-    let errorCode: RunResult['errorCode'];
+    let stop: { error: string; errorCode: NonNullable<RunResult['errorCode']> } | undefined;
     const retries = noRetries();
     try {
+      warnings.push(...(await ensureInstalled(pg, sqlite, plan)));
       await countingRetries(retries, async () => {
-        if (options.direction !== 'pull') results.push(...(await pushStep(ctx, selected)));
+        if (options.direction !== 'pull') await pushStep(ctx, selected, results);
         if (options.direction !== 'push') {
-          const pulled = await pullStep(ctx, selected);
-          results.push(...pulled.results);
-          if (pulled.heldBack) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
+          if (await pullStep(ctx, selected, results)) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
         }
       });
-    } catch (err) {
+    } catch (caught) {
+      const err = watchdog.explain(asRunStopper(ctx, caught));
       if (!(err instanceof RunAborted) && !(err instanceof PossyncError)) throw err;
-      error = err.message;
-      errorCode = err instanceof PossyncError ? err.code : 'ABORTED';
+      stop = { error: err.message, errorCode: err instanceof PossyncError ? err.code : 'ABORTED' };
+      if (err instanceof PossyncError && err.hint) stop.error += ` (${err.hint})`;
+    } finally {
+      watchdog.stop();
     }
     const finished = new Date();
     const result: RunResult = {
@@ -115,19 +121,23 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
-      status: error ? 'failed' : runStatus(results),
+      status: stop ? 'failed' : runStatus(results),
       tables: results,
       retries,
       warnings,
-      ...(error ? { error, errorCode } : {}),
+      ...(stop ?? {}),
     };
-    if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays);
+    // A run that lost Postgres does not wait on it again to log that it could not reach it.
+    if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays, { cloud: !stop || !LOST.has(stop.errorCode) });
     return result;
   } finally {
     lock?.release();
     await close();
   }
 }
+
+/** Codes that mean the cloud is gone for this run. */
+const LOST = new Set<string>(['PG_UNREACHABLE', 'TIMEOUT']);
 
 function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] {
   if (!names || names.length === 0) return plan.tables;
@@ -140,45 +150,65 @@ function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] 
   return plan.tables.filter((t) => names.includes(t.name));
 }
 
-async function pushStep(ctx: RunContext, tables: TablePlan[]): Promise<TableResult[]> {
+/** Appends the step's results to `out` as it ends, also when the run stops in the middle of it. */
+async function pushStep(ctx: RunContext, tables: TablePlan[], out: TableResult[]): Promise<void> {
   const results = new Map<TablePlan, TableResult>();
   const refused = new Set<TablePlan>();
   for (const t of tables) results.set(t, emptyTableResult(t.name, t.label, 'push'));
-  let checkpoints: Map<string, PushCheckpoint> | undefined;
-  await stepWide(results.values(), async () => {
-    checkpoints = await readPushCheckpoints(ctx.pg.pool, ctx.plan.terminalId, tables.filter((t) => t.direction !== 'pull').map((t) => t.name));
-  });
-  if (!checkpoints) return tables.filter((t) => t.direction !== 'pull').map((t) => results.get(t)!);
-  for (const t of tables) {
-    const r = results.get(t)!;
-    if (t.direction === 'pull') {
-      await runTableStep(ctx, t, r, results, () => refuseLocalChanges(ctx, t, r));
-      if (r.rejected > 0 || r.status !== 'success') refused.add(t);
-      continue;
+  try {
+    let checkpoints: Map<string, PushCheckpoint> | undefined;
+    await stepWide(ctx, results.values(), async () => {
+      checkpoints = await readPushCheckpoints(ctx.pg.pool, ctx.plan.terminalId, tables.filter((t) => t.direction !== 'pull').map((t) => t.name));
+    });
+    if (!checkpoints) return;
+    for (const t of tables) {
+      const r = results.get(t)!;
+      if (t.direction === 'pull') {
+        await runTableStep(ctx, t, r, results, () => refuseLocalChanges(ctx, t, r));
+        if (r.rejected > 0 || r.status !== 'success') refused.add(t);
+        continue;
+      }
+      await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r, checkpoints!.get(t.name)));
     }
-    await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r, checkpoints!.get(t.name)));
+    // FK cycles between tables: a row may wait for a parent in a table pushed after it.
+    for (const t of tables) {
+      const r = results.get(t)!;
+      if (t.direction !== 'pull' && r.status === 'success' && r.deferred > 0) await runTableStep(ctx, t, r, results, () => settleDeferredPushAgain(ctx, t, r));
+    }
+  } catch (err) {
+    markNotReached(results.values());
+    throw err;
+  } finally {
+    out.push(...tables.filter((t) => t.direction !== 'pull' || refused.has(t)).map((t) => results.get(t)!));
   }
-  // FK cycles between tables: a row may wait for a parent in a table pushed after it.
-  for (const t of tables) {
-    const r = results.get(t)!;
-    if (t.direction !== 'pull' && r.status === 'success' && r.deferred > 0) await runTableStep(ctx, t, r, results, () => settleDeferredPushAgain(ctx, t, r));
-  }
-  return tables.filter((t) => t.direction !== 'pull' || refused.has(t)).map((t) => results.get(t)!);
 }
 
-async function pullStep(ctx: RunContext, tables: TablePlan[]): Promise<{ results: TableResult[]; heldBack: boolean }> {
+/** Returns whether an open transaction holds the pull fence back. */
+async function pullStep(ctx: RunContext, tables: TablePlan[], out: TableResult[]): Promise<boolean> {
   const results = new Map<TablePlan, TableResult>();
   for (const t of tables) results.set(t, emptyTableResult(t.name, t.label, 'pull'));
   let heldBack = false;
-  await stepWide(results.values(), async () => {
-    heldBack = (await pullAll(ctx, tables.filter((t) => t.direction !== 'push'), results)).heldBackByOpenTransaction;
-  });
-  return { results: stepResults(tables, results, 'pull'), heldBack };
+  try {
+    await stepWide(ctx, results.values(), async () => {
+      heldBack = (await pullAll(ctx, tables.filter((t) => t.direction !== 'push'), results)).heldBackByOpenTransaction;
+    });
+  } catch (err) {
+    markNotReached(results.values());
+    throw err;
+  } finally {
+    out.push(...stepResults(tables, results, 'pull'));
+  }
+  return heldBack;
 }
 
 /** Tables whose direction excludes the step are left out of that step's results. */
 function stepResults(tables: TablePlan[], results: Map<TablePlan, TableResult>, step: Step): TableResult[] {
   return tables.filter((t) => t.direction === 'both' || t.direction === step).map((t) => results.get(t)!);
+}
+
+/** After the run stopped: tables it never started say so, instead of a success with no rows. */
+function markNotReached(results: Iterable<TableResult>): void {
+  for (const r of results) if (r.status === 'success' && r.durationMs === 0) r.status = 'not-run';
 }
 
 async function settleDeferredPushAgain(ctx: RunContext, t: TablePlan, r: TableResult): Promise<void> {

@@ -1,7 +1,9 @@
 import { isPossyncError } from '../errors.ts';
 import { redactUrl } from '../config/format.ts';
 import { RunAborted, type RunContext } from './context.ts';
-import { isPgRetryable } from '../db/postgres/errors.ts';
+import { isPgRetryable, isPgUnreachable } from '../db/postgres/errors.ts';
+import { lostConnectionError } from '../db/postgres/liveness.ts';
+import { isPermissionDenied, permissionError } from '../db/postgres/privileges.ts';
 import type { TablePlan } from './plan/types.ts';
 import type { TableResult } from './result.ts';
 
@@ -27,32 +29,58 @@ export async function runTableStep(
   const started = performance.now();
   try {
     await fn();
-  } catch (err) {
-    if (stopsRun(err)) throw err;
+  } catch (caught) {
+    const err = asRunStopper(ctx, caught);
+    if (stopsRun(err)) {
+      // The table it was on is reported as failed with the reason the run stopped.
+      if (!(err instanceof RunAborted)) {
+        result.status = 'error';
+        result.error = redactUrl((err as Error).message);
+      }
+      throw err;
+    }
     // A pull reads one snapshot for all tables: a serialization failure or deadlock there is
     // retried by redoing the whole pull (its batches are idempotent), so let it through.
     if (options.rethrowRetryable && isPgRetryable(err)) throw err;
     result.status = 'error';
     result.error = redactUrl(err instanceof Error ? err.message : String(err));
+    // A missing privilege: say which, and the GRANT; retrying cannot help (exit 2).
+    if (isPermissionDenied(err)) {
+      const denied = await permissionError(ctx.pg.pool, err, 'sync', ctx.plan.schema);
+      result.error = `${denied.message} — ${denied.hint}`;
+      result.errorCode = 'PERMISSION';
+    }
     if (process.env.DEBUG && err instanceof Error) result.error += `\n${err.stack}`;
   } finally {
     result.durationMs += performance.now() - started;
   }
 }
 
+/**
+ * A connection that died under a statement surfaces as pg's own error ("Connection terminated
+ * unexpectedly", a reset socket, a silent link cut by liveness.ts): it becomes PG_UNREACHABLE,
+ * which stops the run, instead of failing this table and then every later one the same way.
+ */
+export function asRunStopper(ctx: Pick<RunContext, 'pg'>, err: unknown): unknown {
+  return !isPossyncError(err) && isPgUnreachable(err) ? lostConnectionError(ctx.pg.url, ctx.pg.lostReason ?? err) : err;
+}
+
+const STOPS_RUN = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT']);
+
 /** Whether an error stops the whole run (it is thrown on) rather than one table or step. */
 function stopsRun(err: unknown): boolean {
-  return err instanceof RunAborted || (isPossyncError(err) && (err.code === 'PG_UNREACHABLE' || err.code === 'SQLITE_UNREACHABLE'));
+  return err instanceof RunAborted || (isPossyncError(err) && STOPS_RUN.has(err.code));
 }
 
 /**
  * Runs work a whole step needs (a query for all its tables). If it fails, every table of the
  * step that had not run yet reports the error, and the run goes on to return its result.
  */
-export async function stepWide(results: Iterable<TableResult>, fn: () => Promise<void>): Promise<void> {
+export async function stepWide(ctx: Pick<RunContext, 'pg'>, results: Iterable<TableResult>, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
-  } catch (err) {
+  } catch (caught) {
+    const err = asRunStopper(ctx, caught);
     if (stopsRun(err)) throw err;
     const message = redactUrl(err instanceof Error ? err.message : String(err));
     for (const r of results) {
@@ -62,4 +90,3 @@ export async function stepWide(results: Iterable<TableResult>, fn: () => Promise
     }
   }
 }
-

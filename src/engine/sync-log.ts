@@ -7,7 +7,7 @@ import type { RunResult } from './result.ts';
  * `possync logs` work offline) and in possync.sync_logs (so the cloud sees every terminal).
  * Recording is best effort: a lost log line must never turn a good sync into a failure.
  */
-export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult, retentionDays: number): Promise<void> {
+export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult, retentionDays: number, where: { cloud: boolean } = { cloud: true }): Promise<void> {
   const json = JSON.stringify(result);
   try {
     // The till keeps retentionDays of run logs and conflict records, like the cloud does.
@@ -22,6 +22,9 @@ export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: Ru
   } catch {
     // best effort
   }
+  // After a lost connection the cloud copy is skipped: it would wait out another connect timeout
+  // on a link known to be down, and the till's copy already says what happened.
+  if (!where.cloud) return;
   try {
     await pg.query(
       `INSERT INTO possync.sync_logs (run_id, terminal_id, started_at, finished_at, direction, status, result, error) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,

@@ -66,7 +66,8 @@ Examples:
 
 Exit codes: 0 all applied (with --dry-run: would be), 1 finished with failures or rows
 waiting/refused, or another run holds this terminal's lock (see --wait), 2 usage or config
-error (including an unknown --tables name), 3 a database cannot be reached.`,
+error (including an unknown --tables name) or a missing privilege, 3 a database cannot be
+reached or stopped answering (the run ends with what it finished; rerun to go on).`,
     )
     .action(async (flags: TriggerFlags) => {
       const config = configFromFlags(flags);
@@ -96,6 +97,8 @@ error (including an unknown --tables name), 3 a database cannot be reached.`,
       }
       if (flags.json) printJson(result);
       else process.stdout.write(`${renderRun(result, colors())}\n`);
+      // A run that stopped says why on stderr too, in one line, for logs and scripts (--json too).
+      if (result.error && result.errorCode !== 'ABORTED') process.stderr.write(`${colors(process.stderr).red('possync:')} ${result.error}\n`);
       process.exitCode = runExitCode(result);
     });
 }

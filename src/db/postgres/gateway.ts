@@ -6,8 +6,8 @@ import { pgLiteral } from '../quote.ts';
 import { PossyncError } from '../../errors.ts';
 import { redactUrl } from '../../config/format.ts';
 import { DEFAULT_PG_CONNECTION, type PgConnectionSettings, type ResolvedConfig } from '../../config/types.ts';
-import { cutConnection, guardConnection } from './liveness.ts';
-import { tlsOptions } from './tls.ts';
+import { cutConnection, guardConnection, lostConnectionError } from './liveness.ts';
+import { tlsOptions, type PgTlsOptions } from './tls.ts';
 
 export type PgClient = pg.PoolClient;
 /** A pool or a checked-out client: anything that runs a query. */
@@ -38,6 +38,13 @@ function localSettings(settings: PgConnectionSettings): string {
     `SET LOCAL bytea_output = 'hex'`,
     `SET LOCAL lock_timeout = ${Math.round(t.lockTimeoutMs)}`,
     `SET LOCAL idle_in_transaction_session_timeout = ${Math.round(t.idleInTransactionTimeoutMs)}`,
+    // A till that vanishes mid-statement (a COPY waiting for data, rows being sent) is not idle:
+    // the server's own TCP keepalive probes and unacknowledged-data timeout find the dead peer,
+    // within about idleInTransactionTimeoutMs instead of the OS default of two hours.
+    `SET LOCAL tcp_keepalives_idle = ${Math.max(1, Math.round(t.idleInTransactionTimeoutMs / 4000))}`,
+    `SET LOCAL tcp_keepalives_interval = ${Math.max(1, Math.round(t.idleInTransactionTimeoutMs / 8000))}`,
+    `SET LOCAL tcp_keepalives_count = 6`,
+    `SET LOCAL tcp_user_timeout = ${Math.round(t.idleInTransactionTimeoutMs)}`,
   ].join('; ');
 }
 
@@ -51,18 +58,26 @@ export class PgGateway {
   readonly pool: pg.Pool;
   readonly url: string;
   readonly settings: PgConnectionSettings;
+  /** How TLS was set up: sslmode, CA file, and whether prefer fell back to plaintext (for `status`). */
+  readonly tls: PgTlsOptions;
   private prismaClient: unknown;
   private readonly localSettings: string;
+  /**
+   * Why the first connection died, if one did. Later statements on dead connections fail with
+   * pg's generic "not queryable"; the report names this cause instead.
+   */
+  lostReason: Error | undefined;
   /** Every open connection of the pool, so the run watchdog can cut them all. */
   private readonly clients = new Set<pg.PoolClient>();
 
-  private constructor(url: string, pool: pg.Pool, settings: PgConnectionSettings) {
+  private constructor(url: string, pool: pg.Pool, settings: PgConnectionSettings, tls: PgTlsOptions) {
     this.url = url;
     this.pool = pool;
     this.settings = settings;
+    this.tls = tls;
     this.localSettings = localSettings(settings);
     pool.on('connect', (client) => {
-      guardConnection(client, settings.timeouts.readTimeoutMs);
+      guardConnection(client, settings.timeouts.readTimeoutMs, (err) => (this.lostReason ??= err));
       this.clients.add(client);
     });
     pool.on('remove', (client) => this.clients.delete(client));
@@ -75,7 +90,7 @@ export class PgGateway {
 
   /** Opens a pool and proves the server answers; unreachable servers become PG_UNREACHABLE (exit 3). */
   static async connect(url: string, settings: PgConnectionSettings = DEFAULT_PG_CONNECTION, options: { max?: number } = {}): Promise<PgGateway> {
-    const tls = await tlsOptions(url, settings.tls);
+    const tls = await tlsOptions(url, settings.tls, settings.timeouts.connectTimeoutMs);
     const pool = new pg.Pool({
       connectionString: tls.connectionString,
       ssl: tls.ssl,
@@ -90,14 +105,14 @@ export class PgGateway {
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    const gateway = new PgGateway(url, pool, settings);
+    const gateway = new PgGateway(url, pool, settings, tls);
     let version: number;
     try {
       const { rows } = await pool.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
       version = Number(rows[0]!.v);
     } catch (err) {
       await pool.end().catch(() => {});
-      throw unreachableError(url, err);
+      throw unreachableError(url, err, tls.plan);
     }
     // The change log's cursor is an xid8 (pg_current_xact_id, pg_snapshot_xmin): PostgreSQL 13+.
     if (version < 130000) {
@@ -154,7 +169,7 @@ export class PgGateway {
       } catch {
         broken = true;
       }
-      throw isPgUnreachable(err) ? unreachableError(this.url, err) : err;
+      throw isPgUnreachable(err) ? lostConnectionError(this.url, this.lostReason ?? err) : err;
     } finally {
       client.release(broken);
     }

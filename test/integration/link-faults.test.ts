@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/engine/result.ts';
+import { runCli } from '../support/cli.ts';
+import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+
+// A till on a bad link: possync talks to a real Postgres through a TCP proxy in this process that
+// goes silent (packets dropped, sockets open) or resets, in the middle of a pull's row fetch or a
+// push's COPY. possync must end within its bounds with exit 3 and one line on stderr, leave no
+// transaction of its own open on the server past idleInTransactionTimeoutSeconds, and the next run
+// over a healed link must converge.
+const ROWS = 20_000;
+const PAYLOAD = 'x'.repeat(300);
+const PG = `CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, payload text, updated_at timestamptz(3) NOT NULL DEFAULT now());`;
+const SQLITE = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, payload TEXT, updated_at TEXT NOT NULL);`;
+// Small bounds so the test is quick; the defaults are 30 / 60 / 10 s.
+const BOUNDS = { readTimeoutSeconds: 3, lockTimeoutSeconds: 2, idleInTransactionTimeoutSeconds: 4, connectTimeoutSeconds: 2 };
+// The most a run may take after the link fails: one read timeout, then a connect timeout for
+// anything that tries the link again, plus process start and slack for a loaded machine.
+const GIVE_UP_MS = (BOUNDS.readTimeoutSeconds + BOUNDS.connectTimeoutSeconds) * 1000 + 8_000;
+
+describe('a link that goes silent or resets mid-run', () => {
+  let db: TestPg;
+  let tmp: ReturnType<typeof tempDir>;
+  let proxy: TcpProxy;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestPg('link_faults');
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    await db.drop();
+    tmp.cleanup();
+  });
+  beforeEach(async () => {
+    const u = new URL(db.url);
+    proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
+    await db.query(`DROP SCHEMA IF EXISTS possync CASCADE; DROP TABLE IF EXISTS items; ${PG}`);
+  });
+  afterEach(async () => {
+    await proxy.close();
+  });
+
+  /** A fresh till whose config reaches Postgres through the proxy. */
+  const till = () => {
+    const id = `till${++n}`;
+    const sqlitePath = path.join(tmp.dir, `${id}.sqlite`);
+    createSqliteFile(sqlitePath, SQLITE);
+    const configPath = path.join(tmp.dir, `${id}.json`);
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: proxy.via(db.url), ...BOUNDS }, terminalId: id, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }),
+    );
+    const trigger = async (direction: string) => {
+      const started = Date.now();
+      const r = await runCli(['trigger', '--direction', direction, '--json', '--config', configPath], { cwd: tmp.dir, timeoutMs: 120_000 });
+      return { ...r, ms: Date.now() - started, result: JSON.parse(r.stdout) as RunResult };
+    };
+    return { sqlitePath, trigger };
+  };
+
+  const fillCloud = () => db.query(`INSERT INTO items (id, name, payload) SELECT g, 'item ' || g, $1 FROM generate_series(1, ${ROWS}) g`, [PAYLOAD]);
+  const fillTill = (file: string) => {
+    const local = openSqlite(file);
+    local.prepare(`WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ${ROWS}) INSERT INTO items SELECT i, 'item ' || i, ?, '2026-12-01T00:00:00.000Z' FROM g`).run(PAYLOAD);
+    local.close();
+  };
+  const tillCount = (file: string) => {
+    const local = openSqlite(file);
+    try {
+      return (local.prepare('SELECT count(*) AS n FROM items').get() as { n: number }).n;
+    } finally {
+      local.close();
+    }
+  };
+  /** possync's backends on this database that sit idle inside a transaction. */
+  const idleInTransaction = async () =>
+    Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'possync' AND state LIKE 'idle in transaction%'`, [db.name]))[0]!.n);
+
+  /** The stopped run's contract: exit 3, one stderr line, one JSON document naming the cause. */
+  const expectStopped = (run: Awaited<ReturnType<ReturnType<typeof till>['trigger']>>, cause: RegExp) => {
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.ms).toBeLessThan(GIVE_UP_MS);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(cause);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.result.status).toBe('failed');
+    expect(['PG_UNREACHABLE', 'TIMEOUT']).toContain(run.result.errorCode);
+    expect(run.result.error).toMatch(cause);
+  };
+
+  it('silent mid-pull: gives up within the bound, the server ends the orphaned transaction, the rerun converges', async () => {
+    await fillCloud();
+    const t = till();
+    proxy.when('toClient', 400_000, () => proxy.silent());
+    const run = await t.trigger('pull');
+    expectStopped(run, /silent|timeout/i);
+    // The server still holds possync's REPEATABLE READ transaction for the vanished till ...
+    expect(await idleInTransaction()).toBeGreaterThan(0);
+    // ... until idle_in_transaction_session_timeout ends it.
+    const deadline = Date.now() + BOUNDS.idleInTransactionTimeoutSeconds * 1000 + 5_000;
+    while ((await idleInTransaction()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await idleInTransaction()).toBe(0);
+
+    proxy.heal();
+    const again = await t.trigger('pull');
+    expect(again.code, again.stderr).toBe(0);
+    expect(tillCount(t.sqlitePath)).toBe(ROWS);
+  });
+
+  it('reset mid-pull: stops at once with exit 3, the rerun converges', async () => {
+    await fillCloud();
+    const t = till();
+    proxy.when('toClient', 400_000, () => proxy.reset());
+    const run = await t.trigger('pull');
+    expectStopped(run, /lost the connection to PostgreSQL/);
+    // A reset is noticed at once, not after a timeout.
+    expect(run.ms).toBeLessThan(BOUNDS.readTimeoutSeconds * 1000 + 5_000);
+    proxy.heal();
+    const again = await t.trigger('both');
+    expect(again.code, again.stderr).toBe(0);
+    expect(tillCount(t.sqlitePath)).toBe(ROWS);
+  });
+
+  it('silent mid-COPY push: gives up within the bound; once the server drops the dead connection the rerun converges', async () => {
+    const t = till();
+    fillTill(t.sqlitePath);
+    proxy.when('toServer', 400_000, () => proxy.silent());
+    const run = await t.trigger('push');
+    expectStopped(run, /silent|timeout/i);
+    expect(run.result.tables.find((x) => x.table === 'items')?.status).toBe('error');
+    // The server side of the dead link is a backend in the middle of a COPY, not idle: the
+    // server's TCP keepalive, which possync sets per transaction, finds a dead peer. The proxy
+    // stays alive and acknowledges, so here the peer's death is played by closing its sockets.
+    await proxy.close();
+    proxy = await startTcpProxy({ host: new URL(db.url).hostname, port: Number(new URL(db.url).port) });
+    fs.writeFileSync(path.join(tmp.dir, `till${n}.json`), fs.readFileSync(path.join(tmp.dir, `till${n}.json`), 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${proxy.port}`));
+    const again = await t.trigger('push');
+    expect(again.code, again.stderr).toBe(0);
+    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n)).toBe(ROWS);
+  });
+
+  it('a link that is down before the run starts: exit 3 within the connect bound, no crash', async () => {
+    const t = till();
+    proxy.silent();
+    const run = await runCli(['trigger', '--direction', 'both', '--config', path.join(tmp.dir, `till${n}.json`)], { cwd: tmp.dir, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/cannot reach PostgreSQL/);
+    void t;
+  });
+});
