@@ -1,6 +1,7 @@
 import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import { isPgRetryable, pgErrorCode } from '../db/postgres/errors.ts';
-import { BOOKKEEPING_DDL, captureDdl, PG_SCHEMA, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
+import { rethrowPermission } from '../db/postgres/privileges.ts';
+import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, PG_SCHEMA, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
@@ -30,12 +31,14 @@ export interface PgCaptureState {
  * version's function bodies: a table with only some of them (one dropped by hand, or disabled for
  * a bulk load and never re-enabled) loses those changes silently, so it counts as missing; one
  * whose triggers or functions differ from this version (an older possync, a hand edit) is stale.
- * Either way the next run reinstalls them.
+ * Either way the next run reinstalls them. A function that runs with its caller's rights (an
+ * older possync, before SECURITY DEFINER) or without the pinned search_path is stale too: with it,
+ * other roles writing the table fail on possync.changes.
  */
 export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgCaptureState[]> {
-  const { rows: installed } = await q.query<{ relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string }>(
+  const { rows: installed } = await q.query<{ relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string; prosecdef: boolean; proconfig: string[] | null }>(
     `SELECT c.relname, t.tgname, t.tgenabled::text AS tgenabled, t.tgtype::int AS tgtype, t.tgnewtable::text AS newtable, t.tgoldtable::text AS oldtable,
-            pn.nspname AS fn_schema, p.proname, p.prosrc
+            pn.nspname AS fn_schema, p.proname, p.prosrc, p.prosecdef, p.proconfig
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
       WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND NOT t.tgisinternal AND t.tgname LIKE 'possync\\_capture\\_%'`,
@@ -54,6 +57,8 @@ export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgC
         got.fn_schema === PG_SCHEMA &&
         got.proname === want.function &&
         got.prosrc === body.get(want.function) &&
+        got.prosecdef &&
+        sameConfig(got.proconfig, CAPTURE_FUNCTION_CONFIG) &&
         got.tgtype === want.tgtype &&
         got.newtable === want.newTable &&
         got.oldtable === want.oldTable;
@@ -61,6 +66,10 @@ export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgC
     }
     return { table: t.name, state };
   });
+}
+
+function sameConfig(got: readonly string[] | null, want: readonly string[]): boolean {
+  return got !== null && got.length === want.length && got.every((v, i) => v === want[i]);
 }
 
 export async function pgBookkeepingInstalled(pg: PgGateway): Promise<boolean> {
@@ -77,7 +86,7 @@ export async function pgBookkeepingInstalled(pg: PgGateway): Promise<boolean> {
  */
 export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan): Promise<string[]> {
   const notes: string[] = [];
-  if (await needsPgInstall(pg, plan)) {
+  if (await needsPgInstall(pg, plan).catch(rethrowPermission(pg.pool, 'sync', plan.schema))) {
     // Terminals starting together all see "missing": they queue on the advisory lock and each one
     // checks again once it holds it, so only the first installs. DDL on a table another run is
     // writing can still deadlock; the whole install is retried then.
@@ -97,7 +106,7 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
         }
         return todo.map((s) => `${pgIdent(plan.schema)}.${pgIdent(s.table)}`);
       }),
-    );
+    ).catch(rethrowPermission(pg.pool, 'install', plan.schema));
     if (installed.length > 0) notes.push(`installed Postgres capture triggers on ${installed.join(', ')}`);
   }
   const db = sqlite.db;

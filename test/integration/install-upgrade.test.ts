@@ -173,4 +173,49 @@ describe('upgrading possync objects on both sides', () => {
     const registered = await db.query<{ terminal_id: string }>(`SELECT terminal_id FROM possync.terminals ORDER BY terminal_id`);
     expect(registered.map((r) => r.terminal_id)).toEqual(['till-up', 'till-up-b', 'till-up-c']);
   });
+
+  it('capture functions that run with the caller\'s rights (before SECURITY DEFINER) or an unpinned search_path are stale and replaced', async () => {
+    const db = ledger.db;
+    // accounts: what possync installed before issue 18, the same bodies run with each writer's
+    // rights. tags: SECURITY DEFINER but with no search_path of its own (a hand edit).
+    const accounts = captureDdl('public', 'accounts', ['id']);
+    const tags = captureDdl('public', 'tags', ['id']);
+    for (const f of accounts.functions) await db.query(`CREATE OR REPLACE FUNCTION possync.${f.name}() RETURNS trigger LANGUAGE plpgsql AS $f$${f.body}$f$`);
+    await db.query(`CREATE OR REPLACE FUNCTION possync.${tags.functionName}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$${tags.functions[0]!.body}$f$`);
+
+    const pg = await PgGateway.connect(till.config.postgresUrl);
+    try {
+      const states = Object.fromEntries((await pgCaptureStates(pg.pool, plan)).map((s) => [s.table, s.state]));
+      expect(states).toMatchObject({ accounts: 'stale', tags: 'stale', prices: 'ok', entries: 'ok', notes: 'ok' });
+    } finally {
+      await pg.close();
+    }
+    expect(drift(await findings(till)).filter((d) => d.includes('capture-stale')).sort()).toEqual([
+      'warning capture-stale accounts: Postgres capture triggers on "accounts" are from an older possync or an older column set',
+      'warning capture-stale tags: Postgres capture triggers on "tags" are from an older possync or an older column set',
+    ]);
+
+    const upgrade = await till.sync('both');
+    expectNoTableErrors(upgrade);
+    const installedNote = upgrade.warnings.filter((w) => w.startsWith('installed Postgres capture triggers on '));
+    expect(installedNote).toHaveLength(1);
+    expect(installedNote[0]!.replace('installed Postgres capture triggers on ', '').split(', ').sort()).toEqual(['"public"."accounts"', '"public"."tags"']);
+    const fns = await db.query<{ name: string; definer: boolean; config: string[] | null }>(
+      `SELECT proname AS name, prosecdef AS definer, proconfig AS config FROM pg_proc WHERE pronamespace = 'possync'::regnamespace AND proname = ANY($1::text[]) ORDER BY 1`,
+      [[...accounts.functions, ...tags.functions].map((f) => f.name)],
+    );
+    expect(fns).toHaveLength(4);
+    for (const f of fns) expect(f, f.name).toMatchObject({ definer: true, config: ['search_path=pg_catalog, pg_temp'] });
+    expect(drift(await findings(till))).toEqual([]);
+
+    // They capture again, origin included: a cloud edit reaches the till, the till's own push does not come back.
+    await db.query(`UPDATE tags SET label = 'crimson', updated_at = $2 WHERE id = $1`, [uid(11), at(40_000)]);
+    expectNoTableErrors(await till.sync('pull'));
+    expect(localRows(till.local, 'tags').find((r) => r.id === uid(11))).toMatchObject({ label: 'crimson' });
+    till.local.prepare(`UPDATE accounts SET balance = '175.00', updated_at = ? WHERE id = ?`).run(at(40_001), uid(1));
+    expectNoTableErrors(await till.sync('push'));
+    expect(await db.query(`SELECT origin FROM possync.changes WHERE tbl = 'public.accounts' ORDER BY xid DESC LIMIT 1`)).toEqual([{ origin: 'till-up' }]);
+    const settled = await till.sync('both');
+    expect(settled.tables.reduce((a, t) => a + t.inserted + t.updated + t.deleted, 0)).toBe(0);
+  });
 });

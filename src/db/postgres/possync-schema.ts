@@ -10,69 +10,113 @@ import { pgIdent, pgLiteral, pgTable } from '../quote.ts';
 export const PG_SCHEMA = 'possync';
 export const PG_SCHEMA_VERSION = 2;
 
+/**
+ * possync's bookkeeping objects, each created only if it is missing. Plain `CREATE … IF NOT
+ * EXISTS` checks privileges before it looks: CREATE SCHEMA wants CREATE on the database, CREATE
+ * TABLE wants CREATE on the schema and CREATE INDEX wants ownership of the table, even when the
+ * object is there. Checking first means a reinstall (of one table's capture triggers, say) needs
+ * no privilege for what already exists, and takes no lock on possync.changes, which every
+ * capture trigger of every app writes.
+ */
 export const BOOKKEEPING_DDL = `
-CREATE SCHEMA IF NOT EXISTS possync;
-
-CREATE TABLE IF NOT EXISTS possync.changes (
-  xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
-  tbl text NOT NULL,
-  op "char" NOT NULL,
-  origin text,
-  at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  keys jsonb NOT NULL
-);
-CREATE INDEX IF NOT EXISTS changes_tbl_xid ON possync.changes (tbl, xid);
-CREATE INDEX IF NOT EXISTS changes_xid ON possync.changes (xid);
-
-CREATE TABLE IF NOT EXISTS possync.system_settings (
-  setting_key text PRIMARY KEY,
-  setting_value text,
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE IF NOT EXISTS possync.conflicts (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  at timestamptz NOT NULL DEFAULT now(),
-  terminal_id text NOT NULL,
-  direction text NOT NULL,
-  tbl text NOT NULL,
-  key text NOT NULL,
-  policy text NOT NULL,
-  winner text NOT NULL,
-  local_row jsonb,
-  server_row jsonb
-);
-
-CREATE TABLE IF NOT EXISTS possync.sync_logs (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  run_id text NOT NULL,
-  terminal_id text NOT NULL,
-  started_at timestamptz NOT NULL,
-  finished_at timestamptz,
-  direction text NOT NULL,
-  status text NOT NULL,
-  result jsonb,
-  error text
-);
-
-CREATE TABLE IF NOT EXISTS possync.terminals (
-  terminal_id text PRIMARY KEY,
-  pull_fence xid8,
-  last_seen timestamptz NOT NULL DEFAULT now()
-);
+DO $possync$
+BEGIN
+  IF to_regnamespace('possync') IS NULL THEN
+    CREATE SCHEMA possync;
+  END IF;
+  IF to_regclass('possync.changes') IS NULL THEN
+    CREATE TABLE possync.changes (
+      xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+      tbl text NOT NULL,
+      op "char" NOT NULL,
+      origin text,
+      at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      keys jsonb NOT NULL
+    );
+  END IF;
+  IF to_regclass('possync.changes_tbl_xid') IS NULL THEN
+    CREATE INDEX changes_tbl_xid ON possync.changes (tbl, xid);
+  END IF;
+  IF to_regclass('possync.changes_xid') IS NULL THEN
+    CREATE INDEX changes_xid ON possync.changes (xid);
+  END IF;
+  IF to_regclass('possync.system_settings') IS NULL THEN
+    CREATE TABLE possync.system_settings (
+      setting_key text PRIMARY KEY,
+      setting_value text,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    );
+  END IF;
+  IF to_regclass('possync.conflicts') IS NULL THEN
+    CREATE TABLE possync.conflicts (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      at timestamptz NOT NULL DEFAULT now(),
+      terminal_id text NOT NULL,
+      direction text NOT NULL,
+      tbl text NOT NULL,
+      key text NOT NULL,
+      policy text NOT NULL,
+      winner text NOT NULL,
+      local_row jsonb,
+      server_row jsonb
+    );
+  END IF;
+  IF to_regclass('possync.sync_logs') IS NULL THEN
+    CREATE TABLE possync.sync_logs (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      run_id text NOT NULL,
+      terminal_id text NOT NULL,
+      started_at timestamptz NOT NULL,
+      finished_at timestamptz,
+      direction text NOT NULL,
+      status text NOT NULL,
+      result jsonb,
+      error text
+    );
+  END IF;
+  IF to_regclass('possync.terminals') IS NULL THEN
+    CREATE TABLE possync.terminals (
+      terminal_id text PRIMARY KEY,
+      pull_fence xid8,
+      last_seen timestamptz NOT NULL DEFAULT now()
+    );
+  END IF;
+END
+$possync$;
 `;
+
+/** possync's own tables in Postgres: every run reads and writes them (SELECT, INSERT, UPDATE, DELETE). */
+export const BOOKKEEPING_TABLES = ['changes', 'system_settings', 'conflicts', 'sync_logs', 'terminals'] as const;
 
 /** The `tbl` value the change log uses for a table. */
 export function changeLogName(schema: string, table: string): string {
   return `${schema}.${table}`;
 }
 
+/**
+ * How every capture function runs. The triggers fire inside other apps' transactions, under
+ * whichever role writes the table (a back office, a web shop), and those roles have no rights on
+ * schema possync. SECURITY DEFINER runs the function as its owner (the role that installed
+ * possync, which owns possync.changes), so any role allowed to write a synced table can still
+ * write it and its change is still logged. The search_path is pinned because a caller's own
+ * search_path must not steer what a definer function resolves: every name in the bodies is
+ * schema-qualified or a pg_catalog built-in, and pg_temp last keeps a caller's temporary
+ * objects from capturing a relation name (functions and operators are never looked up there).
+ * The settings the bodies read (possync.origin, possync.bulk) still come from the caller's
+ * transaction: SET on a function changes only the settings it names.
+ */
+export const CAPTURE_FUNCTION_CONFIG = ['search_path=pg_catalog, pg_temp'] as const;
+const CAPTURE_FUNCTION_OPTIONS = 'SECURITY DEFINER SET search_path = pg_catalog, pg_temp';
+
 export interface CaptureObjects {
   functionName: string;
-  /** Hash of the function body; stored in its COMMENT so stale triggers can be detected. */
+  /** Hash of the function bodies and options; stored in its COMMENT for people reading the catalog. */
   version: string;
   ddl: string;
-  /** The functions (in schema possync) as installed: name and body (pg_proc.prosrc). */
+  /**
+   * The functions (in schema possync) as installed: name and body (pg_proc.prosrc); each is
+   * SECURITY DEFINER with CAPTURE_FUNCTION_CONFIG (pg_proc.prosecdef, proconfig).
+   */
   functions: Array<{ name: string; body: string }>;
   /**
    * The triggers as installed: name, function, pg_trigger.tgtype bits (1 row-level, 4 INSERT,
@@ -112,7 +156,7 @@ BEGIN
   INSERT INTO possync.changes (tbl, op, origin, keys) VALUES (${pgLiteral(tbl)}, 'D', ${origin}, jsonb_build_array(${keyOf('OLD')}));
   RETURN NULL;
 END`;
-  const version = createHash('sha256').update(body + pkBody).digest('hex').slice(0, 16);
+  const version = createHash('sha256').update(body + pkBody + CAPTURE_FUNCTION_OPTIONS).digest('hex').slice(0, 16);
   const hash = createHash('sha256').update(tbl).digest('hex').slice(0, 16);
   const fn = `${pgIdent(PG_SCHEMA)}.${pgIdent(`capture_${hash}`)}`;
   const fnPk = `${pgIdent(PG_SCHEMA)}.${pgIdent(`capture_${hash}_key`)}`;
@@ -120,9 +164,13 @@ END`;
   const keyList = keyColumns.map(pgIdent).join(', ');
   const keyChanged = keyColumns.map((k) => `OLD.${pgIdent(k)} IS DISTINCT FROM NEW.${pgIdent(k)}`).join(' OR ');
   const ddl = `
-CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $possync$${body}$possync$;
+CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${CAPTURE_FUNCTION_OPTIONS} AS $possync$${body}$possync$;
 COMMENT ON FUNCTION ${fn}() IS ${pgLiteral(`possync capture for ${tbl} v${version}`)};
-CREATE OR REPLACE FUNCTION ${fnPk}() RETURNS trigger LANGUAGE plpgsql AS $possync$${pkBody}$possync$;
+CREATE OR REPLACE FUNCTION ${fnPk}() RETURNS trigger LANGUAGE plpgsql ${CAPTURE_FUNCTION_OPTIONS} AS $possync$${pkBody}$possync$;
+-- Triggers call them whatever the writer's rights (EXECUTE is checked when a trigger is created,
+-- not when it fires); nobody else may attach possync's definer functions to a table of theirs.
+REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC;
+REVOKE ALL ON FUNCTION ${fnPk}() FROM PUBLIC;
 DROP TRIGGER IF EXISTS possync_capture_ins ON ${target};
 DROP TRIGGER IF EXISTS possync_capture_upd ON ${target};
 DROP TRIGGER IF EXISTS possync_capture_del ON ${target};
