@@ -95,7 +95,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
   const batchSize = overrides.batchSize ?? numberSetting(c.batchSize, 'env:SYNC_BATCH_SIZE', DEFAULT_BATCH_SIZE, 'batchSize', ref, problems);
   const retentionDays = numberSetting(c.retentionDays, undefined, DEFAULT_RETENTION_DAYS, 'retentionDays', ref, problems);
 
-  const postgresConnection = resolveConnection(c.postgres ?? {}, ref, problems);
+  const postgresConnection = resolveConnection(c.postgres ?? {}, path.dirname(file), ref, problems);
 
   if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
     problems.push(`postgres.url: "${redactUrl(postgresUrl)}" is not a postgres:// or postgresql:// URL`);
@@ -165,7 +165,7 @@ const TIMEOUT_KEYS: Array<[keyof PgSection & `${string}Seconds`, keyof PgTimeout
 ];
 
 /** postgres.* TLS keys and timeouts; a missing key keeps its default (TLS: the URL's own parameter). */
-function resolveConnection(p: PgSection, ref: RefResolver, problems: string[]): PgConnectionSettings {
+function resolveConnection(p: PgSection, configDir: string, ref: RefResolver, problems: string[]): PgConnectionSettings {
   const timeouts = { ...DEFAULT_PG_TIMEOUTS };
   for (const [key, field] of TIMEOUT_KEYS) {
     const value = p[key];
@@ -190,12 +190,14 @@ function resolveConnection(p: PgSection, ref: RefResolver, problems: string[]): 
     if (parsed.success) sslmode = parsed.data;
     else problems.push(`postgres.sslmode: "${sslmodeText}" is not one of ${sslmodeSchema.options.join(', ')}`);
   }
+  // Relative file paths are the config file's, like sqlite.path ('system' names Node's public CAs).
+  const file = (value: string | undefined) => (value === undefined || value === 'system' ? value : path.resolve(configDir, value));
   return {
     tls: {
       sslmode,
-      sslrootcert: ref(p.sslrootcert, undefined, 'postgres.sslrootcert', true),
-      sslcert: ref(p.sslcert, undefined, 'postgres.sslcert', true),
-      sslkey: ref(p.sslkey, undefined, 'postgres.sslkey', true),
+      sslrootcert: file(ref(p.sslrootcert, undefined, 'postgres.sslrootcert', true)),
+      sslcert: file(ref(p.sslcert, undefined, 'postgres.sslcert', true)),
+      sslkey: file(ref(p.sslkey, undefined, 'postgres.sslkey', true)),
     },
     timeouts,
   };

@@ -66,11 +66,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       url: z.string().optional(),
       schema: z.string().optional(),
-      // TLS, with libpq's meanings; each may also be given in the URL (?sslmode=…&sslrootcert=…).
-      sslmode: z.string().optional().describe('disable, prefer (default), require, verify-ca or verify-full, as in libpq'),
-      sslrootcert: z.string().optional().describe('CA certificate file (PEM) that verify-ca / verify-full check the server against'),
-      sslcert: z.string().optional().describe('client certificate file (PEM)'),
-      sslkey: z.string().optional().describe('client private key file (PEM)'),
+      // TLS, with libpq's meanings. Each may also be given in the URL (?sslmode=…&sslrootcert=…) or
+      // as PGSSLMODE / PGSSLROOTCERT / PGSSLCERT / PGSSLKEY: the key wins over the URL, the URL over
+      // the variable. File paths are relative to this config file's folder.
+      sslmode: z.string().optional().describe('disable, prefer (default: TLS if the server offers it, not verified), require (TLS, not verified), verify-ca or verify-full, as in libpq'),
+      sslrootcert: z.string().optional().describe("CA certificate file (PEM) the server's certificate is checked against (any mode but disable), or 'system' for the public CAs; relative to this file's folder"),
+      sslcert: z.string().optional().describe("client certificate file (PEM), with sslkey; relative to this file's folder"),
+      sslkey: z.string().optional().describe("client certificate's private key file (PEM, unencrypted); relative to this file's folder"),
       // Bounds on every wait for Postgres (README "When things go wrong").
       connectTimeoutSeconds: seconds.optional().describe('give up connecting (TCP, TLS and login) after this long (default 10)'),
       readTimeoutSeconds: seconds.optional().describe('give up on a connection that sends nothing back for this long while a statement is running (default 30)'),
