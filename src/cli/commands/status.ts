@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import { buildStatus, type RunRef, type StatusReport, type TableStatus } from '../../engine/status/report.ts';
 import { ERROR_RATE_WINDOW } from '../../engine/status/local.ts';
 import { FENCE_HOLD_WARN_SECONDS, type FenceStatus } from '../../engine/status/fence.ts';
+import type { PgTlsStatus } from '../../db/postgres/tls/in-use.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
 import { colors, printJson, table } from '../output.ts';
@@ -59,6 +60,7 @@ function render(r: StatusReport, c: ChalkInstance): string {
   );
   if (r.cloud.reachable) lines.push(`cloud: last pull ${r.cloud.lastSeen ?? 'never'}${r.cloud.pullFence ? `, fence xid ${r.cloud.pullFence}` : ''}${r.cloud.installed ? '' : ' (possync is not installed in Postgres yet)'}`);
   if (r.cloud.reachable) lines.push(fenceLine(r.cloud.currentFence, c));
+  if (r.cloud.reachable) lines.push(`connection: ${tlsText(r.cloud.tls)}`);
   const header = ['  table', 'to push', 'to pull', 'deferred', 'rejected', 'push checkpoint', 'pull checkpoint', 'fence lag'].map((h) => c.dim(h));
   lines.push('', ...table([header, ...r.tables.map(row)], ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'l']));
   if (r.held.length > 0) {
@@ -100,6 +102,19 @@ function fenceLine(f: FenceStatus, c: ChalkInstance): string {
     .join(', ');
   const text = `pull fence now: xid ${f.xid}, held by an open transaction (${who})${h.startedAt ? ` since ${h.startedAt} (${ago(h.startedAt)})` : ''}`;
   return (h.ageSeconds ?? 0) >= FENCE_HOLD_WARN_SECONDS ? c.yellow(`${text}: every till's pulls re-read changes until it ends`) : text;
+}
+
+/** "TLS 1.3, verify-full (certificate and host name checked against CA /etc/possync/ca.pem)", or why there is no TLS. */
+export function tlsText(t: PgTlsStatus): string {
+  const mode = `sslmode=${t.sslmode}${t.sslmodeFrom === 'default' ? ', the default' : ''}`;
+  if (!t.encrypted) {
+    const why = t.plaintextBecause === 'server offers no TLS' ? ', the server offered no TLS' : t.plaintextBecause === 'unix socket' ? ', a Unix socket: sslmode does not apply' : '';
+    return `not encrypted (${mode}${why})`;
+  }
+  const ca = t.rootcert === 'system' ? 'the public CAs Node trusts' : `CA ${t.rootcert}`;
+  const checked =
+    t.verified === 'none' ? 'server certificate not verified' : t.verified === 'chain' ? `certificate checked against ${ca}, host name not checked` : `certificate and host name checked against ${ca}`;
+  return `${(t.protocol ?? 'TLS').replace(/^TLSv/, 'TLS ')}, ${t.sslmode}${t.sslmodeFrom === 'default' ? ', the default' : ''} (${checked})`;
 }
 
 function when(run: RunRef | null): string {

@@ -1,6 +1,7 @@
 import { matchName } from '../../config/naming.ts';
 import type { Direction, ResolvedConfig } from '../../config/types.ts';
 import { PgGateway } from '../../db/postgres/gateway.ts';
+import { tlsInUse, type PgTlsStatus } from '../../db/postgres/tls/in-use.ts';
 import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { sqliteTableNames } from '../../db/sqlite/introspect.ts';
 import { isPossyncError } from '../../errors.ts';
@@ -49,6 +50,8 @@ export interface StatusReport {
         pullFence: string | null;
         /** The server's fence now, and the open transaction holding it back, if any. */
         currentFence: FenceStatus;
+        /** Whether the link to Postgres is encrypted and how the server's certificate was checked. */
+        tls: PgTlsStatus;
       }
     | { reachable: false; error: string };
   lastSuccess: { push: RunRef | null; pull: RunRef | null };
@@ -71,12 +74,14 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
     const names = sqliteTableNames(sqlite.db);
     let cloud: CloudStatus | undefined;
     let fence: FenceStatus | undefined;
+    let tls: PgTlsStatus | undefined;
     let cloudError: string | undefined;
     let pg: PgGateway | undefined;
     try {
       pg = await PgGateway.open(config);
       cloud = await readCloudStatus(pg, config.terminalId, config.tables.map((t) => t.name));
       fence = await readFence(pg);
+      tls = await tlsInUse(pg);
     } catch (err) {
       if (!isPossyncError(err) || err.code !== 'PG_UNREACHABLE') throw err;
       cloudError = err.message;
@@ -106,7 +111,7 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
         terminalId: config.terminalId,
         sqlitePath: config.sqlitePath,
         installed: local.installed,
-        cloud: cloud && fence ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence, currentFence: fence } : { reachable: false, error: cloudError ?? 'unreachable' },
+        cloud: cloud && fence && tls ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence, currentFence: fence, tls } : { reachable: false, error: cloudError ?? 'unreachable' },
         lastSuccess: { push: ref(local.lastPush), pull: ref(local.lastPull) },
         lastRun: ref(local.lastRun),
         recentRuns: local.health,
