@@ -8,6 +8,7 @@ import { buildPlan } from './plan/build.ts';
 import type { SyncPlan } from './plan/types.ts';
 import { captureFindings } from './verify/capture.ts';
 import { keyFindings } from './verify/keys.ts';
+import { privilegeFindings } from './verify/privileges.ts';
 import { columnFindings } from './verify/columns.ts';
 import { finding, SEVERITY_ORDER, type Finding } from './verify/finding.ts';
 import { temporalNotes, typeFindings } from './verify/types.ts';
@@ -39,6 +40,7 @@ export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: S
   for (const t of plan.tables) findings.push(...temporalNotes(t));
   for (const w of plan.warnings) findings.push(finding('info', null, 'plan-note', w));
   findings.push(...(await captureFindings(pg, db, plan)));
+  findings.push(...(await privilegeFindings(pg, plan)));
 
   const order = new Map(config.tables.map((t, i) => [t.name, i]));
   return findings

@@ -23,6 +23,7 @@ export function registerVerifySchemas(program: Command): void {
           '  - pk, updatedCol, createdCol, deletedCol and fkMap columns of the config that do not exist (trigger refuses such a config with exit 2; here it is drift, exit 1)\n' +
           '  - column types that cannot carry every value both ways (e.g. Postgres jsonb ↔ SQLite INTEGER)\n' +
           '  - possync capture triggers missing or outdated on either side\n' +
+          '  - privileges possync\'s Postgres role lacks for its next run (with the GRANT to run), and other roles whose writes to a synced table would fail on possync\'s change log\n' +
           '  - generated columns (never synced) and other notes\n\n' +
           'Errors and warnings are drift and make it exit 1; notes (info) do not. ' +
           'Before the first sync, possync\'s own tables and triggers are "not installed yet", which is not drift.',
