@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'BACKUP_FAILED'
   | 'PERMISSION'
   | 'TIMEOUT'
+  | 'BLOCKED'
   | 'INTERNAL';
 
 /** Exit codes are part of the CLI contract (README "Exit codes"). */
@@ -41,6 +42,8 @@ const exitCodeOf: Record<ErrorCode, number> = {
   INTERNAL: EXIT.SYNC_FAILURES,
   // A database stopped answering within its bound (README "When things go wrong").
   TIMEOUT: EXIT.UNREACHABLE,
+  // possync's DDL could not get a table lock an app session holds; the next run tries again.
+  BLOCKED: EXIT.SYNC_FAILURES,
 };
 
 /**

@@ -14,7 +14,8 @@ export function asPossyncError(err: unknown): PossyncError {
   return isPossyncError(err) ? err : new PossyncError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
-const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT']);
+// Failures that clear up by themselves (a link, a server, another session's lock): retried soon.
+const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'BLOCKED']);
 
 /**
  * Whether an attempt failed, and how, for the backoff. Being locked out or aborted by shutdown is

@@ -1,11 +1,12 @@
 import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
-import { isPgRetryable, pgErrorCode } from '../db/postgres/errors.ts';
+import { runDdl } from '../db/postgres/ddl-locks.ts';
+import { isPossyncError, type PossyncError } from '../errors.ts';
 import { rethrowPermission } from '../db/postgres/privileges.ts';
 import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, PG_SCHEMA, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
-import { pgIdent } from '../db/quote.ts';
+import { pgIdent, pgTable } from '../db/quote.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
 
 export function sqliteCaptureSpec(t: TablePlan): SqliteCaptureSpec {
@@ -88,26 +89,38 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   const notes: string[] = [];
   if (await needsPgInstall(pg, plan).catch(rethrowPermission(pg.pool, 'sync', plan.schema))) {
     // Terminals starting together all see "missing": they queue on the advisory lock and each one
-    // checks again once it holds it, so only the first installs. DDL on a table another run is
-    // writing can still deadlock; the whole install is retried then.
-    const installed = await withInstallRetries(() =>
-      pg.tx(async (client) => {
-        await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
-        await client.query(BOOKKEEPING_DDL);
-        await client.query(
-          `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ('possync.schema_version', $1)
-           ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
-          [String(PG_SCHEMA_VERSION)],
-        );
-        const todo = (await pgCaptureStates(client, plan)).filter((s) => s.state !== 'ok');
-        for (const s of todo) {
-          const t = plan.byName.get(s.table)!;
+    // checks again once it holds it, so only the first installs. Each table's triggers go in in
+    // a transaction of their own, under runDdl's short lock timeout: one table an app session
+    // keeps locked does not undo the others, and the error names that session.
+    await runDdl(pg, `${PG_SCHEMA}.changes`, async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
+      await client.query(BOOKKEEPING_DDL);
+      await client.query(
+        `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ('possync.schema_version', $1)
+         ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
+        [String(PG_SCHEMA_VERSION)],
+      );
+    }).catch(rethrowPermission(pg.pool, 'install', plan.schema));
+    const installed: string[] = [];
+    const blocked: PossyncError[] = [];
+    for (const t of plan.tables) {
+      try {
+        const done = await runDdl(pg, pgTable(plan.schema, t.name), async (client) => {
+          await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
+          const [state] = await pgCaptureStates(client, { ...plan, tables: [t] });
+          if (state!.state === 'ok') return false;
           await client.query(captureDdl(plan.schema, t.name, t.key.map((k) => k.pg)).ddl);
-        }
-        return todo.map((s) => `${pgIdent(plan.schema)}.${pgIdent(s.table)}`);
-      }),
-    ).catch(rethrowPermission(pg.pool, 'install', plan.schema));
+          return true;
+        }).catch(rethrowPermission(pg.pool, 'install', plan.schema));
+        if (done) installed.push(`${pgIdent(plan.schema)}.${pgIdent(t.name)}`);
+      } catch (err) {
+        if (!(isPossyncError(err) && err.code === 'BLOCKED')) throw err;
+        blocked.push(err);
+      }
+    }
     if (installed.length > 0) notes.push(`installed Postgres capture triggers on ${installed.join(', ')}`);
+    // A table without its triggers would lose its cloud changes: the run does not start.
+    if (blocked.length > 0) throw blocked[0];
   }
   const db = sqlite.db;
   installSqliteBookkeeping(db);
@@ -127,15 +140,4 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
 async function needsPgInstall(pg: PgGateway, plan: SyncPlan): Promise<boolean> {
   const [bookkeeping, capture] = await Promise.all([pgBookkeepingInstalled(pg), pgCaptureStates(pg.pool, plan)]);
   return !bookkeeping || capture.some((s) => s.state !== 'ok');
-}
-
-async function withInstallRetries<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(isPgRetryable(err) || pgErrorCode(err) === '55P03') || attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
-    }
-  }
 }

@@ -108,7 +108,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       const err = watchdog.explain(asRunStopper(ctx, caught));
       if (!(err instanceof RunAborted) && !(err instanceof PossyncError)) throw err;
       stop = { error: err.message, errorCode: err instanceof PossyncError ? err.code : 'ABORTED' };
-      if (err instanceof PossyncError && err.hint) stop.error += ` (${err.hint})`;
+      if (err instanceof PossyncError && err.hint) stop.error += ` — ${err.hint}`;
     } finally {
       watchdog.stop();
     }
