@@ -46,3 +46,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
 -- read the change log, pushes write it, and pruning deletes what every terminal has pulled.
 GRANT USAGE ON SCHEMA possync TO possync_sync;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA possync TO possync_sync;
+-- And on tables a later possync version adds there when the owner upgrades it. (Their identity
+-- columns need no sequence grant.)
+DO $recipe$
+BEGIN
+  EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA possync GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO possync_sync',
+                 (SELECT r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = 'possync'));
+END
+$recipe$;
+
+-- Optional, for diagnostics only: lets `possync status` and a lock wait name another role's
+-- session that holds the pull fence back or a table's lock (pg_stat_activity hides the
+-- transaction of other roles' sessions otherwise). Syncing does not need it.
+-- GRANT pg_read_all_stats TO possync_sync;

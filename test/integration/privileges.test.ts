@@ -393,5 +393,10 @@ describe('(e) the least-privilege recipe (docs/least-privilege.sql), run verbati
     expect(again.code).toBe(0);
     const moved = (JSON.parse(again.stdout) as { tables: Array<{ inserted: number; updated: number; deleted: number }> }).tables.reduce((a, t) => a + t.inserted + t.updated + t.deleted, 0);
     expect(moved).toBe(0);
+
+    // A table a later possync adds to its schema (created by the owner on upgrade) is granted too.
+    await asRole(db.url, OWNER, (o) => o.query(`CREATE TABLE possync.added_later (id int)`));
+    const granted = await db.query<{ p: string }>(`SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) AS p WHERE has_table_privilege('possync_sync', 'possync.added_later', p)`);
+    expect(granted.map((g) => g.p)).toEqual(['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
   });
 });
