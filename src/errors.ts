@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'PERMISSION'
   | 'TIMEOUT'
   | 'BLOCKED'
+  | 'DISK_FULL'
   | 'INTERNAL';
 
 /** Exit codes are part of the CLI contract (README "Exit codes"). */
@@ -44,6 +45,8 @@ const exitCodeOf: Record<ErrorCode, number> = {
   TIMEOUT: EXIT.UNREACHABLE,
   // possync's DDL could not get a table lock an app session holds; the next run tries again.
   BLOCKED: EXIT.SYNC_FAILURES,
+  // The till's disk is full: like a database that cannot be reached, the machine needs a fix.
+  DISK_FULL: EXIT.UNREACHABLE,
 };
 
 /**

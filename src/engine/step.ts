@@ -3,6 +3,7 @@ import { redactUrl } from '../config/format.ts';
 import { RunAborted, type RunContext } from './context.ts';
 import { isPgRetryable, isPgUnreachable } from '../db/postgres/errors.ts';
 import { lostConnectionError } from '../db/postgres/liveness.ts';
+import { sqliteStopError } from '../db/sqlite/errors.ts';
 import { isPermissionDenied, permissionError } from '../db/postgres/privileges.ts';
 import type { TablePlan } from './plan/types.ts';
 import type { TableResult } from './result.ts';
@@ -57,15 +58,19 @@ export async function runTableStep(
 }
 
 /**
- * A connection that died under a statement surfaces as pg's own error ("Connection terminated
+ * Errors that stop the run rather than one table, made PossyncErrors. A full disk on the till or
+ * a file that cannot be written (sqlite/errors.ts) would fail every later table too. And a
+ * connection that died under a statement surfaces as pg's own error ("Connection terminated
  * unexpectedly", a reset socket, a silent link cut by liveness.ts): it becomes PG_UNREACHABLE,
  * which stops the run, instead of failing this table and then every later one the same way.
  */
-export function asRunStopper(ctx: Pick<RunContext, 'pg'>, err: unknown): unknown {
-  return !isPossyncError(err) && isPgUnreachable(err) ? lostConnectionError(ctx.pg.url, ctx.pg.lostReason ?? err) : err;
+export function asRunStopper(ctx: Pick<RunContext, 'pg' | 'config'>, err: unknown): unknown {
+  if (isPossyncError(err)) return err;
+  if (isPgUnreachable(err)) return lostConnectionError(ctx.pg.url, ctx.pg.lostReason ?? err);
+  return sqliteStopError(ctx.config.sqlitePath, err) ?? err;
 }
 
-const STOPS_RUN = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT']);
+const STOPS_RUN = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'DISK_FULL']);
 
 /** Whether an error stops the whole run (it is thrown on) rather than one table or step. */
 function stopsRun(err: unknown): boolean {
@@ -76,7 +81,7 @@ function stopsRun(err: unknown): boolean {
  * Runs work a whole step needs (a query for all its tables). If it fails, every table of the
  * step that had not run yet reports the error, and the run goes on to return its result.
  */
-export async function stepWide(ctx: Pick<RunContext, 'pg'>, results: Iterable<TableResult>, fn: () => Promise<void>): Promise<void> {
+export async function stepWide(ctx: Pick<RunContext, 'pg' | 'config'>, results: Iterable<TableResult>, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (caught) {
