@@ -1,3 +1,4 @@
+import { componentOrder } from '../util/graph.ts';
 import type { PgColumn, PgTableInfo } from '../db/postgres/introspect.ts';
 import type { SqliteColumn, SqliteTableInfo } from '../db/sqlite/introspect.ts';
 import { toSnake } from './naming.ts';
@@ -123,16 +124,11 @@ function mustBeSent(c: PgColumn): boolean {
   return c.notNull && !c.hasDefault && !c.generated && c.identity === undefined;
 }
 
-/** Parents first (Postgres FKs between the matched tables), names as the tie-break. */
+/**
+ * Parents first (Postgres FKs between the matched tables), names as the tie-break. Tables around
+ * a cycle stay together, and a table that only depends on a cycle comes after it.
+ */
 function fkOrder<T extends { pg: PgTableInfo }>(pairs: T[]): T[] {
-  const names = new Set(pairs.map((p) => p.pg.name));
-  const deps = new Map(pairs.map((p) => [p.pg.name, new Set(p.pg.foreignKeys.map((f) => f.refTable).filter((r) => r !== p.pg.name && names.has(r)))]));
-  const ordered: T[] = [];
-  const pending = [...pairs].sort((a, b) => a.pg.name.localeCompare(b.pg.name));
-  while (pending.length > 0) {
-    const i = pending.findIndex((p) => [...deps.get(p.pg.name)!].every((d) => ordered.some((o) => o.pg.name === d)));
-    // A cycle: take the first remaining table; the engine defers rows until their parent arrives.
-    ordered.push(...pending.splice(i < 0 ? 0 : i, 1));
-  }
-  return ordered;
+  const sorted = [...pairs].sort((a, b) => a.pg.name.localeCompare(b.pg.name));
+  return componentOrder(sorted, (p) => p.pg.name, (p) => p.pg.foreignKeys.map((f) => f.refTable).filter((r) => r !== p.pg.name)).flat();
 }

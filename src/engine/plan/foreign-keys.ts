@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../../config/types.ts';
+import { componentOrder } from '../../util/graph.ts';
 import type { FkPlan, PlanProblem, TablePlan } from './types.ts';
 
 /**
@@ -30,24 +31,14 @@ export function planForeignKeys(config: ResolvedConfig, table: TablePlan, byName
 }
 
 /**
- * Parents before children (Kahn's algorithm, config order as the tie-break). Self-references
- * are resolved inside a batch; a cycle between tables is reported and its tables keep config order.
+ * Parents before children, config order as the tie-break. Self-references are resolved inside a
+ * batch. Tables that reference each other around a cycle run next to each other in config order,
+ * and only they do: a table that merely depends on a cycle still comes after it.
  */
 export function fkOrder(tables: TablePlan[], warnings: string[]): TablePlan[] {
-  const remaining = new Map(tables.map((t) => [t.name, new Set(t.fks.map((f) => f.refTable).filter((r) => r !== t.name))]));
-  const ordered: TablePlan[] = [];
-  while (remaining.size > 0) {
-    const ready = tables.filter((t) => remaining.has(t.name) && [...remaining.get(t.name)!].every((dep) => !remaining.has(dep)));
-    if (ready.length === 0) {
-      const cycle = tables.filter((t) => remaining.has(t.name));
-      warnings.push(`foreign keys form a cycle between ${cycle.map((t) => t.name).join(', ')}; they run in config order and rows wait for their parents`);
-      ordered.push(...cycle);
-      break;
-    }
-    for (const t of ready) {
-      ordered.push(t);
-      remaining.delete(t.name);
-    }
+  const components = componentOrder(tables, (t) => t.name, (t) => t.fks.map((f) => f.refTable).filter((r) => r !== t.name));
+  for (const cycle of components.filter((c) => c.length > 1)) {
+    warnings.push(`foreign keys form a cycle between ${cycle.map((t) => t.name).join(', ')}; they run in config order and rows wait for their parents`);
   }
-  return ordered;
+  return components.flat();
 }
