@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -158,6 +159,24 @@ describe('TLS as libpq means it (a hostssl-only server with a private CA)', () =
       expect(err.message).toContain('the server does not accept TLS connections, and sslmode=require (sslmode in the URL) requires TLS');
       expect(err.hint).toContain("turn ssl on in the server's postgresql.conf");
     });
+  });
+
+  it('prefer spends the connect bound once: a server that never answers fails after it, not twice it', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const started = Date.now();
+      const err = await PgGateway.connect(`postgresql://u:p@127.0.0.1:${port}/x`, { ...settings({}), timeouts: { ...DEFAULT_PG_TIMEOUTS, connectTimeoutMs: 1000 } }).then(
+        () => undefined,
+        (e: unknown) => e as PossyncError,
+      );
+      expect(err?.exitCode).toBe(3);
+      expect(err?.message).toContain('no answer within 1 s (postgres.connectTimeoutSeconds)');
+      expect(Date.now() - started).toBeLessThan(1900);
+    } finally {
+      silent.close();
+    }
   });
 
   describe('the possync command (subprocess)', () => {

@@ -4,6 +4,7 @@ import type { PgTlsSettings } from '../../config/types.ts';
 import { planTls, type TlsPlan } from './tls/settings.ts';
 import { readTlsFiles, type TlsFiles } from './tls/files.ts';
 import { serverAcceptsTls } from './tls/probe.ts';
+import { unreachableError } from './errors.ts';
 
 /** What the pg Pool is given for TLS, and the decisions behind it (for error hints and `status`). */
 export interface PgTlsOptions {
@@ -29,7 +30,12 @@ export async function tlsOptions(url: string, settings: PgTlsSettings, connectTi
   const { host, port } = new pg.Client({ connectionString: plan.connectionString, ssl: false });
   // libpq ignores sslmode on Unix-domain sockets: the server offers no TLS there.
   if (host.startsWith('/')) return plain('unix socket');
-  if (plan.sslmode.value === 'prefer' && (await serverAcceptsTls(host, port, connectTimeoutMs)) === false) return plain('server offers no TLS');
+  if (plan.sslmode.value === 'prefer') {
+    const accepts = await serverAcceptsTls(host, port, connectTimeoutMs).catch((err: unknown) => {
+      throw unreachableError(url, err, plan);
+    });
+    if (!accepts) return plain('server offers no TLS');
+  }
   return { connectionString: plan.connectionString, ssl: nodeTlsOptions(plan, files), plan, plaintextBecause: undefined };
 }
 

@@ -9,32 +9,43 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
  * answered by one byte, 'S' or 'N'. sslmode=prefer needs this because pg, unlike libpq, does not
  * fall back to plaintext when the server says 'N'.
  *
- * After an 'S' the probe finishes the TLS handshake (checking nothing: the real connection does
- * that) and then closes, because a server left waiting for a handshake logs "could not accept SSL
- * connection: EOF detected" on every run, while one closed after the handshake logs nothing.
- * Undefined when there is no answer (refused, timed out): the real connection then says why.
+ * After an 'S' the probe finishes the TLS handshake in the background (checking nothing: the real
+ * connection does that) and then closes, because a server left waiting for a handshake logs "could
+ * not accept SSL connection: EOF detected" on every run, while one closed after the handshake logs
+ * nothing.
+ *
+ * Rejects when the server cannot be reached (refused, unknown host, no answer within the connect
+ * bound), so the connect bound is spent once, here, and not again by pg. Any answer but 'N' counts
+ * as yes: pg's own attempt at TLS then says what is wrong.
  */
-export function serverAcceptsTls(host: string, port: number, timeoutMs: number): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
+export function serverAcceptsTls(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
-    const done = (answer: boolean | undefined) => {
+    const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(answer);
+      reject(err);
     };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.once('error', () => done(undefined));
+    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs / 1000} s (postgres.connectTimeoutSeconds): connection timeout expired`)), timeoutMs);
+    socket.on('error', fail);
+    socket.once('close', () => fail(new Error('Connection terminated by the server before it answered the request for TLS')));
     socket.once('connect', () => socket.write(SSL_REQUEST));
     socket.once('data', (d: Buffer) => {
-      if (d[0] !== 0x53 /* S */) return done(d[0] === 0x4e /* N */ ? false : undefined);
       clearTimeout(timer);
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      socket.on('error', () => socket.destroy());
+      if (d[0] !== 0x53 /* S */) {
+        socket.destroy();
+        return resolve(d[0] !== 0x4e /* N */);
+      }
       resolve(true);
       // SNI as pg sends it (never for an IP address), so proxies that route by name answer.
       const secure = tls.connect({ socket, rejectUnauthorized: false, ...(net.isIP(host) === 0 ? { servername: host } : {}) });
       // end() sends TLS close_notify once the handshake is through and lets the socket close.
       const drop = setTimeout(() => secure.destroy(), timeoutMs).unref();
       secure.once('secureConnect', () => secure.end());
-      secure.once('error', () => secure.destroy());
+      secure.on('error', () => secure.destroy());
       secure.once('close', () => clearTimeout(drop));
     });
   });
