@@ -48,7 +48,10 @@ const CASES: Array<{ type: string; values: unknown[] }> = [
   },
   { type: 'bytea', values: [Buffer.from([0, 1, 255]), '\\xdeadbeef', '\\xDEADBEEF', '\\xde ad', '\\xabc', 'plain', '\\Xab', '\\x'] },
   { type: 'text', values: ['a\tb', 'a\\b', 'x\ny\rz', 42n, 1.5, '', 'ünïcødé 🎉', Buffer.from('bytes as text')] },
-  { type: 'varchar(3)', values: ['abc', 'abcd'] },
+  { type: 'varchar(3)', values: ['abc', 'abcd', 'abc   ', '🎉🎉🎉', 7n] },
+  { type: 'char(4)', values: ['ab', 'ab      ', 'abcde', ' ab'] },
+  { type: 'real', values: [12.5, 1234.5678, '1234.5678', '0.1', 16777217n, '1e39'] },
+  { type: 'double precision', values: [0.1, '0.1000000000000000055511151231257827', 9007199254740993n, '1e400'] },
   { type: 'json', values: ['{"a":1}', '[1, 2]', '7', 7n, 'nope', '{"a":', ' {"b" : 2} ', 'null'] },
   { type: 'jsonb', values: ['{"b":1,"a":2}', '"\\u0000"', '1e400'] },
 ];

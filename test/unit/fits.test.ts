@@ -7,7 +7,9 @@ describe('values Postgres would round instead of refusing', () => {
     expect(modifierOf('numeric', 'numeric')).toBeUndefined();
     expect(modifierOf('timestamptz', 'timestamp(3) with time zone')).toEqual({ scale: 3 });
     expect(modifierOf('timestamp', 'timestamp without time zone')).toBeUndefined();
-    expect(modifierOf('text', 'character varying(40)')).toBeUndefined();
+    expect(modifierOf('text', 'text')).toBeUndefined();
+    expect(modifierOf('text', 'character varying')).toBeUndefined();
+    expect(modifierOf('float', 'double precision')).toBeUndefined();
   });
 
   it('flags only digits that would be lost', () => {

@@ -20,7 +20,7 @@ import {
  */
 
 const ALL_FAMILIES: Family[] = [
-  'text', 'uuid', 'int', 'numeric', 'float', 'bool', 'timestamptz', 'timestamp', 'date', 'time', 'json',
+  'text', 'bpchar', 'uuid', 'int', 'numeric', 'float', 'bool', 'timestamptz', 'timestamp', 'date', 'time', 'json',
   'bytea', 'array', 'other',
 ];
 
@@ -49,7 +49,8 @@ describe('familyOf', () => {
     ['boolean', 'bool', 'bool'],
     ['text', 'text', 'text'],
     ['character varying', 'varchar', 'text'],
-    ['character', 'bpchar', 'text'],
+    // char(n) has its own family: trailing blanks carry no meaning (bpchar.ts).
+    ['character', 'bpchar', 'bpchar'],
     ['"char"', 'char', 'text'],
     ['USER-DEFINED', 'citext', 'text'],
     ['name', 'name', 'text'],

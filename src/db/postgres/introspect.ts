@@ -37,6 +37,17 @@ export interface PgTableInfo {
 }
 
 /**
+ * The type wire text is cast to. `regtype` names bpchar "character" and bit "bit", and a cast to
+ * either means length 1: `'abcd'::character` is 'a'. Those two are cast to their unbounded forms
+ * instead, so the column's own length applies on assignment, where Postgres refuses a value that
+ * is too long rather than cutting it (an explicit cast to a length cuts silently).
+ */
+const CAST_TYPE = `CASE a.atttypid
+    WHEN 'bpchar'::regtype THEN 'bpchar' WHEN '_bpchar'::regtype THEN 'bpchar[]'
+    WHEN 'bit'::regtype THEN 'varbit' WHEN '_bit'::regtype THEN 'varbit[]'
+    ELSE a.atttypid::regtype::text END`;
+
+/**
  * Introspects the named tables of one schema in three catalog queries, sent side by side on the
  * pool (every run starts with them). Missing tables are absent from the map.
  */
@@ -47,7 +58,7 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
       cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string;
     }>(
       `SELECT c.relname AS table_name, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
-              a.atttypid::regtype::text AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
+              ${CAST_TYPE} AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
               a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity
          FROM pg_attribute a
          JOIN pg_class c ON c.oid = a.attrelid

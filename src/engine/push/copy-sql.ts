@@ -54,9 +54,17 @@ function field(c: ColumnPlan, x: string): string | undefined {
       .join(' ')} ELSE ${BREAK} END`;
   switch (c.family) {
     case 'text':
+    case 'bpchar':
     case 'other':
-    case 'json':
-      return typed({ text: esc(x), integer: `CAST(${x} AS TEXT)` });
+    case 'json': {
+      const text = typed({ text: esc(x), integer: `CAST(${x} AS TEXT)` });
+      // varchar(n)/char(n): COPY would cut blanks beyond n silently; a longer value is for the codec
+      // to refuse (SQLite's length() counts characters, as Postgres does).
+      const max = c.modifier?.length;
+      if (max === undefined) return text;
+      const counted = c.family === 'bpchar' ? `rtrim(${x}, ' ')` : x;
+      return `CASE WHEN length(${counted}) > ${max} THEN ${BREAK} ELSE ${text} END`;
+    }
     case 'uuid':
       return typed({ text: `CASE WHEN ${x} GLOB '${UUID_SHAPE}' THEN ${x} ELSE ${BREAK} END` });
     case 'int':
@@ -73,7 +81,7 @@ function field(c: ColumnPlan, x: string): string | undefined {
                    ELSE ${BREAK} END`;
     case 'timestamptz':
       // ISO text in UTC (or without a zone, which both read as UTC) at millisecond precision.
-      if (c.modifier !== undefined && c.modifier.scale < 3) return undefined;
+      if ((c.modifier?.scale ?? 6) < 3) return undefined;
       return `CASE WHEN typeof(${x}) = 'text' AND (${ISO_FORMS.map((f) => `${x} GLOB '${f}'`).join(' OR ')}) AND ${plainClock(x)} THEN ${x} ELSE ${BREAK} END`;
     case 'bytea':
       // Text in bytea's hex format ('\\xdeadbeef': even digits, nothing else) is bytea input; other text is for the codec.

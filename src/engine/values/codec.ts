@@ -9,6 +9,7 @@
 import type { ColumnCodec, Family, FamilyHandler, SqliteValue, Wire } from './types.ts';
 import { arrayHandler } from './array.ts';
 import { boolHandler } from './bool.ts';
+import { bpcharHandler } from './bpchar.ts';
 import { byteaHandler } from './bytea.ts';
 import { floatHandler } from './float.ts';
 import { intHandler } from './int.ts';
@@ -35,6 +36,7 @@ export type FamilyRef = Family | { family: Family; element?: Family };
 
 const SCALAR_HANDLERS: Readonly<Record<Exclude<Family, 'array'>, FamilyHandler>> = {
   text: textHandler('text'),
+  bpchar: bpcharHandler,
   other: textHandler('other'),
   uuid: uuidHandler,
   int: intHandler,

@@ -15,7 +15,7 @@ const FAMILY_BY_UDT: Readonly<Record<string, Family>> = {
   bool: 'bool',
   text: 'text',
   varchar: 'text',
-  bpchar: 'text',
+  bpchar: 'bpchar',
   char: 'text',
   citext: 'text',
   name: 'text',

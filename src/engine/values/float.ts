@@ -1,5 +1,5 @@
 import type { FamilyHandler, SqliteScalar } from './types.ts';
-import { parseSpecial } from './decimal.ts';
+import { compareDecimalText, parseSpecial } from './decimal.ts';
 import { ValueError, rejectValue } from './value-error.ts';
 
 /**
@@ -27,14 +27,27 @@ function wireFloat(wire: string): number {
   return n;
 }
 
+/**
+ * A double (float8) holds ~16 significant digits; Postgres would round an integer beyond 2^53 or
+ * text with more digits (or beyond the double range) to the nearest double without a word. Such a
+ * value is refused instead: a REAL already is a double, so only INTEGER and TEXT storage can differ.
+ */
 function floatFromSqlite(value: SqliteScalar): string {
   if (typeof value === 'number') return floatText(value);
-  // A bigint becomes the nearest double, as Postgres would do with the same digits.
-  if (typeof value === 'bigint') return floatText(Number(value));
+  if (typeof value === 'bigint') {
+    const n = Number(value);
+    if (BigInt(n) !== value) throw rejectValue('float', value, `a double would round it to ${floatText(n)}`);
+    return floatText(n);
+  }
   if (typeof value === 'string') {
     const n = parseFloatText(value);
     if (n === undefined) throw rejectValue('float', value, 'not a number');
-    return floatText(n);
+    const text = floatText(n);
+    const trimmed = value.trim();
+    if (parseSpecial(trimmed) === undefined && compareDecimalText(text, trimmed) !== 0) {
+      throw rejectValue('float', value, `a double would round it to ${text}`);
+    }
+    return text;
   }
   throw rejectValue('float', value);
 }

@@ -10,6 +10,8 @@ export type Wire = string | null;
 /** Coarse PostgreSQL type families; every family has one wire form and one set of rules. */
 export type Family =
   | 'text'
+  /** char(n): blank-padded by Postgres; trailing blanks carry no meaning (see bpchar.ts). */
+  | 'bpchar'
   | 'uuid'
   | 'int'
   | 'numeric'

@@ -14,6 +14,7 @@ const SQLITE_TYPE: Record<Family, string> = {
   bytea: 'BLOB',
   numeric: 'TEXT',
   text: 'TEXT',
+  bpchar: 'TEXT',
   uuid: 'TEXT',
   timestamptz: 'TEXT',
   timestamp: 'TEXT',

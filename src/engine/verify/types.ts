@@ -36,7 +36,7 @@ function pairFinding(table: string, sqliteTable: string, p: PgColumn, s: SqliteC
   if (CONVERTS_TEXT.has(affinity) && (['json', 'uuid', 'bytea'] as Family[]).includes(family)) {
     return finding('error', table, 'type-cannot-round-trip', `${pair}: a ${family} value cannot round-trip through a column that converts text to numbers`, retype);
   }
-  if (CONVERTS_TEXT.has(affinity) && (['text', 'other'] as Family[]).includes(family)) {
+  if (CONVERTS_TEXT.has(affinity) && (['text', 'bpchar', 'other'] as Family[]).includes(family)) {
     return finding('warning', table, 'type-lossy', `${pair}: text that looks like a number ('007', '1.50') would change spelling, so such rows are refused`, retype);
   }
   if (family === 'int' && affinity === 'REAL') {
