@@ -2,7 +2,7 @@ import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import { runDdl } from '../db/postgres/ddl-locks.ts';
 import { isPossyncError, type PossyncError } from '../errors.ts';
 import { rethrowPermission } from '../db/postgres/privileges.ts';
-import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, PG_SCHEMA, PG_SCHEMA_VERSION } from '../db/postgres/possync-schema.ts';
+import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, changeLogName, PG_SCHEMA, PG_SCHEMA_VERSION, type CaptureTrigger } from '../db/postgres/possync-schema.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
@@ -24,11 +24,21 @@ export function capturesLocally(_t: TablePlan): boolean {
 export interface PgCaptureState {
   table: string;
   state: TriggerState;
+  /**
+   * Children or partitions without any capture trigger while the table itself has them: a child
+   * created since the last run. Rows written straight into it meanwhile were not logged.
+   */
+  uncovered: string[];
+}
+
+/** The capture objects of a synced table, on it and on its inheritance children or partitions. */
+export function tableCaptureDdl(schema: string, t: TablePlan) {
+  return captureDdl(schema, t.name, t.key.map((k) => k.pg), t.pg.routing?.descendants ?? []);
 }
 
 /**
  * Which synced tables lack possync's Postgres capture triggers, or have an old version of them.
- * Every one of the five triggers must be there, enabled, of the expected kind, and calling this
+ * Every one of the five triggers must be there (and the statement ones on each inheritance child and partition), enabled, of the expected kind, and calling this
  * version's function bodies: a table with only some of them (one dropped by hand, or disabled for
  * a bulk load and never re-enabled) loses those changes silently, so it counts as missing; one
  * whose triggers or functions differ from this version (an older possync, a hand edit) is stale.
@@ -37,36 +47,53 @@ export interface PgCaptureState {
  * other roles writing the table fail on possync.changes.
  */
 export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgCaptureState[]> {
-  const { rows: installed } = await q.query<{ relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string; prosecdef: boolean; proconfig: string[] | null }>(
-    `SELECT c.relname, t.tgname, t.tgenabled::text AS tgenabled, t.tgtype::int AS tgtype, t.tgnewtable::text AS newtable, t.tgoldtable::text AS oldtable,
+  const targets = plan.tables.flatMap((t) => [{ schema: plan.schema, name: t.name }, ...(t.pg.routing?.descendants ?? [])]);
+  const { rows: installed } = await q.query<{ nspname: string; relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string; prosecdef: boolean; proconfig: string[] | null }>(
+    `SELECT n.nspname, c.relname, t.tgname, t.tgenabled::text AS tgenabled, t.tgtype::int AS tgtype, t.tgnewtable::text AS newtable, t.tgoldtable::text AS oldtable,
             pn.nspname AS fn_schema, p.proname, p.prosrc, p.prosecdef, p.proconfig
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
-      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND NOT t.tgisinternal AND t.tgname LIKE 'possync\\_capture\\_%'`,
-    [plan.schema, plan.tables.map((t) => t.name)],
+      WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND NOT t.tgisinternal AND t.tgname LIKE 'possync\\_capture\\_%'`,
+    [targets.map((x) => x.schema), targets.map((x) => x.name)],
   );
   return plan.tables.map((t) => {
-    const expected = captureDdl(plan.schema, t.name, t.key.map((k) => k.pg));
+    const expected = tableCaptureDdl(plan.schema, t);
     const body = new Map(expected.functions.map((f) => [f.name, f.body]));
-    const found = new Map(installed.filter((r) => r.relname === t.name).map((r) => [r.tgname, r]));
+    const on = (schema: string, name: string) => installed.filter((r) => r.nspname === schema && r.relname === name);
+    const own = on(plan.schema, t.name);
+    const uncovered = own.length === 0 ? [] : expected.descendants.filter((d) => on(d.schema, d.name).length === 0).map((d) => `${d.schema}.${d.name}`);
     let state: TriggerState = 'ok';
-    for (const want of expected.triggers) {
-      const got = found.get(want.name);
-      // 'D': disabled (ALTER TABLE … DISABLE TRIGGER): as good as missing while it stays so.
-      if (!got || got.tgenabled === 'D') return { table: t.name, state: 'missing' };
-      const same =
-        got.fn_schema === PG_SCHEMA &&
-        got.proname === want.function &&
-        got.prosrc === body.get(want.function) &&
-        got.prosecdef &&
-        sameConfig(got.proconfig, CAPTURE_FUNCTION_CONFIG) &&
-        got.tgtype === want.tgtype &&
-        got.newtable === want.newTable &&
-        got.oldtable === want.oldTable;
-      if (!same) state = 'stale';
+    for (const [rows, triggers] of [[own, expected.triggers], ...expected.descendants.map((d) => [on(d.schema, d.name), d.triggers] as const)] as const) {
+      const s = triggerState(new Map(rows.map((r) => [r.tgname, r])), triggers, body);
+      if (s === 'missing') return { table: t.name, state: 'missing', uncovered };
+      if (s === 'stale') state = 'stale';
     }
-    return { table: t.name, state };
+    return { table: t.name, state, uncovered };
   });
+}
+
+function triggerState(
+  found: Map<string, { tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string; prosecdef: boolean; proconfig: string[] | null }>,
+  triggers: readonly CaptureTrigger[],
+  body: ReadonlyMap<string, string>,
+): TriggerState {
+  let state: TriggerState = 'ok';
+  for (const want of triggers) {
+    const got = found.get(want.name);
+    // 'D': disabled (ALTER TABLE … DISABLE TRIGGER): as good as missing while it stays so.
+    if (!got || got.tgenabled === 'D') return 'missing';
+    const same =
+      got.fn_schema === PG_SCHEMA &&
+      got.proname === want.function &&
+      got.prosrc === body.get(want.function) &&
+      got.prosecdef &&
+      sameConfig(got.proconfig, CAPTURE_FUNCTION_CONFIG) &&
+      got.tgtype === want.tgtype &&
+      got.newtable === want.newTable &&
+      got.oldtable === want.oldTable;
+    if (!same) state = 'stale';
+  }
+  return state;
 }
 
 function sameConfig(got: readonly string[] | null, want: readonly string[]): boolean {
@@ -109,7 +136,12 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
           await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
           const [state] = await pgCaptureStates(client, { ...plan, tables: [t] });
           if (state!.state === 'ok') return false;
-          await client.query(captureDdl(plan.schema, t.name, t.key.map((k) => k.pg)).ddl);
+          await client.query(tableCaptureDdl(plan.schema, t).ddl);
+          // A child or partition created since the last run had no triggers: rows written straight
+          // into it were not logged. A reload entry makes every terminal resync the table.
+          if (state!.uncovered.length > 0) {
+            await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', NULL, '[]'::jsonb)`, [changeLogName(plan.schema, t.name)]);
+          }
           return true;
         }).catch(rethrowPermission(pg.pool, 'install', plan.schema));
         if (done) installed.push(`${pgIdent(plan.schema)}.${pgIdent(t.name)}`);

@@ -12,6 +12,7 @@ import { privilegeFindings } from './verify/privileges.ts';
 import { columnFindings } from './verify/columns.ts';
 import { finding, SEVERITY_ORDER, type Finding } from './verify/finding.ts';
 import { temporalNotes, typeFindings } from './verify/types.ts';
+import { writePathFindings } from './verify/write-path.ts';
 
 export type { Finding, Severity } from './verify/finding.ts';
 
@@ -37,7 +38,7 @@ export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: S
     // buildPlan checks fkMap only for tables it could plan; check the others' fields here.
     if (pgInfo && !plan.byName.has(table.name)) findings.push(...fkMapFindings(config, table, pgInfo));
   }
-  for (const t of plan.tables) findings.push(...temporalNotes(t));
+  for (const t of plan.tables) findings.push(...temporalNotes(t), ...writePathFindings(t));
   for (const w of plan.warnings) findings.push(finding('info', null, 'plan-note', w));
   findings.push(...(await captureFindings(pg, db, plan)));
   findings.push(...(await privilegeFindings(pg, plan)));

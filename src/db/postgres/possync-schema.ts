@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pgIdent, pgLiteral, pgTable } from '../quote.ts';
+import type { PgDescendant } from './routing.ts';
 
 /**
  * possync's objects in Postgres live in their own schema, so the app's Prisma migrations see no
@@ -122,11 +123,26 @@ export interface CaptureObjects {
    * The triggers as installed: name, function, pg_trigger.tgtype bits (1 row-level, 4 INSERT,
    * 8 DELETE, 16 UPDATE, 32 TRUNCATE; AFTER when 2 is clear) and transition table names.
    */
-  triggers: Array<{ name: string; function: string; tgtype: number; newTable: string | null; oldTable: string | null }>;
+  triggers: CaptureTrigger[];
+  /**
+   * The same triggers on every inheritance child and partition, logging under the parent's name:
+   * a statement fires only the triggers of the table it names, so a row written straight into a
+   * child (by another app, or by an INSERT rule's rewritten statement) is seen only there. A
+   * partition gets no key trigger of its own: the partitioned parent's is cloned onto it.
+   */
+  descendants: Array<{ schema: string; name: string; triggers: CaptureTrigger[] }>;
 }
 
-/** The capture function and triggers for one table, keyed on its shared key columns. */
-export function captureDdl(schema: string, table: string, keyColumns: readonly string[]): CaptureObjects {
+export interface CaptureTrigger {
+  name: string;
+  function: string;
+  tgtype: number;
+  newTable: string | null;
+  oldTable: string | null;
+}
+
+/** The capture function and triggers for one table (and its descendants), keyed on its shared key columns. */
+export function captureDdl(schema: string, table: string, keyColumns: readonly string[], descendants: readonly PgDescendant[] = []): CaptureObjects {
   const tbl = changeLogName(schema, table);
   const keyOf = (alias: string) => `jsonb_build_array(${keyColumns.map((k) => `${alias}.${pgIdent(k)}::text`).join(', ')})`;
   const origin = `nullif(current_setting('possync.origin', true), '')`;
@@ -163,6 +179,17 @@ END`;
   const target = pgTable(schema, table);
   const keyList = keyColumns.map(pgIdent).join(', ');
   const keyChanged = keyColumns.map((k) => `OLD.${pgIdent(k)} IS DISTINCT FROM NEW.${pgIdent(k)}`).join(' OR ');
+  const triggerDdl = (on: string, withKey: boolean) => `
+DROP TRIGGER IF EXISTS possync_capture_ins ON ${on};
+DROP TRIGGER IF EXISTS possync_capture_upd ON ${on};
+DROP TRIGGER IF EXISTS possync_capture_del ON ${on};
+DROP TRIGGER IF EXISTS possync_capture_trunc ON ${on};
+CREATE TRIGGER possync_capture_ins AFTER INSERT ON ${on} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
+CREATE TRIGGER possync_capture_upd AFTER UPDATE ON ${on} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
+CREATE TRIGGER possync_capture_del AFTER DELETE ON ${on} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
+CREATE TRIGGER possync_capture_trunc AFTER TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
+${withKey ? `DROP TRIGGER IF EXISTS possync_capture_key ON ${on};
+CREATE TRIGGER possync_capture_key AFTER UPDATE OF ${keyList} ON ${on} FOR EACH ROW WHEN (${keyChanged}) EXECUTE FUNCTION ${fnPk}();` : ''}`;
   const ddl = `
 CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${CAPTURE_FUNCTION_OPTIONS} AS $possync$${body}$possync$;
 COMMENT ON FUNCTION ${fn}() IS ${pgLiteral(`possync capture for ${tbl} v${version}`)};
@@ -171,18 +198,16 @@ CREATE OR REPLACE FUNCTION ${fnPk}() RETURNS trigger LANGUAGE plpgsql ${CAPTURE_
 -- not when it fires); nobody else may attach possync's definer functions to a table of theirs.
 REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ${fnPk}() FROM PUBLIC;
-DROP TRIGGER IF EXISTS possync_capture_ins ON ${target};
-DROP TRIGGER IF EXISTS possync_capture_upd ON ${target};
-DROP TRIGGER IF EXISTS possync_capture_del ON ${target};
-DROP TRIGGER IF EXISTS possync_capture_trunc ON ${target};
-DROP TRIGGER IF EXISTS possync_capture_key ON ${target};
-CREATE TRIGGER possync_capture_ins AFTER INSERT ON ${target} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
-CREATE TRIGGER possync_capture_upd AFTER UPDATE ON ${target} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
-CREATE TRIGGER possync_capture_del AFTER DELETE ON ${target} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
-CREATE TRIGGER possync_capture_trunc AFTER TRUNCATE ON ${target} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
-CREATE TRIGGER possync_capture_key AFTER UPDATE OF ${keyList} ON ${target} FOR EACH ROW WHEN (${keyChanged}) EXECUTE FUNCTION ${fnPk}();
-`;
+${triggerDdl(target, true)}
+${descendants.map((d) => triggerDdl(pgTable(d.schema, d.name), !d.partition)).join('\n')}`;
   const name = `capture_${hash}`;
+  const triggers: CaptureTrigger[] = [
+    { name: 'possync_capture_ins', function: name, tgtype: 4, newTable: 'new_rows', oldTable: null },
+    { name: 'possync_capture_upd', function: name, tgtype: 16, newTable: 'new_rows', oldTable: null },
+    { name: 'possync_capture_del', function: name, tgtype: 8, newTable: null, oldTable: 'old_rows' },
+    { name: 'possync_capture_trunc', function: name, tgtype: 32, newTable: null, oldTable: null },
+    { name: 'possync_capture_key', function: `${name}_key`, tgtype: 17, newTable: null, oldTable: null },
+  ];
   return {
     functionName: name,
     version,
@@ -191,12 +216,7 @@ CREATE TRIGGER possync_capture_key AFTER UPDATE OF ${keyList} ON ${target} FOR E
       { name, body },
       { name: `${name}_key`, body: pkBody },
     ],
-    triggers: [
-      { name: 'possync_capture_ins', function: name, tgtype: 4, newTable: 'new_rows', oldTable: null },
-      { name: 'possync_capture_upd', function: name, tgtype: 16, newTable: 'new_rows', oldTable: null },
-      { name: 'possync_capture_del', function: name, tgtype: 8, newTable: null, oldTable: 'old_rows' },
-      { name: 'possync_capture_trunc', function: name, tgtype: 32, newTable: null, oldTable: null },
-      { name: 'possync_capture_key', function: `${name}_key`, tgtype: 17, newTable: null, oldTable: null },
-    ],
+    triggers,
+    descendants: descendants.map((d) => ({ schema: d.schema, name: d.name, triggers: d.partition ? triggers.slice(0, 4) : triggers })),
   };
 }

@@ -91,7 +91,10 @@ function planTable(
   }
   const pkSet = new Set(table.pk);
   const conflictTarget = [pg.primaryKey, ...pg.uniqueKeys].some((cols) => cols.length === pkSet.size && cols.every((c) => pkSet.has(c)));
-  if (!conflictTarget && key.length > 0) {
+  // A parent whose rows live in children or partitions (or go there by rules) is written without
+  // ON CONFLICT (push/write-path.ts), and its keys are unique per child: it needs no index of its own.
+  const routed = pg.routing !== undefined && (pg.routing.kind !== 'plain' || pg.routing.rules.some((r) => r.event === 'insert' || r.event === 'update'));
+  if (!conflictTarget && !routed && key.length > 0) {
     problem(`pk (${table.pk.join(', ')}) is not the primary key or a unique key of Postgres table "${table.name}"`, `CREATE UNIQUE INDEX ON "${table.name}" (${table.pk.map((c) => `"${c}"`).join(', ')});`);
   }
 

@@ -1,6 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { NEVER_PULLED, unseenSql, type PullSnapshot } from '../checkpoints.ts';
-import { deleteRowsAt, lockRows, missingParents, upsertRows, type PgTableRef } from '../../db/postgres/rows.ts';
+import { lockRows, missingParents, type PgTableRef } from '../../db/postgres/rows.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { decide, mergeForUpdate, rowsEqual, type Decision, type WireRow } from '../decide.ts';
 import { LINK_PENDING, type HeldRow } from '../held.ts';
@@ -10,6 +10,7 @@ import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { compareVersion, fromPg, type Wire } from '../values/codec.ts';
 import { below, PRUNED_BELOW_SQL } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
+import { rowWriter } from './write-path.ts';
 
 export interface ConflictRecord {
   key: string;
@@ -56,6 +57,10 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const ref = pgRef(plan, t);
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
+  const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
+  // Plain tables upsert; rules, inheritance and some partitioned tables update-then-insert.
+  const writer = rowWriter(client, t, ref, columns, constants);
+  await writer.lockKeys(items.map((i) => i.key));
   const existingRows = await lockRows(client, ref, columns, items.map((i) => i.key), scope);
   const existing = new Map<string, WireRow>();
   const foreign = new Set<string>();
@@ -140,27 +145,25 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     for (const col of deferred.get(i)?.unlink ?? []) row[col] = server ? (server[col] ?? null) : null;
     return toRow(row);
   };
-  const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
   // Inserts go in key order, so terminals inserting the same new keys take their locks in the
   // same order; one that finds a key inserted meanwhile retries the whole batch and decides again.
   const byKey = (a: PushItem, b: PushItem) => (a.keyStr < b.keyStr ? -1 : a.keyStr > b.keyStr ? 1 : 0);
   const inserts = upserts.filter((i) => !existing.has(i.keyStr)).sort(byKey);
   const updates = upserts.filter((i) => existing.has(i.keyStr));
   const refusedInserts = await applyIsolated(client, inserts, async (batch) => {
-    const n = await upsertRows(client, ref, columns, batch.map(rowToWrite), constants, { insertOnly: true });
-    if (n < batch.length) throw new ConcurrentInsert();
+    if (!(await writer.insert(batch.map(rowToWrite)))) throw new ConcurrentInsert();
   });
   const refusedUpdates = await applyIsolated(client, updates, async (batch) => {
     const rows = batch.map(rowToWrite);
     const changed = new Set(t.columns.filter((c, ci) => batch.some((item, r) => !sameText(existing.get(item.keyStr)![c.pg], rows[r]![ci]))).map((c) => c.pg));
-    await upsertRows(client, ref, columns, rows, constants, { updateColumns: changed });
+    await writer.update(rows, changed);
   });
   const refusedUpserts = [...refusedInserts, ...refusedUpdates];
   const refusedTombstones = await applyIsolated(client, tombstones, async (batch) => {
-    await upsertRows(client, ref, columns, batch.map((b) => toRow(b.row)), constants);
+    await writer.update(batch.map((b) => toRow(b.row)));
   });
   const refusedDeletes = await applyIsolated(client, hardDeletes, async (batch) => {
-    await deleteRowsAt(client, ref, batch.map((i) => ({ key: i.key, at: i.deletedAt ?? null })), { tbl: changeLogName(plan.schema, t.name), origin: plan.terminalId });
+    await writer.delete(batch.map((i) => ({ key: i.key, at: i.deletedAt ?? null })), { tbl: changeLogName(plan.schema, t.name), origin: plan.terminalId });
   });
 
   const refused = new Set<PushItem>();

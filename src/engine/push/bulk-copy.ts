@@ -1,5 +1,4 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { copyText } from '../../db/postgres/copy.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
@@ -16,6 +15,7 @@ import { sqlSliceEncoder } from './copy-sql.ts';
 import { prepareRows, type Prepared, type WriteBack } from './prepare.ts';
 import type { Reader } from './scan.ts';
 import { beforeCommit, finishBatch, tally, withRetries, type BatchOptions } from './table.ts';
+import { copyRows } from './write-path.ts';
 
 /** Rows per COPY transaction. */
 const COPY_BATCH = 50_000;
@@ -176,7 +176,8 @@ async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, text: As
   const columns = [...t.columns.map((c) => c.pg), ...t.constants.map((k) => k.pg)];
   await client.query(`SAVEPOINT possync_copy; SET LOCAL possync.bulk = 'on'`);
   try {
-    await copyText(client, ctx.plan.schema, t.name, columns, text);
+    // Through a staging table when INSERT rules route the rows (COPY would ignore them).
+    await copyRows(client, ctx.plan.schema, t, columns, text);
     // Other terminals resync the table on this entry instead of reading a key per row (only
     // worth it when rows actually came).
     if (copiedAny()) await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
