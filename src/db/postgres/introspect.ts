@@ -1,4 +1,5 @@
 import type { PgGateway } from './gateway.ts';
+import { introspectRouting, type PgRouting } from './routing.ts';
 
 export interface PgColumn {
   name: string;
@@ -34,6 +35,8 @@ export interface PgTableInfo {
   /** Column sets with a unique index or constraint (usable as an ON CONFLICT target). */
   uniqueKeys: string[][];
   foreignKeys: PgForeignKey[];
+  /** Rules, inheritance children or partitions (see routing.ts); absent means a plain table. */
+  routing?: PgRouting;
 }
 
 /**
@@ -48,11 +51,11 @@ const CAST_TYPE = `CASE a.atttypid
     ELSE a.atttypid::regtype::text END`;
 
 /**
- * Introspects the named tables of one schema in three catalog queries, sent side by side on the
+ * Introspects the named tables of one schema in four catalog queries, sent side by side on the
  * pool (every run starts with them). Missing tables are absent from the map.
  */
 export async function introspectPg(pg: PgGateway, schema: string, tables: readonly string[]): Promise<Map<string, PgTableInfo>> {
-  const [columns, constraints, uniqueIndexes] = await Promise.all([
+  const [columns, constraints, uniqueIndexes, routing] = await Promise.all([
     pg.query<{
       table_name: string; name: string; typname: string; typtype: string; elem: string | null;
       cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string;
@@ -97,6 +100,7 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
         WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
       [schema, tables],
     ),
+    introspectRouting(pg.pool, schema, tables),
   ]);
 
   const result = new Map<string, PgTableInfo>();
@@ -131,5 +135,9 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
     }
   }
   for (const u of uniqueIndexes) result.get(u.table_name)?.uniqueKeys.push(u.cols);
+  for (const [name, r] of routing) {
+    const t = result.get(name);
+    if (t) t.routing = r;
+  }
   return result;
 }
