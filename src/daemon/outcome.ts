@@ -15,7 +15,7 @@ export function asPossyncError(err: unknown): PossyncError {
 }
 
 // Failures that clear up by themselves (a link, a server, another session's lock): retried soon.
-const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'BLOCKED']);
+const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'BLOCKED', 'LOCKED']);
 
 /**
  * Whether an attempt failed, and how, for the backoff. Being locked out or aborted by shutdown is

@@ -127,17 +127,13 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       warnings,
       ...(stop ?? {}),
     };
-    // A run that lost Postgres does not wait on it again to log that it could not reach it.
-    if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays, { cloud: !stop || !LOST.has(stop.errorCode) });
+    if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays);
     return result;
   } finally {
     lock?.release();
     await close();
   }
 }
-
-/** Codes that mean the cloud is gone for this run. */
-const LOST = new Set<string>(['PG_UNREACHABLE', 'TIMEOUT']);
 
 function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] {
   if (!names || names.length === 0) return plan.tables;

@@ -70,7 +70,7 @@ export function asRunStopper(ctx: Pick<RunContext, 'pg' | 'config'>, err: unknow
   return sqliteStopError(ctx.config.sqlitePath, err) ?? err;
 }
 
-const STOPS_RUN = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'DISK_FULL']);
+const STOPS_RUN = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'DISK_FULL', 'LOCKED']);
 
 /** Whether an error stops the whole run (it is thrown on) rather than one table or step. */
 function stopsRun(err: unknown): boolean {

@@ -7,8 +7,23 @@ import type { RunResult } from './result.ts';
  * `possync logs` work offline) and in possync.sync_logs (so the cloud sees every terminal).
  * Recording is best effort: a lost log line must never turn a good sync into a failure.
  */
-export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult, retentionDays: number, where: { cloud: boolean } = { cloud: true }): Promise<void> {
+export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: RunResult, retentionDays: number): Promise<void> {
   const json = JSON.stringify(result);
+  // After a run stopped on a side, that side's copy is skipped: it would wait out another busy or
+  // connect timeout on a database known to be locked or gone, and the other copy says what happened.
+  if (result.errorCode !== 'LOCKED') recordLocally(sqlite, result, json, retentionDays);
+  if (result.errorCode === 'PG_UNREACHABLE' || result.errorCode === 'TIMEOUT') return;
+  try {
+    await pg.query(
+      `INSERT INTO possync.sync_logs (run_id, terminal_id, started_at, finished_at, direction, status, result, error) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
+      [result.runId, result.terminalId, result.startedAt, result.finishedAt, result.direction, result.status, json, result.error ?? null],
+    );
+  } catch {
+    // best effort
+  }
+}
+
+function recordLocally(sqlite: SqliteGateway, result: RunResult, json: string, retentionDays: number): void {
   try {
     // The till keeps retentionDays of run logs and conflict records, like the cloud does.
     const cutoff = new Date(Date.now() - retentionDays * 86_400_000).toISOString();
@@ -19,17 +34,6 @@ export async function recordRun(pg: PgGateway, sqlite: SqliteGateway, result: Ru
       sqlite.db.prepare(`DELETE FROM _possync_sync_logs WHERE started_at < ?`).run(cutoff);
       sqlite.db.prepare(`DELETE FROM _possync_conflicts WHERE at < ?`).run(cutoff);
     });
-  } catch {
-    // best effort
-  }
-  // After a lost connection the cloud copy is skipped: it would wait out another connect timeout
-  // on a link known to be down, and the till's copy already says what happened.
-  if (!where.cloud) return;
-  try {
-    await pg.query(
-      `INSERT INTO possync.sync_logs (run_id, terminal_id, started_at, finished_at, direction, status, result, error) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
-      [result.runId, result.terminalId, result.startedAt, result.finishedAt, result.direction, result.status, json, result.error ?? null],
-    );
   } catch {
     // best effort
   }
