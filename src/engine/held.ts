@@ -117,6 +117,15 @@ export async function settleDeferred(
     await retry();
     if (heldCount(db, side, table, 'deferred') >= before) break;
   }
+  countHeld(db, side, table, result, maxReasons);
+}
+
+/**
+ * A table's result reports what its side holds now (plus the rows refused for good this run),
+ * not only what the run met: a table that failed or did not run still has the rows earlier runs
+ * held, and the summary must not say "0 waiting or refused" over them.
+ */
+export function countHeld(db: SqliteDb, side: Step, table: string, result: { deferred: number; rejected: number; refused: number; reasons: string[] }, maxReasons: number): void {
   const summary = heldSummary(db, side, table, maxReasons);
   result.deferred = summary.deferred;
   result.rejected = summary.rejected + result.refused;

@@ -15,7 +15,8 @@ import { pushTable, settleDeferredPush } from './push/table.ts';
 import { refuseLocalChanges } from './push/refuse.ts';
 import { pulledSnapshot, readPushCheckpoints, type PushCheckpoint } from './checkpoints.ts';
 import { countingRetries, noRetries } from './retries.ts';
-import { emptyTableResult, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
+import { emptyTableResult, MAX_REASONS, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
+import { countHeld } from './held.ts';
 import { asRunStopper, runTableStep, stepWide } from './step.ts';
 import { RunWatchdog } from './watchdog.ts';
 import { recordRun } from './sync-log.ts';
@@ -112,6 +113,12 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     } finally {
       watchdog.stop();
     }
+    // A table that failed or did not run still has the rows earlier runs held: count them, so
+    // the summary never says "0 waiting or refused" over them (a till that cannot be read keeps
+    // the counts as the run met them).
+    try {
+      for (const r of results) if (r.status !== 'success') countHeld(sqlite.db, r.step, r.table, r, MAX_REASONS);
+    } catch {}
     const finished = new Date();
     const result: RunResult = {
       runId: ctx.runId,
