@@ -33,7 +33,7 @@ export function registerDaemon(program: Command): void {
             'It never runs two syncs at once on a terminal: a tick that comes while a run is still going, or while another process ' +
             '(a second daemon, a manual `possync trigger`) holds the terminal lock, is skipped and logged.\n\n' +
             'Failed runs back off exponentially with jitter, and ticks are skipped until the delay has passed: ' +
-            'from 5 s up to 5 min when a database cannot be reached, from 30 s up to 30 min for other failures.\n\n' +
+            'from 5 s up to 5 min when the cause clears by itself (a database that cannot be reached or stopped answering, a lock another program holds), from 30 s up to 30 min for other failures.\n\n' +
             'SIGTERM or Ctrl-C stops scheduling, aborts the current run between batches (a batch commits whole or not at all, ' +
             'so no checkpoint is half written) and exits 0 within 10 s. A second Ctrl-C exits at once.\n\n' +
             `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}\n  both  = push, then pull`,
