@@ -114,11 +114,14 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       watchdog.stop();
     }
     // A table that failed or did not run still has the rows earlier runs held: count them, so
-    // the summary never says "0 waiting or refused" over them (a till that cannot be read keeps
-    // the counts as the run met them).
-    try {
-      for (const r of results) if (r.status !== 'success') countHeld(sqlite.db, r.step, r.table, r, MAX_REASONS);
-    } catch {}
+    // the summary never says "0 waiting or refused" over them. Not when the till is locked or
+    // gone (that would wait out the busy timeout once more); a read that fails keeps the counts
+    // as the run met them.
+    if (stop?.errorCode !== 'LOCKED' && stop?.errorCode !== 'SQLITE_UNREACHABLE') {
+      try {
+        for (const r of results) if (r.status !== 'success') countHeld(sqlite.db, r.step, r.table, r, MAX_REASONS);
+      } catch {}
+    }
     const finished = new Date();
     const result: RunResult = {
       runId: ctx.runId,
