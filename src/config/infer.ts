@@ -1,5 +1,7 @@
 import { componentOrder } from '../util/graph.ts';
 import type { PgColumn, PgTableInfo } from '../db/postgres/introspect.ts';
+import { missingColumnOutcome, type BeforeInsertTrigger } from '../db/postgres/triggers.ts';
+import { outsideFkFix, outsideFkMessage, outsideForeignKeys } from './fk-outside.ts';
 import type { SqliteColumn, SqliteTableInfo } from '../db/sqlite/introspect.ts';
 import { toSnake } from './naming.ts';
 import type { RawTable } from './schema.ts';
@@ -35,7 +37,11 @@ function find<T extends { name: string }>(pgName: string, candidates: readonly T
   return snake ? { value: snake, snake: true } : undefined;
 }
 
-export function inferConfig(pgTables: ReadonlyMap<string, PgTableInfo>, sqliteTables: readonly SqliteTableInfo[]): Inferred {
+export function inferConfig(
+  pgTables: ReadonlyMap<string, PgTableInfo>,
+  sqliteTables: readonly SqliteTableInfo[],
+  triggers: ReadonlyMap<string, readonly BeforeInsertTrigger[]> = new Map(),
+): Inferred {
   const notes: string[] = [];
   let snake = false;
   const sqliteUsable = sqliteTables.filter((t) => !RESERVED.test(t.name));
@@ -55,11 +61,22 @@ export function inferConfig(pgTables: ReadonlyMap<string, PgTableInfo>, sqliteTa
   if (sqliteOnly.length > 0) notes.push(`only in SQLite, not synced: ${sqliteOnly.join(', ')}`);
 
   const tables: RawTable[] = [];
+  const synced: Array<{ pg: PgTableInfo; columns: ReadonlySet<string> }> = [];
   for (const { pg, sqlite } of fkOrder(pairs)) {
-    const t = inferTable(pg, sqlite, notes);
+    const t = inferTable(pg, sqlite, notes, triggers.get(pg.name) ?? []);
     if (!t) continue;
     snake ||= t.snake;
     tables.push(t.table);
+    synced.push({ pg, columns: t.columns });
+  }
+  // Links to tables this config leaves out (only in Postgres, or skipped above).
+  const names = new Set(tables.map((t) => t.name));
+  const sqliteNames = new Set(sqliteUsable.map((t) => t.name));
+  for (const { pg, columns } of synced) {
+    for (const fk of outsideForeignKeys(pg, names, (c) => columns.has(c))) {
+      const onTill = [...sqliteNames].some((n) => n === fk.refTable || toSnake(n) === fk.refTable);
+      notes.push(`${outsideFkMessage(pg.name, fk)}. Fix: ${outsideFkFix(pg.name, fk, onTill)}`);
+    }
   }
   if (tables.length > 0) {
     notes.push('every table syncs both ways: set "direction": "pull" on reference data the terminal must not change, "push" on terminal-only logs');
@@ -67,7 +84,7 @@ export function inferConfig(pgTables: ReadonlyMap<string, PgTableInfo>, sqliteTa
   return { naming: snake ? 'snake' : 'exact', tables, notes };
 }
 
-function inferTable(pg: PgTableInfo, sqlite: SqliteTableInfo, notes: string[]): { table: RawTable; snake: boolean } | undefined {
+function inferTable(pg: PgTableInfo, sqlite: SqliteTableInfo, notes: string[], triggers: readonly BeforeInsertTrigger[]): { table: RawTable; snake: boolean; columns: ReadonlySet<string> } | undefined {
   const columns = new Map<string, SqliteColumn>();
   let snake = false;
   for (const c of pg.columns) {
@@ -115,9 +132,11 @@ function inferTable(pg: PgTableInfo, sqlite: SqliteTableInfo, notes: string[]): 
   const localOnly = sqlite.columns.filter((c) => !matched.has(c) && !reserved.has(c.name) && !c.generated).map((c) => c.name);
   if (localOnly.length > 0) table.localOnly = localOnly;
   for (const c of pg.columns.filter((c) => !columns.has(c.name) && mustBeSent(c) && !(table.localPk && c.name === pk[0]))) {
-    notes.push(`${label}: Postgres column "${c.name}" is NOT NULL without a default and SQLite has no such column: pushed rows will be refused (add it to SQLite or give it a default)`);
+    const outcome = missingColumnOutcome(c.name, triggers);
+    const fix = outcome.certain === 'filled' ? '' : ' (add it to SQLite or give it a default)';
+    notes.push(`${label}: Postgres column "${c.name}" is NOT NULL without a default and SQLite has no such column: ${outcome.says}${fix}`);
   }
-  return { table, snake };
+  return { table, snake, columns: new Set(columns.keys()) };
 }
 
 function mustBeSent(c: PgColumn): boolean {

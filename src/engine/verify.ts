@@ -13,6 +13,9 @@ import { columnFindings } from './verify/columns.ts';
 import { finding, SEVERITY_ORDER, type Finding } from './verify/finding.ts';
 import { temporalNotes, typeFindings } from './verify/types.ts';
 import { writePathFindings } from './verify/write-path.ts';
+import { lossyFindings } from './verify/lossy.ts';
+import { outsideFkFindings } from './verify/fk-outside.ts';
+import { beforeInsertTriggers } from '../db/postgres/triggers.ts';
 
 export type { Finding, Severity } from './verify/finding.ts';
 
@@ -22,7 +25,8 @@ export type { Finding, Severity } from './verify/finding.ts';
  * catalogs, checkpoints and a few sample values). Made for CI before a deploy.
  */
 export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: SqliteDb): Promise<Finding[]> {
-  const pgTables = await introspectPg(pg, config.postgresSchema, config.tables.map((t) => t.name));
+  const names = config.tables.map((t) => t.name);
+  const [pgTables, triggers] = await Promise.all([introspectPg(pg, config.postgresSchema, names), beforeInsertTriggers(pg, config.postgresSchema, names)]);
   const { plan, problems } = buildPlan(config, pgTables, db);
   const findings: Finding[] = problems.map((p) => finding('error', p.table, 'config-mismatch', p.message, p.fix));
   const sqliteNames = sqliteTableNames(db);
@@ -33,11 +37,22 @@ export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: S
     const sqliteInfo = sqliteName === undefined ? undefined : introspectSqlite(db, sqliteName);
     if (pgInfo) findings.push(...keyFindings(table, pgInfo));
     if (pgInfo && sqliteInfo) {
-      findings.push(...columnFindings(config, table, pgInfo, sqliteInfo), ...typeFindings(config, table, pgInfo, sqliteInfo, translatedColumns(config, table, plan)));
+      const translated = translatedColumns(config, table, plan);
+      findings.push(
+        ...columnFindings(config, table, pgInfo, sqliteInfo, triggers.get(table.name)),
+        ...typeFindings(config, table, pgInfo, sqliteInfo, translated),
+        ...lossyFindings(config, table, pgInfo, sqliteInfo, db, translated),
+      );
     }
     // buildPlan checks fkMap only for tables it could plan; check the others' fields here.
     if (pgInfo && !plan.byName.has(table.name)) findings.push(...fkMapFindings(config, table, pgInfo));
   }
+  const sqliteOf = (name: string) => {
+    const table = config.tables.find((t) => t.name === name)!;
+    const sqliteName = table.sqliteName ?? matchName(table.name, sqliteNames, config.naming);
+    return sqliteName === undefined ? undefined : introspectSqlite(db, sqliteName);
+  };
+  findings.push(...outsideFkFindings(config, pgTables, sqliteOf, sqliteNames));
   for (const t of plan.tables) findings.push(...temporalNotes(t), ...writePathFindings(t));
   for (const w of plan.warnings) findings.push(finding('info', null, 'plan-note', w));
   findings.push(...(await captureFindings(pg, db, plan)));

@@ -7,6 +7,7 @@ import { configSchema } from '../../config/schema.ts';
 import { DEFAULT_CONFIG_FILE } from '../../config/load.ts';
 import { PgGateway } from '../../db/postgres/gateway.ts';
 import { introspectPg } from '../../db/postgres/introspect.ts';
+import { beforeInsertTriggers } from '../../db/postgres/triggers.ts';
 import { listPgTables } from '../../db/postgres/list-tables.ts';
 import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { introspectSqlite, sqliteTableNames } from '../../db/sqlite/introspect.ts';
@@ -62,8 +63,8 @@ Exit codes: 0 written, 2 usage error (missing database location, output exists w
       if (fs.existsSync(output) && !flags.force) {
         throw new PossyncError('USAGE', `${output} already exists; not overwriting it`, { hint: 'pass --force to replace it, or --output <path> to write elsewhere' });
       }
-      const { pgTables, sqliteTables } = await introspectBoth(path.resolve(sqlitePath), url, flags.schema);
-      const inferred = inferConfig(pgTables, sqliteTables);
+      const { pgTables, sqliteTables, triggers } = await introspectBoth(path.resolve(sqlitePath), url, flags.schema);
+      const inferred = inferConfig(pgTables, sqliteTables, triggers);
       if (inferred.tables.length === 0) {
         throw new PossyncError('USAGE', `no table exists on both sides (SQLite ${sqlitePath}, Postgres schema "${flags.schema}")`, { hint: 'check --sqlite, --database-url and --schema' });
       }
@@ -93,8 +94,9 @@ async function introspectBoth(sqlitePath: string, url: string, schema: string) {
       .filter((t): t is SqliteTableInfo => t !== undefined);
     const pg = await PgGateway.connect(url);
     try {
-      const pgTables = await introspectPg(pg, schema, await listPgTables(pg, schema));
-      return { pgTables, sqliteTables };
+      const names = await listPgTables(pg, schema);
+      const [pgTables, triggers] = await Promise.all([introspectPg(pg, schema, names), beforeInsertTriggers(pg, schema, names)]);
+      return { pgTables, sqliteTables, triggers };
     } finally {
       await pg.close();
     }

@@ -11,6 +11,7 @@ import { compareVersion, fromPg, type Wire } from '../values/codec.ts';
 import { below, PRUNED_BELOW_SQL } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
 import { rowWriter } from './write-path.ts';
+import { outsideFkReason } from './outside-fk-reason.ts';
 
 export interface ConflictRecord {
   key: string;
@@ -176,7 +177,7 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
       table: t.name,
       key: r.item.lkey,
       kind: fk ? 'deferred' : 'rejected',
-      reason: `${r.item.display}: ${r.error.message}`,
+      reason: outsideFkReason(t, plan.byName, r.item.display, r.error) ?? `${r.item.display}: ${r.error.message}`,
       display: r.item.display,
       detail: r.item.detail ?? (r.item.linkPending ? LINK_PENDING : undefined),
     });

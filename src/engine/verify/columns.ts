@@ -1,6 +1,7 @@
 import { toSnake } from '../../config/naming.ts';
 import type { ResolvedConfig, TableConfig } from '../../config/types.ts';
 import type { PgTableInfo } from '../../db/postgres/introspect.ts';
+import { missingColumnOutcome, type BeforeInsertTrigger } from '../../db/postgres/triggers.ts';
 import type { SqliteTableInfo } from '../../db/sqlite/introspect.ts';
 import { matchColumns } from '../plan/columns.ts';
 import { pgAddColumn, sqliteAddColumn } from './ddl.ts';
@@ -9,9 +10,10 @@ import { finding, type Finding } from './finding.ts';
 /**
  * Columns one side has and the other lacks. The plan already reports the key, updatedCol,
  * createdCol and deletedCol; this covers every other column, plus generated columns, which
- * possync never writes.
+ * possync never writes. A NOT NULL column without a default that the till lacks is judged with the
+ * table's BEFORE INSERT triggers in mind: one that names the column may fill it.
  */
-export function columnFindings(config: ResolvedConfig, table: TableConfig, pg: PgTableInfo, sqlite: SqliteTableInfo): Finding[] {
+export function columnFindings(config: ResolvedConfig, table: TableConfig, pg: PgTableInfo, sqlite: SqliteTableInfo, triggers: readonly BeforeInsertTrigger[] = []): Finding[] {
   const out: Finding[] = [];
   const localOnly = new Set([...config.localOnly, ...table.localOnly]);
   const { unmatchedPg, unmatchedSqlite } = matchColumns(config, table, pg.columns, sqlite.columns);
@@ -23,7 +25,10 @@ export function columnFindings(config: ResolvedConfig, table: TableConfig, pg: P
     if (special.has(col.name) || constants.has(col.name)) continue;
     const fix = `${sqliteAddColumn(sqlite.name, col)} or add "${col.name}" to localOnly`;
     if (col.notNull && !col.hasDefault && col.identity === undefined) {
-      out.push(finding('error', table.name, 'column-missing-sqlite', `Postgres column ${where}."${col.name}" (${col.declaredType}, NOT NULL, no default) has no SQLite counterpart in "${sqlite.name}": rows pushed from the terminal are refused`, fix));
+      const outcome = missingColumnOutcome(col.name, triggers);
+      const severity = outcome.certain === 'refused' ? 'error' : outcome.certain === 'unknown' ? 'warning' : 'info';
+      const code = outcome.certain === 'filled' ? 'column-filled-by-trigger' : 'column-missing-sqlite';
+      out.push(finding(severity, table.name, code, `Postgres column ${where}."${col.name}" (${col.declaredType}, NOT NULL, no default) has no SQLite counterpart in "${sqlite.name}": ${outcome.says}`, fix));
     } else {
       // Server-only columns (nullable or with a default) are common and harmless: a note, not drift.
       out.push(finding('info', table.name, 'column-postgres-only', `Postgres column ${where}."${col.name}" (${col.declaredType}) has no SQLite counterpart in "${sqlite.name}": it stays in the cloud`, fix));
