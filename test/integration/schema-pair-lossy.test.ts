@@ -28,7 +28,7 @@ const GOOD: Row[] = [
 const BAD: Array<{ row: Row; reason: RegExp }> = [
   { row: ['bad-float4', 1234.5678, null, null, null, null], reason: /column Amount: .*real \(float4\).*stored as 1234\.5677/ },
   { row: ['bad-float8', null, '0.1000000000000000055511151231257827', null, null, null], reason: /column Weight: .*a double would round it to 0\.1/ },
-  { row: ['bad-varchar', null, null, 'abcdefghi', null, null], reason: /column Label: .*9 characters long .*character varying\(8\)/ },
+  { row: ['bad-varchar', null, null, 'abcdefghi', null, null], reason: /column Label: .*value too long for type character varying\(8\): it is 9 characters long/ },
   { row: ['bad-blanks', null, null, 'abcdefgh  ', null, null], reason: /column Label: .*cut the trailing blanks silently/ },
   { row: ['bad-char', null, null, null, 'ABCDE', null], reason: /column Shelf: .*character\(4\)/ },
   { row: ['bad-time', null, null, null, null, '2026-11-20T08:00:00.125'], reason: /column SoldAt: .*fraction digits .*\(2\)/ },

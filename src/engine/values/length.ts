@@ -16,5 +16,6 @@ export function lengthMisfit(wire: string, max: number, padded: boolean): string
   if (characters <= max) return undefined;
   const type = padded ? `character(${max})` : `character varying(${max})`;
   const blanks = !padded && unpadded(value).length <= max ? ' (Postgres would cut the trailing blanks silently)' : '';
-  return `the value is ${characters} characters long and the Postgres column (${type}) holds ${max}${blanks}; it is not cut`;
+  // Postgres' own words first, so the reason reads the same whichever side noticed.
+  return `value too long for type ${type}: it is ${characters} characters long${blanks}; it is not cut`;
 }
