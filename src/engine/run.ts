@@ -15,10 +15,13 @@ import { pushTable, settleDeferredPush } from './push/table.ts';
 import { refuseLocalChanges } from './push/refuse.ts';
 import { pulledSnapshot, readPushCheckpoints, type PushCheckpoint } from './checkpoints.ts';
 import { countingRetries, noRetries } from './retries.ts';
-import { emptyTableResult, MAX_REASONS, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
+import { addReason, emptyTableResult, MAX_REASONS, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { countHeld } from './held.ts';
 import { asRunStopper, runTableStep, stepWide } from './step.ts';
 import { RunWatchdog } from './watchdog.ts';
+import { insertCycleTogether } from './push/cycle-insert.ts';
+import { componentOrder } from '../util/graph.ts';
+import { redactUrl } from '../config/format.ts';
 import { recordRun } from './sync-log.ts';
 
 export interface RunOptions {
@@ -167,14 +170,19 @@ async function pushStep(ctx: RunContext, tables: TablePlan[], out: TableResult[]
       checkpoints = await readPushCheckpoints(ctx.pg.pool, ctx.plan.terminalId, tables.filter((t) => t.direction !== 'pull').map((t) => t.name));
     });
     if (!checkpoints) return;
-    for (const t of tables) {
-      const r = results.get(t)!;
-      if (t.direction === 'pull') {
-        await runTableStep(ctx, t, r, results, () => refuseLocalChanges(ctx, t, r));
-        if (r.rejected > 0 || r.status !== 'success') refused.add(t);
-        continue;
+    for (const group of fkComponents(tables)) {
+      for (const t of group) {
+        const r = results.get(t)!;
+        if (t.direction === 'pull') {
+          await runTableStep(ctx, t, r, results, () => refuseLocalChanges(ctx, t, r));
+          if (r.rejected > 0 || r.status !== 'success') refused.add(t);
+          continue;
+        }
+        await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r, checkpoints!.get(t.name)));
       }
-      await runTableStep(ctx, t, r, results, () => pushTable(ctx, t, r, checkpoints!.get(t.name)));
+      // Tables around an FK cycle: rows that wait on each other go in together, before the
+      // tables that depend on them run (so those find their parents and take the fast path).
+      if (group.length > 1) await insertCycle(ctx, group, results);
     }
     // FK cycles between tables: a row may wait for a parent in a table pushed after it.
     for (const t of tables) {
@@ -186,6 +194,23 @@ async function pushStep(ctx: RunContext, tables: TablePlan[], out: TableResult[]
     throw err;
   } finally {
     out.push(...tables.filter((t) => t.direction !== 'pull' || refused.has(t)).map((t) => results.get(t)!));
+  }
+}
+
+/** The selected tables grouped by FK cycle, in plan order (a lone table is a group of one). */
+function fkComponents(tables: TablePlan[]): TablePlan[][] {
+  return componentOrder(tables, (t) => t.name, (t) => t.fks.map((f) => f.refTable).filter((r) => r !== t.name));
+}
+
+/** A failed insert-together leaves the rows deferred, with the reason on each table of the cycle. */
+async function insertCycle(ctx: RunContext, group: TablePlan[], results: Map<TablePlan, TableResult>): Promise<void> {
+  try {
+    await insertCycleTogether(ctx, group, results);
+  } catch (caught) {
+    const err = asRunStopper(ctx, caught);
+    if (err instanceof RunAborted || err instanceof PossyncError) throw err;
+    const reason = `rows of ${group.map((t) => t.name).join(', ')} that wait on each other could not go in together: ${redactUrl(err instanceof Error ? err.message : String(err))}`;
+    for (const t of group) addReason(results.get(t)!, reason);
   }
 }
 

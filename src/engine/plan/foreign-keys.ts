@@ -8,24 +8,24 @@ import type { FkPlan, PlanProblem, TablePlan } from './types.ts';
  */
 export function planForeignKeys(config: ResolvedConfig, table: TablePlan, byName: Map<string, TablePlan>, problems: PlanProblem[]): FkPlan[] {
   const fks: FkPlan[] = [];
-  const add = (field: string, refTable: string, refPg: string | undefined) => {
+  const add = (field: string, refTable: string, refPg: string | undefined, enforced: boolean) => {
     const parent = byName.get(refTable);
     const column = table.columns.find((c) => c.pg === field);
     if (!parent || !column) return;
     const ref = refPg ?? parent.key[0]?.pg;
     if (!ref || fks.some((f) => f.column.pg === field && f.refTable === refTable)) return;
-    fks.push({ column, refTable, refPg: ref, translate: parent.localPk !== undefined && parent.key.length === 1 && parent.key[0]!.pg === ref });
+    fks.push({ column, refTable, refPg: ref, translate: parent.localPk !== undefined && parent.key.length === 1 && parent.key[0]!.pg === ref, enforced, inCycle: false });
   };
   for (const fk of table.pg.foreignKeys) {
     if (fk.columns.length !== 1 || fk.refSchema !== table.pg.schema) continue;
-    add(fk.columns[0]!, fk.refTable, fk.refColumns[0]);
+    add(fk.columns[0]!, fk.refTable, fk.refColumns[0], true);
   }
   for (const [i, entry] of (config.fkMap[table.name] ?? []).entries()) {
     if (!table.columns.some((c) => c.pg === entry.field)) {
       problems.push({ table: table.name, message: `fkMap.${table.name}[${i}].field "${entry.field}" is not a synced column of "${table.name}"` });
       continue;
     }
-    add(entry.field, entry.refTable, undefined);
+    add(entry.field, entry.refTable, undefined, false);
   }
   return fks;
 }
@@ -38,7 +38,13 @@ export function planForeignKeys(config: ResolvedConfig, table: TablePlan, byName
 export function fkOrder(tables: TablePlan[], warnings: string[]): TablePlan[] {
   const components = componentOrder(tables, (t) => t.name, (t) => t.fks.map((f) => f.refTable).filter((r) => r !== t.name));
   for (const cycle of components.filter((c) => c.length > 1)) {
-    warnings.push(`foreign keys form a cycle between ${cycle.map((t) => t.name).join(', ')}; they run in config order and rows wait for their parents`);
+    const names = new Set(cycle.map((t) => t.name));
+    for (const t of cycle) {
+      for (const f of t.fks) f.inCycle = names.has(f.refTable) && f.refTable !== t.name && (cycle.find((p) => p.name === f.refTable)?.scope.length ?? 1) === 0;
+    }
+    warnings.push(
+      `foreign keys form a cycle between ${cycle.map((t) => t.name).join(', ')}: a push inserts rows that wait on each other together, in one statement, and a pull writes them in the same run`,
+    );
   }
   return components.flat();
 }

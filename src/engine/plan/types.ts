@@ -51,6 +51,13 @@ export interface FkPlan {
    * translated between the parent's local id (SQLite) and its shared id (Postgres).
    */
   translate: boolean;
+  /** Declared in Postgres (so Postgres enforces it), not only in the config's fkMap. */
+  enforced: boolean;
+  /**
+   * The parent's table and this one reference each other around a cycle (set by fkOrder), and
+   * the parent's table has no scope: a pull of the cycle brings the parent in the same snapshot.
+   */
+  inCycle: boolean;
 }
 
 export interface TablePlan {

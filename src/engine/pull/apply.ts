@@ -207,7 +207,11 @@ function pendingLocalDeletes(ctx: RunContext, t: TablePlan, keys: Key[]): Map<st
 export function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonly WireRow[]): Map<string, Array<{ sqlite: string; reason: string }>> {
   const out = new Map<string, Array<{ sqlite: string; reason: string }>>();
   const db = ctx.sqlite.db;
-  for (const fk of t.fks.filter((f) => !f.translate)) {
+  // A link around an FK cycle that Postgres enforces is not waited for: the row's parent is in
+  // the same snapshot (Postgres would not have committed the row without it) and its table is
+  // pulled in this same pull, so it arrives in this run. Waiting would be forever when the links
+  // are NOT NULL: each side waits for the other.
+  for (const fk of t.fks.filter((f) => !f.translate && !(f.enforced && f.inCycle))) {
     const parent = ctx.plan.byName.get(fk.refTable)!;
     const refCol = parent.columns.find((c) => c.pg === fk.refPg);
     if (!refCol) continue;

@@ -221,7 +221,7 @@ function newerThanRow(t: TablePlan, at: string | undefined, row: WireRow): boole
  * except rows this terminal itself wrote after it that nobody else changed since: those are
  * this terminal's version (e.g. a row insert-then-link wrote without its link, now completed).
  */
-async function contestedKeys(
+export async function contestedKeys(
   client: PgClient,
   plan: SyncPlan,
   t: TablePlan,
