@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'BLOCKED'
   | 'DISK_FULL'
+  | 'UPGRADE_REQUIRED'
   | 'INTERNAL';
 
 /** Exit codes are part of the CLI contract (README "Exit codes"). */
@@ -47,6 +48,9 @@ const exitCodeOf: Record<ErrorCode, number> = {
   BLOCKED: EXIT.SYNC_FAILURES,
   // The till's disk is full: like a database that cannot be reached, the machine needs a fix.
   DISK_FULL: EXIT.UNREACHABLE,
+  // The cloud's capture objects are from a possync this one cannot read: an admin upgrades the
+  // till; retrying changes nothing (README "Changing schemas").
+  UPGRADE_REQUIRED: EXIT.USAGE,
 };
 
 /**

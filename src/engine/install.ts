@@ -2,7 +2,8 @@ import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import { runDdl } from '../db/postgres/ddl-locks.ts';
 import { isPossyncError, type PossyncError } from '../errors.ts';
 import { rethrowPermission } from '../db/postgres/privileges.ts';
-import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, changeLogName, PG_SCHEMA, PG_SCHEMA_VERSION, type CaptureTrigger } from '../db/postgres/possync-schema.ts';
+import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, changeLogName, PG_SCHEMA, PG_SCHEMA_VERSION, type CaptureFormat, type CaptureTrigger } from '../db/postgres/possync-schema.ts';
+import { captureFormatOf, judgeFormat, ownCaptureFormat, upgradeRequired } from './install/compat.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
@@ -29,11 +30,16 @@ export interface PgCaptureState {
    * created since the last run. Rows written straight into it meanwhile were not logged.
    */
   uncovered: string[];
+  /**
+   * The installed objects are a newer format than this possync's (install/compat.ts): 'newer'
+   * ones it reads and leaves in place (state 'ok'), 'unreadable' ones mean it must be upgraded.
+   */
+  newer?: { format: CaptureFormat; verdict: 'newer' | 'unreadable' };
 }
 
 /** The capture objects of a synced table, on it and on its inheritance children or partitions. */
 export function tableCaptureDdl(schema: string, t: TablePlan) {
-  return captureDdl(schema, t.name, t.key.map((k) => k.pg), t.pg.routing?.descendants ?? []);
+  return captureDdl(schema, t.name, t.key.map((k) => k.pg), t.pg.routing?.descendants ?? [], ownCaptureFormat());
 }
 
 /**
@@ -48,9 +54,9 @@ export function tableCaptureDdl(schema: string, t: TablePlan) {
  */
 export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgCaptureState[]> {
   const targets = plan.tables.flatMap((t) => [{ schema: plan.schema, name: t.name }, ...(t.pg.routing?.descendants ?? [])]);
-  const { rows: installed } = await q.query<{ nspname: string; relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string; prosecdef: boolean; proconfig: string[] | null }>(
+  const { rows: installed } = await q.query<{ nspname: string; relname: string; tgname: string; tgenabled: string; tgtype: number; newtable: string | null; oldtable: string | null; fn_schema: string; proname: string; prosrc: string; prosecdef: boolean; proconfig: string[] | null; comment: string | null }>(
     `SELECT n.nspname, c.relname, t.tgname, t.tgenabled::text AS tgenabled, t.tgtype::int AS tgtype, t.tgnewtable::text AS newtable, t.tgoldtable::text AS oldtable,
-            pn.nspname AS fn_schema, p.proname, p.prosrc, p.prosecdef, p.proconfig
+            pn.nspname AS fn_schema, p.proname, p.prosrc, p.prosecdef, p.proconfig, obj_description(p.oid, 'pg_proc') AS comment
        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
       WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND NOT t.tgisinternal AND t.tgname LIKE 'possync\\_capture\\_%'`,
@@ -62,6 +68,16 @@ export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgC
     const on = (schema: string, name: string) => installed.filter((r) => r.nspname === schema && r.relname === name);
     const own = on(plan.schema, t.name);
     const uncovered = own.length === 0 ? [] : expected.descendants.filter((d) => on(d.schema, d.name).length === 0).map((d) => `${d.schema}.${d.name}`);
+    // Objects of a newer possync (install/compat.ts): their trigger set is theirs to check. They
+    // are left alone unless one of them is disabled (capture must not stay off: see compat.ts).
+    const newest = newestFormat([...own, ...expected.descendants.flatMap((d) => on(d.schema, d.name))].map((r) => r.comment));
+    const verdict = judgeFormat(newest);
+    if (verdict === 'newer' || verdict === 'unreadable') {
+      const disabled = [own, ...expected.descendants.map((d) => on(d.schema, d.name))].some((rows) => rows.some((r) => r.tgenabled === 'D'));
+      const newer = { format: newest!, verdict };
+      if (verdict === 'unreadable') return { table: t.name, state: 'ok', uncovered, newer };
+      return { table: t.name, state: disabled || own.length === 0 ? 'missing' : 'ok', uncovered, newer };
+    }
     let state: TriggerState = 'ok';
     for (const [rows, triggers] of [[own, expected.triggers], ...expected.descendants.map((d) => [on(d.schema, d.name), d.triggers] as const)] as const) {
       const s = triggerState(new Map(rows.map((r) => [r.tgname, r])), triggers, body);
@@ -70,6 +86,15 @@ export async function pgCaptureStates(q: Queryable, plan: SyncPlan): Promise<PgC
     }
     return { table: t.name, state, uncovered };
   });
+}
+
+function newestFormat(comments: ReadonlyArray<string | null>): CaptureFormat | undefined {
+  let newest: CaptureFormat | undefined;
+  for (const c of comments) {
+    const f = captureFormatOf(c);
+    if (f && (!newest || f.version > newest.version)) newest = f;
+  }
+  return newest;
 }
 
 function triggerState(
@@ -104,7 +129,8 @@ export async function pgBookkeepingInstalled(pg: PgGateway): Promise<boolean> {
   const exists = await pg.query<{ ok: boolean }>(`SELECT to_regclass('possync.system_settings') IS NOT NULL AS ok`);
   if (!exists[0]?.ok) return false;
   const rows = await pg.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = 'possync.schema_version'`);
-  return rows[0]?.v === String(PG_SCHEMA_VERSION);
+  // A newer possync's bookkeeping includes this one's (it only ever adds): not reinstalled.
+  return Number(rows[0]?.v ?? 0) >= PG_SCHEMA_VERSION;
 }
 
 /**
@@ -124,7 +150,7 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
       await client.query(BOOKKEEPING_DDL);
       await client.query(
         `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ('possync.schema_version', $1)
-         ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
+         ON CONFLICT (setting_key) DO UPDATE SET setting_value = greatest(possync.system_settings.setting_value::int, EXCLUDED.setting_value::int)::text, updated_at = now()`,
         [String(PG_SCHEMA_VERSION)],
       );
     }).catch(rethrowPermission(pg.pool, 'install', plan.schema));
@@ -135,6 +161,7 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
         const done = await runDdl(pg, pgTable(plan.schema, t.name), async (client) => {
           await client.query(`SELECT pg_advisory_xact_lock(hashtext('possync.install'))`);
           const [state] = await pgCaptureStates(client, { ...plan, tables: [t] });
+          refuseUnreadable([state!]);
           if (state!.state === 'ok') return false;
           await client.query(tableCaptureDdl(plan.schema, t).ddl);
           // A child or partition created since the last run had no triggers: rows written straight
@@ -171,5 +198,12 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
 /** Both checks side by side on the pool: they run before every sync. */
 async function needsPgInstall(pg: PgGateway, plan: SyncPlan): Promise<boolean> {
   const [bookkeeping, capture] = await Promise.all([pgBookkeepingInstalled(pg), pgCaptureStates(pg.pool, plan)]);
+  refuseUnreadable(capture);
   return !bookkeeping || capture.some((s) => s.state !== 'ok');
+}
+
+/** A till that cannot read the cloud's capture format installs nothing and syncs nothing. */
+function refuseUnreadable(states: readonly PgCaptureState[]): void {
+  const unreadable = states.filter((s) => s.newer?.verdict === 'unreadable');
+  if (unreadable.length > 0) throw upgradeRequired(unreadable[0]!.newer!.format, ownCaptureFormat(), unreadable.map((s) => s.table));
 }

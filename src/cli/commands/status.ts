@@ -61,6 +61,10 @@ function render(r: StatusReport, c: ChalkInstance): string {
   if (r.cloud.reachable) lines.push(`cloud: last pull ${r.cloud.lastSeen ?? 'never'}${r.cloud.pullFence ? `, fence xid ${r.cloud.pullFence}` : ''}${r.cloud.installed ? '' : ' (possync is not installed in Postgres yet)'}`);
   if (r.cloud.reachable) lines.push(fenceLine(r.cloud.currentFence, c));
   if (r.cloud.reachable) lines.push(`connection: ${tlsText(r.cloud.tls)}`);
+  if (r.cloud.reachable && r.cloud.capture.note) {
+    const capture = `capture objects: ${r.cloud.capture.note}`;
+    lines.push(r.cloud.capture.upgradeRequired ? c.red(`${capture} — upgrade possync on this till`) : capture);
+  }
   const header = ['  table', 'to push', 'to pull', 'deferred', 'rejected', 'push checkpoint', 'pull checkpoint', 'fence lag'].map((h) => c.dim(h));
   lines.push('', ...table([header, ...r.tables.map(row)], ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'l']));
   if (r.held.length > 0) {

@@ -109,10 +109,32 @@ export function changeLogName(schema: string, table: string): string {
 export const CAPTURE_FUNCTION_CONFIG = ['search_path=pg_catalog, pg_temp'] as const;
 const CAPTURE_FUNCTION_OPTIONS = 'SECURITY DEFINER SET search_path = pg_catalog, pg_temp';
 
+/**
+ * The format of the capture objects (what the functions write into possync.changes), as a whole
+ * number that a possync release raises when it changes them. Each format also names the oldest
+ * format whose readers understand the log it writes (`readers`): a release that only adds what
+ * older ones ignore keeps it; one that changes what they read raises it too. The installed
+ * objects carry both in the function's COMMENT (`possync capture v1 readers v1 for …`), so any
+ * possync can tell whose objects it is looking at (engine/install/compat.ts has the rule).
+ */
+export interface CaptureFormat {
+  version: number;
+  readers: number;
+}
+
+export const CAPTURE_FORMAT: CaptureFormat = { version: 1, readers: 1 };
+
+/** Reads the format back from a capture function's COMMENT; undefined for one from before formats were numbered. */
+export function captureFormatOf(comment: string | null): CaptureFormat | undefined {
+  const m = comment?.match(/^possync capture v(\d+) readers v(\d+) for /);
+  return m ? { version: Number(m[1]), readers: Number(m[2]) } : undefined;
+}
+
 export interface CaptureObjects {
   functionName: string;
   /** Hash of the function bodies and options; stored in its COMMENT for people reading the catalog. */
   version: string;
+  format: CaptureFormat;
   ddl: string;
   /**
    * The functions (in schema possync) as installed: name and body (pg_proc.prosrc); each is
@@ -142,12 +164,13 @@ export interface CaptureTrigger {
 }
 
 /** The capture function and triggers for one table (and its descendants), keyed on its shared key columns. */
-export function captureDdl(schema: string, table: string, keyColumns: readonly string[], descendants: readonly PgDescendant[] = []): CaptureObjects {
+export function captureDdl(schema: string, table: string, keyColumns: readonly string[], descendants: readonly PgDescendant[] = [], format: CaptureFormat = CAPTURE_FORMAT): CaptureObjects {
   const tbl = changeLogName(schema, table);
   const keyOf = (alias: string) => `jsonb_build_array(${keyColumns.map((k) => `${alias}.${pgIdent(k)}::text`).join(', ')})`;
   const origin = `nullif(current_setting('possync.origin', true), '')`;
   const body = `
 BEGIN
+  -- possync capture format v${format.version}
   -- A bulk load by possync logs one 'T' (table reloaded) entry instead of every key.
   IF current_setting('possync.bulk', true) = 'on' THEN
     RETURN NULL;
@@ -169,11 +192,13 @@ END`;
   // A key change is rare; a row-level trigger that fires only then logs the old key as deleted.
   const pkBody = `
 BEGIN
+  -- possync capture format v${format.version}
   INSERT INTO possync.changes (tbl, op, origin, keys) VALUES (${pgLiteral(tbl)}, 'D', ${origin}, jsonb_build_array(${keyOf('OLD')}));
   RETURN NULL;
 END`;
   const version = createHash('sha256').update(body + pkBody + CAPTURE_FUNCTION_OPTIONS).digest('hex').slice(0, 16);
   const hash = createHash('sha256').update(tbl).digest('hex').slice(0, 16);
+  const comment = `possync capture v${format.version} readers v${format.readers} for ${tbl}`;
   const fn = `${pgIdent(PG_SCHEMA)}.${pgIdent(`capture_${hash}`)}`;
   const fnPk = `${pgIdent(PG_SCHEMA)}.${pgIdent(`capture_${hash}_key`)}`;
   const target = pgTable(schema, table);
@@ -192,8 +217,9 @@ ${withKey ? `DROP TRIGGER IF EXISTS possync_capture_key ON ${on};
 CREATE TRIGGER possync_capture_key AFTER UPDATE OF ${keyList} ON ${on} FOR EACH ROW WHEN (${keyChanged}) EXECUTE FUNCTION ${fnPk}();` : ''}`;
   const ddl = `
 CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${CAPTURE_FUNCTION_OPTIONS} AS $possync$${body}$possync$;
-COMMENT ON FUNCTION ${fn}() IS ${pgLiteral(`possync capture for ${tbl} v${version}`)};
+COMMENT ON FUNCTION ${fn}() IS ${pgLiteral(`${comment} ${version}`)};
 CREATE OR REPLACE FUNCTION ${fnPk}() RETURNS trigger LANGUAGE plpgsql ${CAPTURE_FUNCTION_OPTIONS} AS $possync$${pkBody}$possync$;
+COMMENT ON FUNCTION ${fnPk}() IS ${pgLiteral(`${comment} ${version}`)};
 -- Triggers call them whatever the writer's rights (EXECUTE is checked when a trigger is created,
 -- not when it fires); nobody else may attach possync's definer functions to a table of theirs.
 REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC;
@@ -211,6 +237,7 @@ ${descendants.map((d) => triggerDdl(pgTable(d.schema, d.name), !d.partition)).jo
   return {
     functionName: name,
     version,
+    format,
     ddl,
     functions: [
       { name, body },

@@ -6,6 +6,8 @@ import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { sqliteTableNames } from '../../db/sqlite/introspect.ts';
 import { isPossyncError } from '../../errors.ts';
 import type { HeldListing } from '../held.ts';
+import type { CaptureFormat } from '../../db/postgres/possync-schema.ts';
+import { cloudCaptureFormat, describeFormat, judgeFormat, ownCaptureFormat } from '../install/compat.ts';
 import { readCloudStatus, type CloudStatus, type PendingPull } from './cloud.ts';
 import { describePull, describePush } from './describe.ts';
 import { readFence, readUnpulled, type FenceLag, type FenceStatus } from './fence.ts';
@@ -52,6 +54,12 @@ export interface StatusReport {
         currentFence: FenceStatus;
         /** Whether the link to Postgres is encrypted and how the server's certificate was checked. */
         tls: PgTlsStatus;
+        /**
+         * The capture format of the cloud's objects (newest installed) against this possync's
+         * (install/compat.ts); `note` says when they differ, `upgradeRequired` when this till
+         * cannot sync until possync is upgraded.
+         */
+        capture: { own: CaptureFormat; cloud: CaptureFormat | null; note: string | null; upgradeRequired: boolean };
       }
     | { reachable: false; error: string };
   lastSuccess: { push: RunRef | null; pull: RunRef | null };
@@ -76,12 +84,14 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
     let fence: FenceStatus | undefined;
     let tls: PgTlsStatus | undefined;
     let cloudError: string | undefined;
+    let captureFormat: CaptureFormat | undefined;
     let pg: PgGateway | undefined;
     try {
       pg = await PgGateway.open(config);
       cloud = await readCloudStatus(pg, config.terminalId, config.tables.map((t) => t.name));
       fence = await readFence(pg);
       tls = await tlsInUse(pg);
+      captureFormat = await cloudCaptureFormat(pg.pool);
     } catch (err) {
       if (!isPossyncError(err) || err.code !== 'PG_UNREACHABLE') throw err;
       cloudError = err.message;
@@ -111,7 +121,7 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
         terminalId: config.terminalId,
         sqlitePath: config.sqlitePath,
         installed: local.installed,
-        cloud: cloud && fence && tls ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence, currentFence: fence, tls } : { reachable: false, error: cloudError ?? 'unreachable' },
+        cloud: cloud && fence && tls ? { reachable: true, installed: cloud.installed, lastSeen: cloud.lastSeen, pullFence: cloud.pullFence, currentFence: fence, tls, capture: captureStatus(captureFormat) } : { reachable: false, error: cloudError ?? 'unreachable' },
         lastSuccess: { push: ref(local.lastPush), pull: ref(local.lastPull) },
         lastRun: ref(local.lastRun),
         recentRuns: local.health,
@@ -125,6 +135,11 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
   } finally {
     sqlite.close();
   }
+}
+
+function captureStatus(cloud: CaptureFormat | undefined): Extract<StatusReport['cloud'], { reachable: true }>['capture'] {
+  const own = ownCaptureFormat();
+  return { own, cloud: cloud ?? null, note: describeFormat(cloud, own) ?? null, upgradeRequired: cloud !== undefined && judgeFormat(cloud, own) === 'unreadable' };
 }
 
 function ref(run: LoggedRun | undefined): RunRef | null {
