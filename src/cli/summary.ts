@@ -33,6 +33,7 @@ export function renderRun(result: RunResult, c: ChalkInstance): string {
   for (const t of result.tables.filter((x) => x.merged > 0)) {
     lines.push(c.dim(`note: ${t.step} ${t.label}: ${t.merged} row${t.merged === 1 ? '' : 's'} created on this till matched a cloud row on the natural key and took its id`));
   }
+  for (const b of result.backfills ?? []) lines.push(describeBackfill(b, c));
   for (const w of result.warnings) lines.push(c.dim(`note: ${w}`));
   const retried = result.retries.push + result.retries.pull;
   if (retried > 0) {
@@ -41,6 +42,14 @@ export function renderRun(result: RunResult, c: ChalkInstance): string {
   if (result.error) lines.push(c.red(`run stopped: ${result.error}`));
   lines.push('', verdict(result, c));
   return lines.join('\n');
+}
+
+/** A column joined the sync: what crossed for the rows both sides already had. */
+function describeBackfill(b: NonNullable<RunResult['backfills']>[number], c: ChalkInstance): string {
+  const cols = b.columns.join(', ');
+  const contested = b.contested > 0 ? ` (${b.contested} held different values on each side: the table's conflict policy chose)` : '';
+  const refused = b.refused.length > 0 ? c.red(`; refused: ${b.refused.join('; ')}`) : '';
+  return `backfilled ${b.label} (${cols}): ${b.toTill} value${b.toTill === 1 ? '' : 's'} to this till, ${b.toCloud} to the cloud${contested}${refused}`;
 }
 
 function count(n: number, color: (s: string) => string): string {

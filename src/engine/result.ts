@@ -1,6 +1,7 @@
 import type { Direction } from '../config/types.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { RetryCounts } from './retries.ts';
+import type { BackfillReport } from './evolve/backfill.ts';
 
 export type Step = 'push' | 'pull';
 export type TableStatus = 'success' | 'error' | 'not-run';
@@ -49,6 +50,8 @@ export interface RunResult {
   /** Batches and pulls Postgres rolled back on a deadlock or serialization failure and possync redid. */
   retries: RetryCounts;
   warnings: string[];
+  /** Columns that joined the sync since the last run, and the values this run brought across for them (evolve/backfill.ts). */
+  backfills?: BackfillReport[];
   /** Why the run stopped early, if it did. */
   error?: string;
   /** The error's code (e.g. PG_UNREACHABLE), so callers such as the daemon can react by kind. */

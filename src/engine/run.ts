@@ -23,6 +23,8 @@ import { insertCycleTogether } from './push/cycle-insert.ts';
 import { componentOrder } from '../util/graph.ts';
 import { redactUrl } from '../config/format.ts';
 import { recordRun } from './sync-log.ts';
+import { evolveSchemas } from './evolve/evolve.ts';
+import type { BackfillReport } from './evolve/backfill.ts';
 
 export interface RunOptions {
   direction: Direction;
@@ -100,14 +102,22 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     const results: TableResult[] = [];
     let stop: { error: string; errorCode: NonNullable<RunResult['errorCode']> } | undefined;
     const retries = noRetries();
+    let backfills: BackfillReport[] = [];
     try {
       warnings.push(...(await ensureInstalled(pg, sqlite, plan)));
+      // Columns that joined since the last run are backfilled before anything is pushed or pulled.
+      const evolved = await evolveSchemas(ctx, selected);
+      warnings.push(...evolved.notes);
+      backfills = evolved.backfills;
+      const runnable = selected.filter((t) => !evolved.failed.has(t.name));
+      results.push(...failedBeforeSync(selected, evolved.failed, options.direction));
       await countingRetries(retries, async () => {
-        if (options.direction !== 'pull') await pushStep(ctx, selected, results);
+        if (options.direction !== 'pull') await pushStep(ctx, runnable, results);
         if (options.direction !== 'push') {
-          if (await pullStep(ctx, selected, results)) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
+          if (await pullStep(ctx, runnable, results)) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
         }
       });
+      countRefusedBackfills(backfills, results);
     } catch (caught) {
       const err = watchdog.explain(asRunStopper(ctx, caught));
       if (!(err instanceof RunAborted) && !(err instanceof PossyncError)) throw err;
@@ -138,6 +148,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       tables: results,
       retries,
       warnings,
+      ...(backfills.length > 0 ? { backfills } : {}),
       ...(stop ?? {}),
     };
     if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays);
@@ -146,6 +157,32 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     lock?.release();
     await close();
   }
+}
+
+/**
+ * A backfilled value the other side refused leaves the two sides different: the table counts it
+ * as rejected (the run is partial, never a success), and the next run tries the backfill again.
+ */
+function countRefusedBackfills(backfills: readonly BackfillReport[], results: TableResult[]): void {
+  for (const b of backfills.filter((x) => x.refused.length > 0)) {
+    const r = results.find((x) => x.table === b.table);
+    if (!r) continue;
+    r.rejected += b.refused.length;
+    for (const reason of b.refused) addReason(r, `backfill ${reason}`);
+  }
+}
+
+/** Tables whose backfill failed do not sync this run: one error result per step they take part in. */
+function failedBeforeSync(tables: TablePlan[], failed: ReadonlyMap<string, string>, direction: RunOptions['direction']): TableResult[] {
+  const out: TableResult[] = [];
+  for (const t of tables.filter((x) => failed.has(x.name))) {
+    for (const step of ['push', 'pull'] as const) {
+      if (direction !== 'both' && direction !== step) continue;
+      if (t.direction !== 'both' && t.direction !== step) continue;
+      out.push({ ...emptyTableResult(t.name, t.label, step), status: 'error', error: failed.get(t.name)! });
+    }
+  }
+  return out;
 }
 
 function selectTables(plan: SyncPlan, names: string[] | undefined): TablePlan[] {

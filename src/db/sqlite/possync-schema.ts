@@ -5,7 +5,7 @@ import type { SqliteDb } from './gateway.ts';
  * they never collide with the POS app's tables; `system_settings` (checkpoints) follows DESIGN.md
  * and is only created when the app does not already have one.
  */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS _possync_state (
@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS _possync_state (
   schema_version INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO _possync_state (id, applying, schema_version) VALUES (1, 0, ${SQLITE_SCHEMA_VERSION});
+-- A till set up by an older possync moves up; never down (a newer possync may have run here).
+UPDATE _possync_state SET schema_version = ${SQLITE_SCHEMA_VERSION} WHERE id = 1 AND schema_version < ${SQLITE_SCHEMA_VERSION};
 
 -- Every local insert, update and delete of a synced table, in commit order (SQLite serialises
 -- writers, so seq order is commit order). lkey is the row's local key as a JSON array of text;
@@ -88,6 +90,16 @@ CREATE TABLE IF NOT EXISTS _possync_sync_logs (
   dry_run INTEGER NOT NULL DEFAULT 0,
   result TEXT,
   error TEXT
+);
+
+-- Version 2. The columns possync last synced per table (config name), with their types on each
+-- side, as JSON: a column that joins later (added on the second side, taken out of localOnly,
+-- mapped by columnMap) is told apart from one that was always synced, and backfilled once
+-- (engine/evolve). Created here on every run, so a till installed by version 1 gets it too.
+CREATE TABLE IF NOT EXISTS _possync_synced_columns (
+  tbl TEXT PRIMARY KEY,
+  columns TEXT NOT NULL,
+  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
 CREATE TABLE IF NOT EXISTS system_settings (
