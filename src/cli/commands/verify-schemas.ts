@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import { PgGateway } from '../../db/postgres/gateway.ts';
 import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { hasDrift, verifySchemas, type Finding, type Severity } from '../../engine/verify.ts';
+import { applyAcknowledgements, type IdentifiedFinding } from '../../engine/verify/acknowledge.ts';
 import { EXIT } from '../../errors.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
 import { colors, printJson } from '../output.ts';
@@ -26,6 +27,7 @@ export function registerVerifySchemas(program: Command): void {
           '  - privileges possync\'s Postgres role lacks for its next run (with the GRANT to run), and other roles whose writes to a synced table would fail on possync\'s change log\n' +
           '  - generated columns (never synced) and other notes\n\n' +
           'Errors and warnings are drift and make it exit 1; notes (info) do not. ' +
+          'Each warning ends with its id, e.g. [integer-key-both-ways:orders]: list it under "acknowledge" in the config once you have accepted it, and it is reported as an acknowledged note. ' +
           'Before the first sync, possync\'s own tables and triggers are "not installed yet", which is not drift.',
       )
       .option('--json', 'print one JSON document: { ok, counts, findings[] }'),
@@ -47,11 +49,11 @@ cannot be reached.`,
     .action(async (flags: VerifyFlags) => {
       const config = configFromFlags(flags);
       const sqlite = SqliteGateway.open(config.sqlitePath, { readonly: true });
-      let findings: Finding[];
+      let findings: IdentifiedFinding[];
       try {
         const pg = await PgGateway.open(config);
         try {
-          findings = await verifySchemas(config, pg, sqlite.db);
+          findings = applyAcknowledgements(config, await verifySchemas(config, pg, sqlite.db));
         } finally {
           await pg.close();
         }
@@ -71,9 +73,11 @@ function countBySeverity(findings: readonly Finding[]): Record<Severity, number>
   return counts;
 }
 
-function render(tables: number, findings: readonly Finding[], c: ChalkInstance): string {
+function render(tables: number, findings: readonly IdentifiedFinding[], c: ChalkInstance): string {
   const label: Record<Severity, string> = { error: c.red('error  '), warning: c.yellow('warning'), info: c.dim('info   ') };
-  const lines = findings.map((f) => `${label[f.severity]}  ${f.table ? `${f.table}: ` : ''}${f.message}${f.fix ? c.dim(` — fix: ${f.fix}`) : ''}`);
+  // Warnings carry their id: the name to list under "acknowledge" once an admin accepts one.
+  const id = (f: IdentifiedFinding) => (f.severity === 'warning' || f.acknowledged ? c.dim(` [${f.id}]`) : '');
+  const lines = findings.map((f) => `${label[f.severity]}  ${f.table ? `${f.table}: ` : ''}${f.message}${f.fix ? c.dim(` — fix: ${f.fix}`) : ''}${id(f)}`);
   const n = countBySeverity(findings);
   const notes = n.info > 0 ? `, ${n.info} note${n.info === 1 ? '' : 's'}` : '';
   if (hasDrift(findings)) {
