@@ -129,6 +129,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
     localOnly: c.localOnly ?? [],
     tables,
     fkMap,
+    acknowledge: c.acknowledge ?? [],
   };
 }
 
@@ -224,6 +225,7 @@ function resolveTable(t: RawTable, where: string, ref: RefResolver): TableConfig
     fill,
     scope,
     naturalKey: t.naturalKey === undefined ? [] : Array.isArray(t.naturalKey) ? t.naturalKey : [t.naturalKey],
+    assignKey: t.assignKey,
   };
 }
 

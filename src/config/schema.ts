@@ -30,6 +30,10 @@ export const tableSchema = z
     naturalKey: pgColumns
       .optional()
       .describe('Postgres column(s) unique in the cloud (e.g. "phone"): a new local row that matches an existing cloud row on them adopts its id'),
+    assignKey: z
+      .enum(['cloud'])
+      .optional()
+      .describe('"cloud": the pk is a serial/identity column; a row created on the till gets the next value of its sequence when pushed, and the till re-keys it and its children'),
   })
   .superRefine((t, ctx) => {
     const conflict = t.conflict ?? 'lww';
@@ -50,6 +54,12 @@ export const tableSchema = z
     }
     if (t.localPk && Array.isArray(t.pk) && t.pk.length > 1) {
       ctx.addIssue({ code: 'custom', path: ['localPk'], message: 'localPk needs a single-column pk (the shared id)' });
+    }
+    if (t.assignKey && pk.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['assignKey'], message: `table "${t.name}": assignKey needs a single-column pk (the serial or identity column)` });
+    }
+    if (t.assignKey && t.localPk) {
+      ctx.addIssue({ code: 'custom', path: ['assignKey'], message: `table "${t.name}": assignKey and localPk are two answers to the same question; keep one (assignKey keeps the till's schema as it is)` });
     }
   });
 
@@ -90,6 +100,10 @@ export const configSchema = z.strictObject({
   localOnly: z.array(name).optional(),
   tables: z.array(tableSchema).min(1, 'list at least one table to sync'),
   fkMap: z.record(name, z.array(fkEntrySchema)).optional(),
+  acknowledge: z
+    .array(name)
+    .optional()
+    .describe('verify-schemas warning ids (as it prints them, e.g. "integer-key-both-ways:orders") an admin has accepted: shown as notes, not drift'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

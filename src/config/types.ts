@@ -20,6 +20,8 @@ export interface TableConfig {
   scope: Record<string, string>;
   /** Postgres columns unique in the cloud that identify the same real-world row (empty: none). */
   naturalKey: string[];
+  /** 'cloud': the pk is assigned by the cloud's sequence; till-created rows are re-keyed at push. */
+  assignKey?: 'cloud' | undefined;
 }
 
 export interface FkMapEntry {
@@ -43,6 +45,8 @@ export interface ResolvedConfig {
   localOnly: string[];
   tables: TableConfig[];
   fkMap: Record<string, FkMapEntry[]>;
+  /** verify-schemas warning ids an admin has accepted (reported as notes). */
+  acknowledge?: string[];
 }
 
 /** TLS as libpq means it. Undefined fields fall back to the URL's own parameters, then libpq's defaults. */

@@ -16,6 +16,11 @@ export interface PgColumn {
   /** GENERATED ALWAYS AS (...) STORED, or GENERATED ALWAYS AS IDENTITY: never written by possync. */
   generated: boolean;
   identity: 'always' | 'by default' | undefined;
+  /**
+   * The sequence a serial or identity column draws from (what pg_get_serial_sequence names,
+   * schema-qualified and quoted), or undefined.
+   */
+  sequence?: string | undefined;
 }
 
 export interface PgForeignKey {
@@ -58,11 +63,16 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
   const [columns, constraints, uniqueIndexes, routing] = await Promise.all([
     pg.query<{
       table_name: string; name: string; typname: string; typtype: string; elem: string | null;
-      cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string;
+      cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string; seq: string | null;
     }>(
       `SELECT c.relname AS table_name, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
               ${CAST_TYPE} AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
-              a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity
+              a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity,
+              -- the sequence owned by the column (serial: auto dependency; identity: internal), as pg_get_serial_sequence finds it
+              (SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
+                 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
+                  AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i') LIMIT 1) AS seq
          FROM pg_attribute a
          JOIN pg_class c ON c.oid = a.attrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -124,6 +134,7 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
       hasDefault: c.hasdef,
       generated: c.generated === 's' || c.identity === 'a',
       identity: c.identity === 'a' ? 'always' : c.identity === 'd' ? 'by default' : undefined,
+      sequence: c.seq ?? undefined,
     });
   }
   for (const k of constraints) {

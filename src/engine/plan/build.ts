@@ -3,6 +3,7 @@ import type { ResolvedConfig, TableConfig } from '../../config/types.ts';
 import type { PgTableInfo } from '../../db/postgres/introspect.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { introspectSqlite, sqliteTableNames, type SqliteTableInfo } from '../../db/sqlite/introspect.ts';
+import { planCloudKey } from './cloud-key.ts';
 import { columnPlan, matchColumns } from './columns.ts';
 import { fkOrder, planForeignKeys } from './foreign-keys.ts';
 import type { ColumnPlan, ConstantColumn, LocalFill, PlanProblem, ScopeFilter, SyncPlan, TablePlan } from './types.ts';
@@ -139,6 +140,7 @@ function planTable(
   }
 
   const naturalKey = planNaturalKey(table, pg, byPg, problem);
+  const cloudKey = planCloudKey(table, pg, key, problem);
 
   if (problems.length > before) return undefined;
   return {
@@ -160,6 +162,7 @@ function planTable(
     scope,
     fks: [],
     naturalKey,
+    cloudKey,
     pg,
     sqlite,
     order: 0,

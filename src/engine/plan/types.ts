@@ -84,10 +84,17 @@ export interface TablePlan {
   fks: FkPlan[];
   /** naturalKey columns: a new local row matching a cloud row on them adopts the cloud row's key. */
   naturalKey: ColumnPlan[];
+  /** assignKey "cloud": the sequence that assigns keys to rows the till creates (push/cloud-keys.ts). */
+  cloudKey?: CloudKeyPlan | undefined;
   pg: PgTableInfo;
   sqlite: SqliteTableInfo;
   /** Position in FK order (parents first). */
   order: number;
+}
+
+export interface CloudKeyPlan {
+  /** Schema-qualified, quoted sequence name, for nextval(). */
+  sequence: string;
 }
 
 export interface SyncPlan {
