@@ -115,6 +115,11 @@ function inferTable(pg: PgTableInfo, sqlite: SqliteTableInfo, notes: string[], t
     reserved.add(table.localPk).add(serverId.name);
     notes.push(`${label}: the terminal keeps its own key "${table.localPk}"; the shared id ${pk[0]} is stored in "${serverId.name}" (check this)`);
   }
+  const cloudKey = cloudAssignedKey(pg, pk, columns, table.localPk);
+  if (cloudKey) {
+    table.assignKey = 'cloud';
+    notes.push(`${label}: "${cloudKey}" is serial or identity in Postgres and an integer on the till: rows the till creates take their key from the cloud's sequence when pushed ("assignKey": "cloud"), so tills and the back office never pick the same number`);
+  }
 
   const pick = (names: string[]) => pg.columns.find((c) => names.includes(c.name) && columns.has(c.name))?.name;
   const updated = pick(UPDATED);
@@ -137,6 +142,18 @@ function inferTable(pg: PgTableInfo, sqlite: SqliteTableInfo, notes: string[], t
     notes.push(`${label}: Postgres column "${c.name}" is NOT NULL without a default and SQLite has no such column: ${outcome.says}${fix}`);
   }
   return { table, snake, columns: new Set(columns.keys()) };
+}
+
+/**
+ * A single integer key drawn from a sequence in Postgres (serial, identity by default) and stored
+ * as an integer on the till: every writer would pick numbers on its own, so the cloud assigns them.
+ */
+function cloudAssignedKey(pg: PgTableInfo, pk: readonly string[], columns: ReadonlyMap<string, SqliteColumn>, localPk: string | undefined): string | undefined {
+  if (pk.length !== 1 || localPk !== undefined) return undefined;
+  const col = pg.columns.find((c) => c.name === pk[0]);
+  const local = columns.get(pk[0]!);
+  if (!col?.sequence || col.identity === 'always' || !['int2', 'int4', 'int8'].includes(col.udtName) || !local) return undefined;
+  return /INT/i.test(local.declaredType) ? col.name : undefined;
 }
 
 function mustBeSent(c: PgColumn): boolean {
