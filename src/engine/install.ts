@@ -7,11 +7,14 @@ import { captureFormatOf, judgeFormat, ownCaptureFormat, upgradeRequired } from 
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
+import { installNewKeys } from '../db/sqlite/new-keys.ts';
+import { markTillRowsOnce } from './push/cloud-keys.ts';
 import { pgIdent, pgTable } from '../db/quote.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
 
 export function sqliteCaptureSpec(t: TablePlan): SqliteCaptureSpec {
-  return { table: t.sqliteName, localKey: t.localKey, sharedKey: t.key.map((k) => k.sqlite), columns: t.columns.map((c) => c.sqlite) };
+  const spec: SqliteCaptureSpec = { table: t.sqliteName, localKey: t.localKey, sharedKey: t.key.map((k) => k.sqlite), columns: t.columns.map((c) => c.sqlite) };
+  return t.cloudKey ? { ...spec, newKeys: true } : spec;
 }
 
 /**
@@ -183,11 +186,16 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   }
   const db = sqlite.db;
   installSqliteBookkeeping(db);
+  if (plan.tables.some((t) => t.cloudKey)) installNewKeys(db);
   const installed: string[] = [];
   for (const t of plan.tables.filter(capturesLocally)) {
     const spec = sqliteCaptureSpec(t);
     if (sqliteTriggerState(db, spec) !== 'ok') {
-      sqlite.immediate(() => installSqliteCapture(db, spec));
+      sqlite.immediate(() => {
+        const marked = t.cloudKey ? markTillRowsOnce(db, plan.terminalId, t) : 0;
+        installSqliteCapture(db, spec);
+        if (marked > 0) notes.push(`${t.label}: ${marked} row(s) that were on this till before it ever pulled the table will get keys from the cloud (assignKey "cloud")`);
+      });
       installed.push(t.sqliteName);
     }
   }

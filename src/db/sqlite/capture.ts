@@ -10,6 +10,12 @@ export interface SqliteCaptureSpec {
   sharedKey: readonly string[];
   /** Synced columns: updates touching none of them are not captured. */
   columns: readonly string[];
+  /**
+   * assignKey "cloud": inserts are also recorded in _possync_new_keys (the row needs a key from
+   * the cloud), and a delete or key change of such a row logs no shared key, so the push never
+   * deletes the cloud row that happens to have the same number.
+   */
+  newKeys?: boolean;
 }
 
 type TriggerSuffix = 'ins' | 'upd' | 'del';
@@ -31,6 +37,7 @@ export function sqliteCaptureTriggers(spec: SqliteCaptureSpec): Array<{ name: st
   const updateOf = [...new Set([...spec.columns, ...spec.localKey])].map(sqliteIdent).join(', ');
   const keyMoved = spec.localKey.map((k) => `OLD.${sqliteIdent(k)} IS NOT NEW.${sqliteIdent(k)}`).join(' OR ');
   const name = (suffix: TriggerSuffix) => triggerName(spec.table, suffix);
+  if (spec.newKeys) return newKeyTriggers(spec, { t, tbl, when, updateOf, keyMoved, name });
   return [
     {
       name: name('ins'),
@@ -57,7 +64,48 @@ END`,
   ];
 }
 
+/** The capture triggers of an assignKey "cloud" table (see SqliteCaptureSpec.newKeys). */
+function newKeyTriggers(
+  spec: SqliteCaptureSpec,
+  p: { t: string; tbl: string; when: string; updateOf: string; keyMoved: string; name: (suffix: TriggerSuffix) => string },
+): Array<{ name: string; sql: string }> {
+  const isNew = (alias: 'OLD' | 'NEW') => `EXISTS (SELECT 1 FROM _possync_new_keys WHERE tbl = ${p.tbl} AND lkey = ${json(alias, spec.localKey)})`;
+  const skey = `CASE WHEN ${isNew('OLD')} THEN NULL ELSE ${json('OLD', spec.sharedKey)} END`;
+  return [
+    {
+      name: p.name('ins'),
+      sql: `CREATE TRIGGER ${sqliteIdent(p.name('ins'))} AFTER INSERT ON ${p.t} ${p.when}
+BEGIN
+  INSERT INTO _possync_changes (tbl, lkey, op) VALUES (${p.tbl}, ${json('NEW', spec.localKey)}, 'U');
+  INSERT OR IGNORE INTO _possync_new_keys (tbl, lkey) VALUES (${p.tbl}, ${json('NEW', spec.localKey)});
+END`,
+    },
+    {
+      name: p.name('upd'),
+      sql: `CREATE TRIGGER ${sqliteIdent(p.name('upd'))} AFTER UPDATE OF ${p.updateOf} ON ${p.t} ${p.when}
+BEGIN
+  INSERT INTO _possync_changes (tbl, lkey, op, skey) SELECT ${p.tbl}, ${json('OLD', spec.localKey)}, 'D', ${skey} WHERE ${p.keyMoved};
+  UPDATE OR REPLACE _possync_new_keys SET lkey = ${json('NEW', spec.localKey)} WHERE tbl = ${p.tbl} AND lkey = ${json('OLD', spec.localKey)} AND (${p.keyMoved});
+  INSERT INTO _possync_changes (tbl, lkey, op) VALUES (${p.tbl}, ${json('NEW', spec.localKey)}, 'U');
+END`,
+    },
+    {
+      name: p.name('del'),
+      sql: `CREATE TRIGGER ${sqliteIdent(p.name('del'))} AFTER DELETE ON ${p.t} ${p.when}
+BEGIN
+  INSERT INTO _possync_changes (tbl, lkey, op, skey) VALUES (${p.tbl}, ${json('OLD', spec.localKey)}, 'D', ${skey});
+  DELETE FROM _possync_new_keys WHERE tbl = ${p.tbl} AND lkey = ${json('OLD', spec.localKey)};
+END`,
+    },
+  ];
+}
+
 export type TriggerState = 'ok' | 'missing' | 'stale';
+
+/** Whether any possync capture trigger (of any version) is on the table. */
+export function captureInstalled(db: SqliteDb, table: string): boolean {
+  return (['ins', 'upd', 'del'] as const).some((suffix) => storedTriggerSql(db, triggerName(table, suffix)) !== undefined);
+}
 
 /** Compares installed triggers with the expected SQL. */
 export function sqliteTriggerState(db: SqliteDb, spec: SqliteCaptureSpec): TriggerState {

@@ -11,6 +11,7 @@ import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { addReason, type TableResult } from '../result.ts';
 import { localKeyString } from '../push/prepare.ts';
+import { moveUnkeyedAside } from './make-room.ts';
 import { fromSqlite, same } from '../values/codec.ts';
 
 export interface PullBatch {
@@ -69,6 +70,8 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
   const db = ctx.sqlite.db;
   const plan = ctx.plan;
   const incoming = new Map(batch.rows.map((r) => [keyString(t.key.map((k) => r[k.pg] ?? '')), r]));
+  // A row this till created under the same number as this cloud row is another row: it moves aside.
+  moveUnkeyedAside(ctx, t, batch.keys);
 
   {
     // Local versions of these keys.

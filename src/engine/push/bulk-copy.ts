@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { unkeyedStopsCopy } from './cloud-keys.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
@@ -70,7 +71,7 @@ interface ChunkDone {
  */
 export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckpoint, read: Reader, options: { pullFence: PullSnapshot | undefined; batch: () => BatchOptions }, result: TableResult): Promise<void> {
   if (cp.scan === 'done') return;
-  const encoder = sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t);
+  const encoder = unkeyedStopsCopy(ctx, t, sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t));
   const order = t.sqlite.withoutRowid ? t.localKey.map(sqliteIdent) : ['rowid'];
   const bounds = orderedScan(ctx.sqlite.db, sqliteIdent(t.sqliteName), order, order);
   // Range ends by rowid arithmetic where rowids are dense (no walk over every row to find them).

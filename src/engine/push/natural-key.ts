@@ -131,7 +131,7 @@ function fold(ctx: RunContext, t: TablePlan, item: PushItem, key: string[], copy
   return 'push';
 }
 
-function retarget(t: TablePlan, item: PushItem, key: string[]): void {
+export function retarget(t: TablePlan, item: PushItem, key: string[]): void {
   const row = { ...item.row! };
   t.key.forEach((k, i) => (row[k.pg] = key[i]!));
   item.row = row;
@@ -145,7 +145,7 @@ function retarget(t: TablePlan, item: PushItem, key: string[]): void {
  * tables or not) plus fkMap entries of synced tables that store it as it is (or, for a localPk
  * parent, translate it).
  */
-function childReferences(ctx: RunContext, t: TablePlan, cols: readonly string[] = t.key.map((k) => k.sqlite)): Array<{ table: string; columns: string[] }> {
+export function childReferences(ctx: RunContext, t: TablePlan, cols: readonly string[] = t.key.map((k) => k.sqlite)): Array<{ table: string; columns: string[] }> {
   const refs = referencingColumns(ctx.sqlite.db, t.sqliteName, cols);
   if (cols.length === 1) {
     const byLocalId = t.serverIdCol !== undefined && cols[0] === t.localPk;

@@ -9,6 +9,7 @@ import type { TablePlan } from '../plan/types.ts';
 import type { TableResult } from '../result.ts';
 import { localColumns, localKeyString, prepareRows } from './prepare.ts';
 import { pushBatch, type BatchOptions } from './table.ts';
+import { skipUnkeyed } from './cloud-keys.ts';
 
 /** Full scans move at least this many rows per transaction: few, large transactions are much faster. */
 export const FULL_SCAN_BATCH = 10_000;
@@ -29,7 +30,7 @@ export async function pushFullScan(
   result: TableResult,
 ): Promise<void> {
   const size = Math.max(ctx.config.batchSize, FULL_SCAN_BATCH);
-  const read = agreedOnly(ctx, t, localReader(ctx, t));
+  const read = skipUnkeyed(ctx, t, agreedOnly(ctx, t, localReader(ctx, t)));
   const batch = (): BatchOptions => ({ pullFence: options.pullFence, checkpoint: undefined, gcSeq: undefined, held: options.held });
   /** One batch the row-by-row way: read, decide, write, checkpoint. */
   const slowBatch = async () => {

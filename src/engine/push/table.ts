@@ -13,6 +13,7 @@ import type { TablePlan } from '../plan/types.ts';
 import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
 import { adoptNaturalKeys } from './natural-key.ts';
+import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud-keys.ts';
 import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
@@ -28,6 +29,8 @@ const MAX_ATTEMPTS = 8;
 export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResult, stored: PushCheckpoint | undefined): Promise<void> {
   const db = ctx.sqlite.db;
   await recoverInflight(ctx, t);
+  // assignKey "cloud": rows the till created take their keys from the cloud's sequence first.
+  await keyWaitingRows(ctx, t);
   // Read for all tables at the start of the step; only this table's own batches write it.
   const cp: PushCheckpoint = stored ? { ...stored } : { seq: 0, scan: { after: null } };
   const pullFence = pulledSnapshot(db, ctx.plan.terminalId, t.name);
@@ -99,8 +102,14 @@ export interface BatchOptions {
 
 export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, given: BatchOptions, result: TableResult): Promise<void> {
   const db = ctx.sqlite.db;
-  // New rows that are an existing cloud row under another key (naturalKey) take that key first.
-  const renamed = await adoptNaturalKeys(ctx, t, prepared, result);
+  // Rows the till created in a table whose keys the cloud assigns get one (the run's first
+  // pass did most; these were inserted since). Then new rows that are an existing cloud row
+  // under another key (naturalKey) take that key, and rows whose parent has no key yet wait.
+  const keyed = await assignCloudKeys(ctx, t, prepared);
+  const adopted = await adoptNaturalKeys(ctx, t, prepared, result);
+  deferUnkeyedReferences(ctx, t, prepared);
+  const renamed = new Map([...keyed].map(([from, to]) => [from, adopted.get(to) ?? to]));
+  for (const [from, to] of adopted) if (!renamed.has(from)) renamed.set(from, to);
   const options = renamed.size === 0 ? given : { ...given, held: new Set([...given.held].map((k) => renamed.get(k) ?? k)) };
   if (prepared.items.length === 0 && !options.checkpoint && prepared.held.length === 0) {
     if (!ctx.dryRun) ctx.sqlite.immediate(() => releaseHeld(db, 'push', t.name, prepared.gone.filter((k) => options.held.has(k))));
