@@ -13,6 +13,7 @@ import { registerResetCheckpoints } from './commands/reset-checkpoints.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTrigger } from './commands/trigger.ts';
 import { registerVerifySchemas } from './commands/verify-schemas.ts';
+import { registerVerifyData } from './commands/verify-data.ts';
 import { colors, printJson } from './output.ts';
 import { helpConfiguration } from './help-format.ts';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerDaemon(program);
   registerResetCheckpoints(program);
   registerVerifySchemas(program);
+  registerVerifyData(program);
   registerStatus(program);
   registerLogs(program);
   registerRejected(program);

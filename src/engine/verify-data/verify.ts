@@ -1,0 +1,205 @@
+import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
+import { fetchRows } from '../../db/postgres/rows.ts';
+import { sqliteIdent } from '../../db/quote.ts';
+import type { SqliteGateway } from '../../db/sqlite/gateway.ts';
+import { selectByKeys } from '../../db/sqlite/rows.ts';
+import { pulledSnapshot, readPushCheckpoint } from '../checkpoints.ts';
+import { localRowsToWire } from '../convert.ts';
+import { localKeyString } from '../push/prepare.ts';
+import { rowsEqual, type WireRow } from '../decide.ts';
+import { keyString, parseKey } from '../keys.ts';
+import type { SyncPlan, TablePlan } from '../plan/types.ts';
+import { pgRef, wireFromPgRow } from '../push/apply.ts';
+import { same } from '../values/codec.ts';
+import { sameSum } from './checksum.ts';
+import { cloudBuckets, cloudLeaves, unpulledKeys } from './cloud.ts';
+import { queueRepairs, type RepairItem } from './repair.ts';
+import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
+import { scanTill, tillInFlight, type TillRow } from './till.ts';
+
+export interface VerifyDataOptions {
+  /** Config table names to compare (default: all). */
+  tables?: readonly string[];
+  repair?: boolean;
+  /** Target rows per bucket: differing buckets are compared row by row (key + hash). */
+  bucketRows?: number;
+}
+
+/**
+ * Compares the till and the cloud table by table without moving every row:
+ *  1. both sides hash every row in its normal form (normal-form.ts; the cloud in SQL, the till in
+ *     JS from the push's own conversion) and sum the hashes per bucket of keys;
+ *  2. buckets whose sums differ are split into their rows: the cloud sends key + hash of each;
+ *  3. rows whose hashes differ are fetched in full and compared with the sync's own rowsEqual,
+ *     so what is reported is exactly what the sync would call unequal.
+ * Rows with a change still in flight (pending on the till, unpulled above this till's pull
+ * checkpoint) are left out; scope and direction are the table's.
+ */
+export async function verifyData(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan, options: VerifyDataOptions = {}): Promise<VerifyDataResult> {
+  const chosen = options.tables ? plan.tables.filter((t) => options.tables!.includes(t.name)) : plan.tables;
+  const tables: TableVerification[] = [];
+  // Before a till's first run there is nothing to compare (and no change log or checkpoints).
+  const installed = ['system_settings', '_possync_changes', '_possync_held'].every(
+    (name) => sqlite.db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined,
+  );
+  for (const t of chosen) {
+    if (installed) tables.push(await verifyTable(pg, sqlite, plan, t, options));
+    else tables.push({ ...emptyResult(t), status: 'skipped', note: 'possync has not run on this till yet: run trigger first' });
+  }
+  return { ok: tables.every((t) => t.status !== 'different'), tables };
+}
+
+function emptyResult(t: TablePlan): TableVerification {
+  return {
+    table: t.name,
+    label: t.label,
+    direction: t.direction,
+    status: 'equal',
+    tillRows: 0,
+    cloudRows: 0,
+    missing: 0,
+    extra: 0,
+    different: 0,
+    rows: [],
+    inFlight: 0,
+    transfer: { buckets: 0, hashedRows: 0, fullRows: 0 },
+    durationMs: 0,
+  };
+}
+
+/** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
+function bucketCount(rows: number, per: number): number {
+  let n = 1;
+  while (n < 1 << 20 && n * per < rows) n *= 2;
+  return n;
+}
+
+async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan, t: TablePlan, options: VerifyDataOptions): Promise<TableVerification> {
+  const started = Date.now();
+  const result = emptyResult(t);
+  const db = sqlite.db;
+  const pulled = t.direction === 'push' ? undefined : pulledSnapshot(db, plan.terminalId, t.name);
+  const skip = (note: string) => Object.assign(result, { status: 'skipped', note, durationMs: Date.now() - started });
+  if (t.direction !== 'push' && !pulled) return skip('not pulled yet, or a resync is in progress: run trigger first');
+  if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
+    return skip("the till's first push has not finished: run trigger first");
+  }
+  const tillCount = Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
+  const buckets = bucketCount(tillCount, options.bucketRows ?? 64);
+
+  const repairs: RepairItem[] = [];
+  // The till first, outside the cloud's transaction (a long scan must not sit idle in it). The run
+  // lock is held by the caller, so no pull moves the checkpoint meanwhile.
+  const till = scanTill(db, plan, t, buckets);
+  // Read after the scan: an edit made while it ran is captured with the edit, so it is here.
+  const inFlight = tillInFlight(db, t);
+  const reloaded = await pg.tx(
+    async (client) => {
+      // The cloud's snapshot is taken by this first statement; its unpulled keys come from it too.
+      // A cloud edit made since the till was scanned is in that log, so it is left out as unpulled.
+      const cloudSums = await cloudBuckets(client, plan.schema, t, buckets);
+      const unpulled = pulled ? await unpulledKeys(client, plan.schema, t, pulled) : { keys: new Set<string>(), reloaded: false };
+      if (unpulled.reloaded) return true;
+      result.tillRows = till.rows;
+      for (const s of cloudSums.values()) result.cloudRows += s.n;
+      result.transfer.buckets = cloudSums.size;
+
+      const differing = [...new Set([...cloudSums.keys(), ...till.sums.keys()])].filter((b) => !sameSum(cloudSums.get(b), till.sums.get(b)));
+      const cloud = await cloudLeaves(client, plan.schema, t, buckets, differing);
+      result.transfer.hashedRows = cloud.size;
+      const busy = (key: string, lkey?: string) => unpulled.keys.has(key) || inFlight.keys.has(key) || (lkey !== undefined && inFlight.lkeys.has(lkey));
+
+      const candidates: TillRow[] = [];
+      const onlyCloud: string[] = [];
+      const seen = new Set<string>();
+      for (const b of differing) {
+        for (const row of till.byBucket.get(b) ?? []) {
+          seen.add(row.key);
+          const rh = cloud.get(row.key);
+          if (busy(row.key, row.lkey)) result.inFlight += 1;
+          else if (rh === undefined || rh !== row.rh) candidates.push(row);
+        }
+      }
+      for (const key of cloud.keys()) {
+        if (seen.has(key)) continue;
+        if (busy(key)) result.inFlight += 1;
+        else if (t.direction !== 'push') onlyCloud.push(key);
+      }
+
+      // Only rows whose hashes differ are read in full, from this same snapshot.
+      const wanted = [...candidates.filter((c) => cloud.has(c.key)).map((c) => c.key), ...onlyCloud];
+      const full = await fetchCloud(client, plan, t, wanted);
+      result.transfer.fullRows = full.size;
+      const local = readTill(sqlite, plan, t, candidates.filter((c) => c.rh !== undefined && cloud.has(c.key)));
+
+      for (const key of onlyCloud) {
+        const row = full.get(key);
+        // A tombstone only the cloud keeps is not a row the till lacks (see compareSides).
+        if (!row || (t.deleted && row[t.deleted.pg] !== null)) continue;
+        result.rows.push({ key, kind: 'missing' });
+        repairs.push({ key, lkey: undefined, kind: 'missing' });
+      }
+      for (const c of candidates) {
+        const cloudRow = full.get(c.key);
+        if (!cloud.has(c.key)) {
+          result.rows.push({ key: c.key, kind: 'extra', ...(c.unreadable ? { reason: c.unreadable } : {}) });
+          repairs.push({ key: c.key, lkey: c.lkey, kind: 'extra' });
+          continue;
+        }
+        if (!cloudRow) continue; // gone from scope between statements of this snapshot: cannot happen, but never guess
+        if (c.unreadable) {
+          result.rows.push({ key: c.key, kind: 'different', reason: c.unreadable });
+          continue;
+        }
+        const tillRow = local.get(c.lkey);
+        if (!tillRow || rowsEqual(t.columns, tillRow, cloudRow)) continue; // only the hash's normal form differed
+        const columns = t.columns.filter((col) => !same(col.codec, tillRow[col.pg] ?? null, cloudRow[col.pg] ?? null)).map((col) => col.pg);
+        result.rows.push({ key: c.key, kind: 'different', columns });
+        repairs.push({
+          key: c.key,
+          lkey: c.lkey,
+          kind: 'different',
+          localVersion: t.updated ? (tillRow[t.updated.pg] ?? null) : null,
+          cloudVersion: t.updated ? (cloudRow[t.updated.pg] ?? null) : null,
+        });
+      }
+      return false;
+    },
+    { isolation: 'repeatable read', readOnly: true },
+  );
+  if (reloaded) return skip('the cloud table was reloaded (TRUNCATE or bulk load) since the last pull: run trigger first');
+
+  result.rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  Object.assign(result, countKinds(result.rows));
+  result.status = result.rows.length > 0 ? 'different' : 'equal';
+  if (options.repair && repairs.length > 0) result.repaired = queueRepairs(db, t, repairs, new Date().toISOString());
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+async function fetchCloud(client: PgClient, plan: SyncPlan, t: TablePlan, keys: readonly string[]): Promise<Map<string, WireRow>> {
+  const out = new Map<string, WireRow>();
+  const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
+  const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
+  for (let i = 0; i < keys.length; i += 1000) {
+    const rows = await fetchRows(client, pgRef(plan, t), columns, keys.slice(i, i + 1000).map(parseKey), scope);
+    for (const r of rows) {
+      const w = wireFromPgRow(t, r);
+      out.set(keyString(t.key.map((k) => w[k.pg] ?? '')), w);
+    }
+  }
+  return out;
+}
+
+/** The till's current rows for these local keys, converted as the push would, by local key. */
+function readTill(sqlite: SqliteGateway, plan: SyncPlan, t: TablePlan, rows: readonly TillRow[]): Map<string, WireRow> {
+  const out = new Map<string, WireRow>();
+  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
+  for (let i = 0; i < rows.length; i += 1000) {
+    const raws = selectByKeys(sqlite.db, t.sqliteName, t.localKey, cols, rows.slice(i, i + 1000).map((r) => parseKey(r.lkey)));
+    localRowsToWire(sqlite.db, plan, t, raws).forEach((conv, j) => {
+      if (conv.ok) out.set(localKeyString(t, raws[j]!), conv.row);
+    });
+  }
+  return out;
+}
