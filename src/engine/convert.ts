@@ -60,10 +60,10 @@ export function localRowsToWire(db: SqliteDb, plan: SyncPlan, t: TablePlan, raws
         row[c.pg] = fromSqlite(c.codec, value);
       } catch (err) {
         if (!(err instanceof ValueError)) throw err;
-        return { ok: false, kind: 'rejected', reason: `column ${c.sqlite}: ${err.message}` };
+        return { ok: false, kind: 'rejected', reason: `${err.message} (column ${c.sqlite})` };
       }
       const wontFit = misfit(c.family, c.modifier, row[c.pg] ?? null);
-      if (wontFit) return { ok: false, kind: 'rejected', reason: `column ${c.sqlite}: ${wontFit}` };
+      if (wontFit) return { ok: false, kind: 'rejected', reason: `${wontFit} (column ${c.sqlite})` };
     }
     return { ok: true, row };
   });

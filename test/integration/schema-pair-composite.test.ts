@@ -145,7 +145,7 @@ describe('composite primary keys on a schema pair', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/Loan → loan\s+0\s+\S+\s+1\s+1\s/);
     // Each held row is named once, followed by the database's reason.
-    expect(human.stdout).toMatch(/push rejected loan:\(MAIN, 8\): value too long for type character varying\(20\) \(\d+ attempts? since /);
+    expect(human.stdout).toMatch(/push rejected loan:\(MAIN, 8\): value too long for type character varying\(20\): it is 29 characters long; it is not cut \(column Borrower\) \(\d+ attempts? since /);
     expect(human.stdout).toContain('push deferred loan:(NORTH, 7) waits for branch_code → branch[NORTH]');
     expect(human.stdout).not.toContain('loan:(MAIN, 8): loan:(MAIN, 8)');
     const json = JSON.parse((await cli('status', '--json')).stdout) as { tables: Array<{ table: string; sqliteTable: string; deferred: number; rejected: number }>; held: Array<{ kind: string; display: string; reason: string }> };

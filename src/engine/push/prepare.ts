@@ -97,7 +97,10 @@ export function prepareRows(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: Re
   converted.forEach((conv, i) => {
     const { lkey, agreed } = present[i]!;
     if (!conv.ok) {
-      out.held.push({ side: 'push', table: t.name, key: lkey, kind: conv.kind, reason: conv.reason, display: `${t.name}:${lkey}` });
+      // The row did not convert, so it is named by its local key. A refusal reads like one from
+      // Postgres: the row, then the reason (a deferral's reason already starts with the row).
+      const display = `${t.name}:${displayKey(parseKey(lkey))}`;
+      out.held.push({ side: 'push', table: t.name, key: lkey, kind: conv.kind, reason: conv.kind === 'rejected' ? `${display}: ${conv.reason}` : conv.reason, display });
       return;
     }
     const outside = t.scope.find((s) => s.column && !same(s.column.family, conv.row[s.pg] ?? null, s.value));
