@@ -1,0 +1,153 @@
+// npm run bench:cycle -- [--rows 50000] [--runs 3]
+//
+// A first push of a schema real teams build: a NOT NULL foreign-key cycle (a branch's manager is
+// an employee, an employee's branch is a branch, neither deferrable) with a chain of tables after
+// it (sales by employees, items of sales), ~50,000 rows in all, into an empty cloud. Timed beside
+// pgloader's load of the same SQLite file, in the same run, each as a whole process (possync's
+// installed command; `pgloader sqlite://… postgresql://…`), best of --runs, and printed as a ratio.
+// pgloader creates its tables itself and adds the foreign keys after the data, so it never meets
+// the cycle; possync loads into the cloud's schema as it stands, cycle included. Needs `pgloader`
+// on the PATH (Debian: apt-get install pgloader). Starts an embedded Postgres unless
+// BENCH_DATABASE_URL is set.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/postgres/embedded.ts';
+import { pgIdent } from '../src/db/quote.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.join(here, '..', 'bin', 'possync.js');
+
+const PG = `
+CREATE TABLE branch (id int PRIMARY KEY, name text NOT NULL, manager_id int NOT NULL, updated_at timestamptz(3) NOT NULL);
+CREATE TABLE employee (id int PRIMARY KEY, name text NOT NULL, branch_id int NOT NULL REFERENCES branch, updated_at timestamptz(3) NOT NULL);
+ALTER TABLE branch ADD FOREIGN KEY (manager_id) REFERENCES employee;
+CREATE TABLE sale (id int PRIMARY KEY, employee_id int NOT NULL REFERENCES employee, amount numeric(10,2) NOT NULL, updated_at timestamptz(3) NOT NULL);
+CREATE TABLE sale_item (id int PRIMARY KEY, sale_id int NOT NULL REFERENCES sale, sku text NOT NULL, qty int NOT NULL, updated_at timestamptz(3) NOT NULL);`;
+const SQLITE = `
+CREATE TABLE branch (id INTEGER PRIMARY KEY, name TEXT NOT NULL, manager_id INTEGER NOT NULL REFERENCES employee(id), updated_at TEXT NOT NULL);
+CREATE TABLE employee (id INTEGER PRIMARY KEY, name TEXT NOT NULL, branch_id INTEGER NOT NULL REFERENCES branch(id), updated_at TEXT NOT NULL);
+CREATE TABLE sale (id INTEGER PRIMARY KEY, employee_id INTEGER NOT NULL REFERENCES employee(id), amount TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE sale_item (id INTEGER PRIMARY KEY, sale_id INTEGER NOT NULL REFERENCES sale(id), sku TEXT NOT NULL, qty INTEGER NOT NULL, updated_at TEXT NOT NULL);`;
+const TABLES = ['branch', 'employee', 'sale', 'sale_item'];
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
+  return n;
+}
+
+/** The till: branches, two employees each (the first manages it), then sales and their items. */
+function createTill(file: string, rows: number): void {
+  const branches = Math.max(1, Math.round(rows / 20));
+  const employees = 2 * branches;
+  const sales = Math.round((rows - 3 * branches) * 0.47);
+  const items = rows - branches - employees - sales;
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec(SQLITE);
+  const at = '2026-12-01T09:00:00.000Z';
+  // The cycle is checked at COMMIT, as the till app would do it (reset after every transaction).
+  db.pragma('defer_foreign_keys = ON');
+  db.transaction(() => {
+    const b = db.prepare('INSERT INTO branch VALUES (?, ?, ?, ?)');
+    for (let i = 1; i <= branches; i++) b.run(i, `branch ${i}`, 2 * i - 1, at);
+    const e = db.prepare('INSERT INTO employee VALUES (?, ?, ?, ?)');
+    for (let i = 1; i <= employees; i++) e.run(i, `employee ${i}`, Math.ceil(i / 2), at);
+    const s = db.prepare('INSERT INTO sale VALUES (?, ?, ?, ?)');
+    for (let i = 1; i <= sales; i++) s.run(i, ((i - 1) % employees) + 1, `${(i % 997) + 0.5}`, at);
+    const it = db.prepare('INSERT INTO sale_item VALUES (?, ?, ?, ?, ?)');
+    for (let i = 1; i <= items; i++) it.run(i, ((i - 1) % sales) + 1, `sku-${i % 311}`, (i % 7) + 1, at);
+  })();
+  db.close();
+}
+
+async function main(): Promise<void> {
+  const rows = arg('rows', 50_000);
+  const runs = arg('runs', 3);
+  try {
+    execFileSync('pgloader', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('pgloader is not on the PATH (Debian: apt-get install pgloader): the ratio needs it');
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-bench-cycle-'));
+  let server: EmbeddedServer | undefined;
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? (server = await startEmbeddedPostgres()).url();
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const dbUrl = async (name: string, schema: boolean) => {
+    await admin.query(`DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${pgIdent(name)}`);
+    const u = new URL(adminUrl);
+    u.pathname = `/${name}`;
+    if (schema) {
+      const c = new pg.Client({ connectionString: u.toString() });
+      await c.connect();
+      await c.query(PG);
+      await c.end();
+    }
+    return u.toString();
+  };
+  const count = async (url: string) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const { rows: r } = await c.query<{ n: string }>(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')} AS n`);
+      return Number(r[0]!.n);
+    } finally {
+      await c.end();
+    }
+  };
+  try {
+    const till = path.join(work, 'till.sqlite');
+    createTill(till, rows);
+    const possyncMs: number[] = [];
+    const pgloaderMs: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      // possync: a fresh till copy (its bookkeeping is written into the file) into the cloud's schema.
+      const copy = path.join(work, `till-${run}.sqlite`);
+      fs.copyFileSync(till, copy);
+      const url = await dbUrl('bench_cycle_possync', true);
+      const config = path.join(work, `possync-${run}.json`);
+      fs.writeFileSync(config, JSON.stringify({ sqlite: { path: copy }, postgres: { url }, terminalId: 'bench', tables: TABLES.map((name) => ({ name, pk: 'id', updatedCol: 'updated_at' })) }));
+      let t0 = performance.now();
+      const p = spawnSync(process.execPath, [BIN, 'trigger', '--direction', 'push', '--json', '--config', config], { encoding: 'utf8' });
+      if (process.env.BENCH_VERBOSE) {
+        const r = JSON.parse(p.stdout) as { durationMs: number; tables: Array<{ table: string; durationMs: number; inserted: number }> };
+        process.stderr.write(`  possync run ${r.durationMs} ms: ${r.tables.map((t) => `${t.table} ${Math.round(t.durationMs)} ms (${t.inserted})`).join(', ')}\n`);
+      }
+      possyncMs.push(performance.now() - t0);
+      if (p.status !== 0) throw new Error(`possync exited ${p.status}: ${p.stderr}${p.stdout}`);
+      const pushed = await count(url);
+      if (pushed !== rows) throw new Error(`possync pushed ${pushed} of ${rows} rows in one run`);
+
+      const target = await dbUrl('bench_cycle_pgloader', false);
+      t0 = performance.now();
+      execFileSync('pgloader', ['--quiet', `sqlite://${till}`, target], { stdio: ['ignore', 'ignore', 'inherit'] });
+      pgloaderMs.push(performance.now() - t0);
+      const loaded = await count(target);
+      if (loaded !== rows) throw new Error(`pgloader loaded ${loaded} of ${rows} rows`);
+      process.stderr.write(`run ${run}: possync ${possyncMs.at(-1)!.toFixed(0)} ms, pgloader ${pgloaderMs.at(-1)!.toFixed(0)} ms\n`);
+    }
+    const best = (xs: number[]) => Math.min(...xs);
+    const ratio = best(pgloaderMs) / best(possyncMs);
+    const rate = (ms: number) => Math.round(rows / (ms / 1000)).toLocaleString('en-US');
+    process.stdout.write(
+      `first push of ${rows.toLocaleString('en-US')} rows through a NOT NULL FK cycle and a chain (best of ${runs}, whole processes):\n` +
+        `  possync  ${best(possyncMs).toFixed(0)} ms  ${rate(best(possyncMs))} rows/s  (one run, every row present)\n` +
+        `  pgloader ${best(pgloaderMs).toFixed(0)} ms  ${rate(best(pgloaderMs))} rows/s\n` +
+        `  possync / pgloader speed: ${ratio.toFixed(2)}x\n`,
+    );
+  } finally {
+    await admin.end();
+    await server?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
