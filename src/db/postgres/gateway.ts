@@ -1,6 +1,4 @@
 import pg from 'pg';
-import { PrismaPg } from '@prisma/adapter-pg';
-import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { isPgUnreachable, unreachableError } from './errors.ts';
 import { pgLiteral } from '../quote.ts';
 import { PossyncError } from '../../errors.ts';
@@ -49,10 +47,11 @@ function localSettings(settings: PgConnectionSettings): string {
 }
 
 /**
- * The Postgres side of possync. Prisma Client v7 runs over the same pg Pool (through
- * @prisma/adapter-pg) for the bookkeeping queries it handles well; the data path uses the pool
- * directly because it needs `col::text` exactness (Prisma's raw queries turn numeric into JS
- * numbers), COPY, and SET LOCAL inside explicit transactions.
+ * The Postgres side of possync, over one pg Pool: the data path needs `col::text` exactness,
+ * COPY, and SET LOCAL inside explicit transactions, and the admin reads are a few parameterised
+ * queries. Prisma stays the tool for the reference schema and its migrations (prisma/), not a
+ * run-time dependency: its client would load a query compiler (hundreds of ms, tens of MB) and
+ * add 72 MB to every till's install for `status` alone.
  */
 export class PgGateway {
   readonly pool: pg.Pool;
@@ -60,7 +59,6 @@ export class PgGateway {
   readonly settings: PgConnectionSettings;
   /** How TLS was set up: sslmode, CA file, and whether prefer fell back to plaintext (for `status`). */
   readonly tls: PgTlsOptions;
-  private prismaClient: unknown;
   private readonly localSettings: string;
   /**
    * Why the first connection died, if one did. Later statements on dead connections fail with
@@ -124,19 +122,6 @@ export class PgGateway {
     return gateway;
   }
 
-  /**
-   * Prisma Client over this gateway's pool, created on first use. It loads a query compiler
-   * (hundreds of ms, tens of MB), so the sync path never touches it: admin commands use it for
-   * bookkeeping reads where its tagged-template parameters are the convenient, safe choice.
-   */
-  async prisma(): Promise<PrismaClient> {
-    if (!this.prismaClient) {
-      const { PrismaClient: Client } = await import('../../generated/prisma/client.ts');
-      this.prismaClient = new Client({ adapter: new PrismaPg(this.pool) });
-    }
-    return this.prismaClient as PrismaClient;
-  }
-
   async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
     try {
       const result = await this.pool.query<R>(sql, params);
@@ -184,7 +169,6 @@ export class PgGateway {
   }
 
   async close(): Promise<void> {
-    if (this.prismaClient) await (this.prismaClient as { $disconnect(): Promise<void> }).$disconnect().catch(() => {});
     await this.pool.end().catch(() => {});
   }
 }

@@ -12,21 +12,24 @@ export interface CloudStatus {
   pushCheckpoints: Map<string, { checkpoint: PushCheckpoint; updatedAt: string }>;
 }
 
-/** Read through Prisma Client (over the gateway's pool): an admin command, off the sync path. */
+/** Read over the gateway's pool: an admin command, off the sync path. */
 export async function readCloudStatus(pg: PgGateway, terminalId: string, tables: readonly string[]): Promise<CloudStatus> {
-  const prisma = await pg.prisma();
-  const [exists] = await prisma.$queryRaw<Array<{ ok: boolean }>>`
+  const [exists] = await pg.query<{ ok: boolean }>(`
     SELECT to_regclass('possync.system_settings') IS NOT NULL AND to_regclass('possync.terminals') IS NOT NULL
-       AND to_regclass('possync.conflicts') IS NOT NULL AS ok`;
+       AND to_regclass('possync.conflicts') IS NOT NULL AS ok`);
   if (!exists?.ok) return { installed: false, lastSeen: null, pullFence: null, conflicts: 0, pushCheckpoints: new Map() };
-  const [terminal] = await prisma.$queryRaw<Array<{ last_seen: string; pull_fence: string | null }>>`
-    SELECT to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_seen, pull_fence::text AS pull_fence
-      FROM possync.terminals WHERE terminal_id = ${terminalId}`;
-  const [conflicts] = await prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM possync.conflicts WHERE terminal_id = ${terminalId}`;
+  const [terminal] = await pg.query<{ last_seen: string; pull_fence: string | null }>(
+    `SELECT to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_seen, pull_fence::text AS pull_fence
+       FROM possync.terminals WHERE terminal_id = $1`,
+    [terminalId],
+  );
+  const [conflicts] = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM possync.conflicts WHERE terminal_id = $1`, [terminalId]);
   const keys = tables.map((t) => checkpointKey(terminalId, 'push', t));
-  const settings = await prisma.$queryRaw<Array<{ setting_key: string; setting_value: string; updated_at: string }>>`
-    SELECT setting_key, setting_value, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
-      FROM possync.system_settings WHERE setting_key = ANY(${keys}::text[])`;
+  const settings = await pg.query<{ setting_key: string; setting_value: string; updated_at: string }>(
+    `SELECT setting_key, setting_value, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
+       FROM possync.system_settings WHERE setting_key = ANY($1::text[])`,
+    [keys],
+  );
   const pushCheckpoints = new Map<string, { checkpoint: PushCheckpoint; updatedAt: string }>();
   for (const s of settings) pushCheckpoints.set(tables[keys.indexOf(s.setting_key)]!, { checkpoint: JSON.parse(s.setting_value) as PushCheckpoint, updatedAt: s.updated_at });
   return { installed: true, lastSeen: terminal?.last_seen ?? null, pullFence: terminal?.pull_fence ?? null, conflicts: conflicts?.n ?? 0, pushCheckpoints };

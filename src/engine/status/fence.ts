@@ -54,15 +54,15 @@ const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 /** The server-wide fence and what holds it. Needs no possync objects; two catalog queries. */
 export async function readFence(pg: PgGateway): Promise<FenceStatus> {
-  const prisma = await pg.prisma();
-  const [snap] = await prisma.$queryRaw<Array<{ fence: string; xmax: string }>>`
-    SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`;
+  const [snap] = await pg.query<{ fence: string; xmax: string }>(
+    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  );
   if (!snap || snap.fence === snap.xmax) return { xid: snap?.fence ?? '0', heldBy: null };
   // The fence is the smallest xid still running: the open transaction with the oldest xid. A
   // prepared transaction counts as running until COMMIT / ROLLBACK PREPARED, whoever is connected.
-  const [holder] = await prisma.$queryRawUnsafe<
-    Array<{ pid: number | null; xid: string; database: string | null; user: string | null; application: string | null; state: string | null; started_at: string | null; age: number | null; gid: string | null }>
-  >(`
+  const [holder] = await pg.query<{
+    pid: number | null; xid: string; database: string | null; user: string | null; application: string | null; state: string | null; started_at: string | null; age: number | null; gid: string | null;
+  }>(`
     SELECT pid, x::text AS xid, database, "user", application, state, started_at, age, gid FROM (
       SELECT pid, backend_xid AS x, datname::text AS database, usename::text AS "user", application_name AS application, state,
              to_char(xact_start AT TIME ZONE 'UTC', ${ISO}) AS started_at,
@@ -108,8 +108,7 @@ export async function readUnpulled(
   checkpoint: PullCheckpoint | undefined,
 ): Promise<{ pending: PendingPull; lag: FenceLag } | undefined> {
   if (checkpoint?.xid === undefined || checkpoint.scan !== undefined) return undefined;
-  const prisma = await pg.prisma();
-  const [row] = await prisma.$queryRawUnsafe<Array<{ changes: number; keys: number; transactions: number; oldest: string | null; age: number | null }>>(
+  const [row] = await pg.query<{ changes: number; keys: number; transactions: number; oldest: string | null; age: number | null }>(
     `SELECT count(*) FILTER (WHERE op <> 'T')::int AS changes,
             coalesce(sum(jsonb_array_length(keys)) FILTER (WHERE op <> 'T'), 0)::int AS keys,
             count(DISTINCT xid)::int AS transactions,
@@ -117,10 +116,7 @@ export async function readUnpulled(
             round(extract(epoch FROM clock_timestamp() - min(at))::numeric, 3)::float8 AS age
        FROM possync.changes c
       WHERE c.tbl = $1 AND ${unseenSql('$2', '$4')} AND c.origin IS DISTINCT FROM $3`,
-    changeLogName(schema, table),
-    checkpoint.xid,
-    terminalId,
-    appliedSnapshot(checkpoint).snapshot,
+    [changeLogName(schema, table), checkpoint.xid, terminalId, appliedSnapshot(checkpoint).snapshot],
   );
   return {
     pending: { changes: row?.changes ?? 0, keys: row?.keys ?? 0 },
