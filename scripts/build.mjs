@@ -1,12 +1,14 @@
 // Bundles possync's TypeScript into one ES module so the installed command runs on plain Node:
-// `node scripts/build.mjs` writes dist/possync.mjs from src/cli/main.ts (run by postinstall,
-// after the Prisma Client is generated). `node scripts/build.mjs <entry.ts> <out.mjs>` bundles
-// another entry point the same way (the benchmark bundles its phase runner).
+// `node scripts/build.mjs` writes dist/possync.mjs from src/cli/main.ts. npm runs it as part of
+// `prepare`: on `npm install` / `npm ci` in a clone, and before `npm pack` / `npm publish`, so the
+// package ships the bundle prebuilt and installing it runs no build (esbuild is a dev dependency).
+// `node scripts/build.mjs <entry.ts> <out.mjs>` bundles another entry point the same way (the
+// benchmark bundles its phase runner).
 //
 // Why: running the sources through tsx's loader costs ~30 MB of memory in every possync process
 // (the loader runs in its own thread with its own JavaScript heap) and a compile step on start.
 // Dependencies stay external (resolved from node_modules at run time), so the bundle holds only
-// possync's own code and the generated Prisma Client.
+// possync's own code.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';

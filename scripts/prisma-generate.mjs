@@ -1,5 +1,7 @@
 // Generates the Prisma Client for the reference schema (prisma/schema.prisma) into
-// src/generated/prisma. Runs on `npm install` (postinstall) so a fresh clone works offline.
+// src/generated/prisma, for development: possync itself reads Postgres through pg, so the
+// package neither ships nor needs the client. Runs on `npm install` in a clone (`prepare`) and
+// works offline.
 //
 // Why the env var: Prisma's CLI wants to download a schema-engine binary before it does
 // anything, and `prisma generate` does not actually need it. Pointing

