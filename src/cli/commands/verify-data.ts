@@ -42,7 +42,7 @@ export function registerVerifyData(program: Command): void {
       `
 Examples:
   $ possync verify-data
-  $ possync verify-data --tables orders,order_items --json | jq '.tables[] | {table, missing, extra, different}'
+  $ possync verify-data --tables orders,order_items --json | jq '.tables[].rows'
   $ possync verify-data --repair && possync trigger --direction both
 
 Exit codes: 0 the sides hold the same data (tables skipped for now included), 1 differences found
