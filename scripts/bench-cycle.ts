@@ -20,7 +20,9 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/postgres/e
 import { pgIdent } from '../src/db/quote.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.join(here, '..', 'bin', 'possync.js');
+// The bundle the installed command runs, built fresh: bin/possync.js would run the sources through
+// tsx's loader whenever a source file is newer than the bundle, which costs seconds per process.
+const BUNDLE = path.join(here, '..', 'dist', 'possync.mjs');
 
 const PG = `
 CREATE TABLE branch (id int PRIMARY KEY, name text NOT NULL, manager_id int NOT NULL, updated_at timestamptz(3) NOT NULL);
@@ -70,6 +72,7 @@ function createTill(file: string, rows: number): void {
 async function main(): Promise<void> {
   const rows = arg('rows', 50_000);
   const runs = arg('runs', 3);
+  execFileSync(process.execPath, [path.join(here, 'build.mjs')], { stdio: 'inherit' });
   try {
     execFileSync('pgloader', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
       const config = path.join(work, `possync-${run}.json`);
       fs.writeFileSync(config, JSON.stringify({ sqlite: { path: copy }, postgres: { url }, terminalId: 'bench', tables: TABLES.map((name) => ({ name, pk: 'id', updatedCol: 'updated_at' })) }));
       let t0 = performance.now();
-      const p = spawnSync(process.execPath, [BIN, 'trigger', '--direction', 'push', '--json', '--config', config], { encoding: 'utf8' });
+      const p = spawnSync(process.execPath, [BUNDLE, 'trigger', '--direction', 'push', '--json', '--config', config], { encoding: 'utf8' });
       if (process.env.BENCH_VERBOSE) {
         const r = JSON.parse(p.stdout) as { durationMs: number; tables: Array<{ table: string; durationMs: number; inserted: number }> };
         process.stderr.write(`  possync run ${r.durationMs} ms: ${r.tables.map((t) => `${t.table} ${Math.round(t.durationMs)} ms (${t.inserted})`).join(', ')}\n`);
