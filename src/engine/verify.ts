@@ -15,6 +15,7 @@ import { temporalNotes, typeFindings } from './verify/types.ts';
 import { writePathFindings } from './verify/write-path.ts';
 import { lossyFindings } from './verify/lossy.ts';
 import { outsideFkFindings } from './verify/fk-outside.ts';
+import { evolutionFindings } from './verify/evolution.ts';
 import { beforeInsertTriggers } from '../db/postgres/triggers.ts';
 
 export type { Finding, Severity } from './verify/finding.ts';
@@ -55,6 +56,7 @@ export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: S
   findings.push(...outsideFkFindings(config, pgTables, sqliteOf, sqliteNames));
   for (const t of plan.tables) findings.push(...temporalNotes(t), ...writePathFindings(t));
   for (const w of plan.warnings) findings.push(finding('info', null, 'plan-note', w));
+  findings.push(...evolutionFindings(db, plan));
   findings.push(...(await captureFindings(pg, db, plan)));
   findings.push(...(await privilegeFindings(pg, plan)));
 

@@ -68,7 +68,8 @@ async function letGoOfRemovedTables(ctx: RunContext): Promise<string[]> {
   return ctx.sqlite.immediate(() => forgetTables(db, ctx.plan.terminalId, removed));
 }
 
-function describeChanges(t: TablePlan, c: ColumnChanges): string[] {
+/** The run's notes for columns that left or changed type (verify-schemas says the same). */
+export function describeChanges(t: TablePlan, c: ColumnChanges): string[] {
   const notes: string[] = [];
   for (const l of c.left) {
     notes.push(`${t.name}.${l.pg} is no longer synced (dropped or renamed on one side, made localOnly or unmapped): the other columns sync on, and its values stay as they are on each side`);
