@@ -39,9 +39,11 @@ export function hashSlices(rh: string): [number, number] {
 }
 
 function encodeSql(columns: readonly ColumnPlan[]): string {
+  // octet_length(NULL) is NULL and so is the concatenation: coalesce turns it into 'N', with the
+  // normal form evaluated twice per value rather than three times (as a CASE would).
   const parts = columns.map((c) => {
     const v = normalSql(c.family, c.pg);
-    return `CASE WHEN (${v}) IS NULL THEN 'N' ELSE octet_length(${v})::text || ':' || (${v}) END`;
+    return `coalesce(octet_length((${v}))::text || ':' || (${v}), 'N')`;
   });
   return parts.length === 1 ? parts[0]! : `concat(${parts.join(', ')})`;
 }

@@ -1,8 +1,8 @@
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
-import type { RawRow } from '../../db/sqlite/rows.ts';
-import { localRowsToWire } from '../convert.ts';
-import { keyString } from '../keys.ts';
+import { selectByKeys, type RawRow } from '../../db/sqlite/rows.ts';
+import { localRowsToWire, type ToWire } from '../convert.ts';
+import { keyString, parseKey } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
@@ -17,66 +17,108 @@ export interface TillRow {
   unreadable?: string;
 }
 
-export interface TillScan {
-  sums: Map<number, BucketSum>;
-  /** Rows by bucket: only key, local key and hash (the full row is read again for the few that differ). */
-  byBucket: Map<number, TillRow[]>;
-  rows: number;
-}
-
 const PAGE = 2_000;
+/** What an unreadable row adds to its bucket: no cloud row hashes to it, so the bucket differs. */
+const UNREADABLE = 'f'.repeat(32);
 
 /**
- * Reads the till's table once, converting every row with the push's own local → wire conversion
- * (so FK translation, temporal forms and booleans are what the push would send), and hashes it.
- * Rows without a shared key yet (never pushed) have a pending change and are left out.
+ * Pages of the till's rows, each converted with the push's own local → wire conversion (so FK
+ * translation, temporal forms and booleans are what the push would send). Rows without a shared
+ * key yet (never pushed) have a pending change and are left out.
  */
-export function scanTill(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number): TillScan {
-  const out: TillScan = { sums: new Map(), byBucket: new Map(), rows: 0 };
-  const stmt = db.prepare(`SELECT * FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
+function* convertedPages(db: SqliteDb, plan: SyncPlan, t: TablePlan, columns: string = '*'): Generator<Array<{ raw: RawRow; conv: ToWire }>> {
+  const stmt = db.prepare(`SELECT ${columns} FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
   let page: RawRow[] = [];
-  const flush = () => {
-    localRowsToWire(db, plan, t, page).forEach((conv, i) => {
-      const raw = page[i]!;
-      const lkey = localKeyString(t, raw);
-      let row: TillRow;
-      let bucket: number;
-      if (conv.ok) {
-        const kh = keyHash(t, conv.row);
-        bucket = bucketOf(kh, buckets);
-        row = { key: keyString(t.key.map((k) => conv.row[k.pg] ?? '')), lkey, rh: rowHash(t, conv.row) };
-        addTo(out.sums, bucket, row.rh!);
-      } else {
-        const key = sharedKey(t, raw);
-        if (key === undefined) return;
-        const wire = Object.fromEntries(t.key.map((k, j) => [k.pg, JSON.parse(key)[j] as string]));
-        bucket = bucketOf(keyHash(t, wire), buckets);
-        row = { key, lkey, rh: undefined, unreadable: conv.reason };
-        // A bucket holding an unreadable row must differ from the cloud's.
-        addTo(out.sums, bucket, 'f'.repeat(32));
-      }
-      out.rows += 1;
-      const list = out.byBucket.get(bucket);
-      if (list) list.push(row);
-      else out.byBucket.set(bucket, [row]);
-    });
+  const convert = () => {
+    const convs = localRowsToWire(db, plan, t, page);
+    const out = page.map((raw, i) => ({ raw, conv: convs[i]! }));
     page = [];
+    return out;
   };
   for (const raw of stmt.iterate() as Iterable<RawRow>) {
     if (t.key.some((k) => raw[k.sqlite] === null || raw[k.sqlite] === undefined)) continue;
     page.push(raw);
-    if (page.length >= PAGE) flush();
+    if (page.length >= PAGE) yield convert();
   }
-  flush();
-  return out;
+  if (page.length > 0) yield convert();
 }
 
+/** The shared key of a row that failed conversion, when its key columns still convert. */
 function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
   try {
     return keyString(t.key.map((k) => fromSqlite(k.codec, raw[k.sqlite] ?? null) ?? ''));
   } catch {
     return undefined;
   }
+}
+
+function bucketOfKey(t: TablePlan, key: string, buckets: number): number {
+  const parts = JSON.parse(key) as string[];
+  return bucketOf(keyHash(t, Object.fromEntries(t.key.map((k, j) => [k.pg, parts[j] ?? null]))), buckets);
+}
+
+/**
+ * Pass 1: every till row's bucket checksum. Nothing per row is kept, so memory stays flat
+ * whatever the table's size.
+ */
+export function tillBuckets(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number): { sums: Map<number, BucketSum>; rows: number } {
+  const sums = new Map<number, BucketSum>();
+  let rows = 0;
+  for (const page of convertedPages(db, plan, t)) {
+    for (const { raw, conv } of page) {
+      if (conv.ok) {
+        addTo(sums, bucketOf(keyHash(t, conv.row), buckets), rowHash(t, conv.row));
+        rows += 1;
+        continue;
+      }
+      const key = sharedKey(t, raw);
+      if (key === undefined) continue;
+      addTo(sums, bucketOfKey(t, key, buckets), UNREADABLE);
+      rows += 1;
+    }
+  }
+  return { sums, rows };
+}
+
+/**
+ * Pass 2, only when buckets differ: the rows of those buckets with key, local key and hash. It
+ * reads just the key columns (the shared key and the local key) of every row; rows in a differing
+ * bucket are then read in full by local key and converted. A table whose key is a translated FK
+ * (the till stores a parent's local id) needs the full conversion for every row instead.
+ */
+export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number, which: ReadonlySet<number>): TillRow[] {
+  if (which.size === 0) return [];
+  const translatedKey = t.fks.some((f) => f.translate && t.key.includes(f.column));
+  const lkeys: string[] = [];
+  if (!translatedKey) {
+    const cols = [...new Set([...t.localKey, ...t.key.map((k) => k.sqlite)])].map(sqliteIdent).join(', ');
+    const stmt = db.prepare(`SELECT ${cols} FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
+    for (const raw of stmt.iterate() as Iterable<RawRow>) {
+      if (t.key.some((k) => raw[k.sqlite] === null || raw[k.sqlite] === undefined)) continue;
+      const key = sharedKey(t, raw);
+      if (key === undefined || which.has(bucketOfKey(t, key, buckets))) lkeys.push(localKeyString(t, raw));
+    }
+  }
+  const out: TillRow[] = [];
+  const take = (raw: RawRow, conv: ToWire) => {
+    const lkey = localKeyString(t, raw);
+    if (conv.ok) {
+      if (which.has(bucketOf(keyHash(t, conv.row), buckets))) out.push({ key: keyString(t.key.map((k) => conv.row[k.pg] ?? '')), lkey, rh: rowHash(t, conv.row) });
+      return;
+    }
+    const key = sharedKey(t, raw);
+    if (key !== undefined && which.has(bucketOfKey(t, key, buckets))) out.push({ key, lkey, rh: undefined, unreadable: conv.reason });
+  };
+  if (translatedKey) {
+    for (const page of convertedPages(db, plan, t)) for (const { raw, conv } of page) take(raw, conv);
+    return out;
+  }
+  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
+  for (let i = 0; i < lkeys.length; i += PAGE) {
+    const raws = selectByKeys(db, t.sqliteName, t.localKey, cols, lkeys.slice(i, i + PAGE).map(parseKey));
+    localRowsToWire(db, plan, t, raws).forEach((conv, j) => take(raws[j]!, conv));
+  }
+  return out;
 }
 
 /**

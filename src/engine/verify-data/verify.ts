@@ -15,7 +15,7 @@ import { sameSum } from './checksum.ts';
 import { cloudBuckets, cloudLeaves, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
-import { scanTill, tillInFlight, type TillRow } from './till.ts';
+import { tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
 
 export interface VerifyDataOptions {
   /** Config table names to compare (default: all). */
@@ -90,7 +90,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   const repairs: RepairItem[] = [];
   // The till first, outside the cloud's transaction (a long scan must not sit idle in it). The run
   // lock is held by the caller, so no pull moves the checkpoint meanwhile.
-  const till = scanTill(db, plan, t, buckets);
+  const till = tillBuckets(db, plan, t, buckets);
   // Read after the scan: an edit made while it ran is captured with the edit, so it is here.
   const inFlight = tillInFlight(db, t);
   const reloaded = await pg.tx(
@@ -112,13 +112,12 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       const candidates: TillRow[] = [];
       const onlyCloud: string[] = [];
       const seen = new Set<string>();
-      for (const b of differing) {
-        for (const row of till.byBucket.get(b) ?? []) {
-          seen.add(row.key);
-          const rh = cloud.get(row.key);
-          if (busy(row.key, row.lkey)) result.inFlight += 1;
-          else if (rh === undefined || rh !== row.rh) candidates.push(row);
-        }
+      // The till's rows of those buckets, read from the till in the same way.
+      for (const row of tillLeaves(db, plan, t, buckets, new Set(differing))) {
+        seen.add(row.key);
+        const rh = cloud.get(row.key);
+        if (busy(row.key, row.lkey)) result.inFlight += 1;
+        else if (rh === undefined || rh !== row.rh) candidates.push(row);
       }
       for (const key of cloud.keys()) {
         if (seen.has(key)) continue;
