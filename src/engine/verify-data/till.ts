@@ -59,12 +59,19 @@ function bucketOfKey(t: TablePlan, key: string, buckets: number): number {
 
 /**
  * Pass 1: every till row's bucket checksum. Nothing per row is kept, so memory stays flat
- * whatever the table's size.
+ * whatever the table's size. `betweenPages` runs between pages (the cloud's query runs meanwhile).
  */
-export function tillBuckets(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number): { sums: Map<number, BucketSum>; rows: number } {
+export async function tillBuckets(
+  db: SqliteDb,
+  plan: SyncPlan,
+  t: TablePlan,
+  buckets: number,
+  betweenPages: () => Promise<void>,
+): Promise<{ sums: Map<number, BucketSum>; rows: number }> {
   const sums = new Map<number, BucketSum>();
   let rows = 0;
   for (const page of convertedPages(db, plan, t)) {
+    await betweenPages();
     for (const { raw, conv } of page) {
       if (conv.ok) {
         addTo(sums, bucketOf(keyHash(t, conv.row), buckets), rowHash(t, conv.row));

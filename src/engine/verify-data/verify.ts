@@ -88,17 +88,33 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   const buckets = bucketCount(tillCount, options.bucketRows ?? 64);
 
   const repairs: RepairItem[] = [];
-  // The till first, outside the cloud's transaction (a long scan must not sit idle in it). The run
-  // lock is held by the caller, so no pull moves the checkpoint meanwhile.
-  const till = tillBuckets(db, plan, t, buckets);
-  // Read after the scan: an edit made while it ran is captured with the edit, so it is here.
-  const inFlight = tillInFlight(db, t);
   const reloaded = await pg.tx(
     async (client) => {
       // The cloud's snapshot is taken by this first statement; its unpulled keys come from it too.
       // A cloud edit made since the till was scanned is in that log, so it is left out as unpulled.
-      const cloudSums = await cloudBuckets(client, plan.schema, t, buckets);
-      const unpulled = pulled ? await unpulledKeys(client, plan.schema, t, pulled) : { keys: new Set<string>(), reloaded: false };
+      // Both sides hash at the same time: Postgres runs its query while this process reads the
+      // till. The run lock (held by the caller) keeps any pull from moving the checkpoint, so the
+      // order of the two does not matter: a cloud edit either is in this snapshot and its log
+      // (unpulled, left out) or in neither (the till cannot have it either).
+      const cloudQuery = Promise.all([
+        cloudBuckets(client, plan.schema, t, buckets),
+        pulled ? unpulledKeys(client, plan.schema, t, pulled) : { keys: new Set<string>(), reloaded: false },
+      ]);
+      cloudQuery.catch(() => {}); // observed below; never an unhandled rejection meanwhile
+      let answered = false;
+      let lastStatement = Date.now();
+      void cloudQuery.then(() => ((answered = true), (lastStatement = Date.now())), () => {});
+      const till = await tillBuckets(db, plan, t, buckets, async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        // A long till scan must not leave this transaction idle past idle_in_transaction_session_timeout.
+        if (answered && Date.now() - lastStatement > 10_000) {
+          await client.query('SELECT 1');
+          lastStatement = Date.now();
+        }
+      });
+      // Read after the scan: an edit made while it ran is captured with the edit, so it is here.
+      const inFlight = tillInFlight(db, t);
+      const [cloudSums, unpulled] = await cloudQuery;
       if (unpulled.reloaded) return true;
       result.tillRows = till.rows;
       for (const s of cloudSums.values()) result.cloudRows += s.n;
