@@ -14,6 +14,8 @@ function colorEnabled(stream: NodeJS.WriteStream): boolean {
 }
 
 export interface Progress {
+  /** False when nothing is drawn (not a terminal, --json, CI): callers can skip work for it. */
+  active: boolean;
   text(message: string): void;
   succeed(message: string): void;
   fail(message: string): void;
@@ -25,10 +27,11 @@ export function progress(message: string, options: { json?: boolean } = {}): Pro
   // ora counts the lines to redraw by the terminal's width: a terminal that reports 0 columns (a
   // pseudo-terminal nobody sized, e.g. `script` fed from a pipe) makes it clear lines forever.
   const interactive = stream.isTTY === true && !options.json && !process.env.CI && stream.columns !== 0;
-  if (!interactive) return { text: () => {}, succeed: () => {}, fail: () => {}, stop: () => {} };
+  if (!interactive) return { active: false, text: () => {}, succeed: () => {}, fail: () => {}, stop: () => {} };
   // ora colours its frames itself (cyan) unless told not to: NO_COLOR must reach it too.
   const spinner: Ora = ora({ text: message, stream, color: colorEnabled(stream) ? 'cyan' : false }).start();
   return {
+    active: true,
     text: (m) => (spinner.text = m),
     succeed: (m) => spinner.succeed(m),
     fail: (m) => spinner.fail(m),

@@ -9,6 +9,12 @@ export interface ProgressEvent {
   table: string;
   /** Rows handled so far for this table in this step. */
   rows: number;
+  /**
+   * Rows this table's long phase expects in all, when known: a first push's full scan (SQLite's
+   * count) and a full resync (Postgres' row estimate, or a count when it has none). Undefined for
+   * an incremental window, which is short.
+   */
+  total?: number;
 }
 
 /** Everything one sync run needs; created by runSync, passed down to each step. */

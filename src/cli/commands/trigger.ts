@@ -7,7 +7,9 @@ import { waitForLockFree } from '../../db/sqlite/lock-holder.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { backupFromFlags, withBackupOptions, type BackupFlags } from '../backup-options.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
-import { colors, printJson, progress } from '../output.ts';
+import { colors, printJson, progress, type Progress } from '../output.ts';
+import { progressLine } from '../progress-line.ts';
+import type { ProgressEvent } from '../../engine/context.ts';
 import { renderRun } from '../summary.ts';
 
 interface TriggerFlags extends ConfigFlags, BackupFlags {
@@ -15,6 +17,7 @@ interface TriggerFlags extends ConfigFlags, BackupFlags {
   tables?: string;
   dryRun?: boolean;
   json?: boolean;
+  events?: boolean;
   wait?: string;
 }
 
@@ -53,6 +56,7 @@ export function registerTrigger(program: Command): void {
       .option('-t, --tables <names>', 'only these tables (comma-separated config names)')
       .option('--dry-run', 'do the work and roll it back: report what would change, write nothing')
       .option('--json', 'print one JSON document (the run result) and nothing else on stdout')
+      .option('--events', 'also write progress events as JSON lines on stderr while the run goes (rows, total when known)')
       .option('--wait <seconds>', 'if another run holds this terminal, wait up to this long instead of failing'),
   ))
     .addHelpText(
@@ -90,7 +94,7 @@ reached or stopped answering (the run ends with what it finished; rerun to go on
           tables,
           dryRun: flags.dryRun ?? false,
           lockWaitMs: waitSeconds * 1000,
-          onProgress: (e) => spinner.text(`${STEP_ARROW[e.step]} · ${e.table} · ${e.rows} rows`),
+          onProgress: progressSink(spinner, flags.events ?? false),
         });
       } finally {
         spinner.stop();
@@ -101,4 +105,18 @@ reached or stopped answering (the run ends with what it finished; rerun to go on
       if (result.error && result.errorCode !== 'ABORTED') process.stderr.write(`${colors(process.stderr).red('possync:')} ${result.error}\n`);
       process.exitCode = runExitCode(result);
     });
+}
+
+/**
+ * Where progress goes: the spinner's line (rows out of the total, percentage, time left), and with
+ * --events one JSON line per event on stderr for a program driving possync. Undefined when nobody
+ * looks, so the run skips counting rows for it.
+ */
+function progressSink(spinner: Progress, events: boolean): ((e: ProgressEvent) => void) | undefined {
+  if (!spinner.active && !events) return undefined;
+  const line = progressLine();
+  return (e) => {
+    if (spinner.active) spinner.text(line(e));
+    if (events) process.stderr.write(`${JSON.stringify({ event: 'progress', at: new Date().toISOString(), ...e })}\n`);
+  };
 }

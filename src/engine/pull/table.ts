@@ -1,5 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { fetchRows, scanRowArrays, scanRows } from '../../db/postgres/rows.ts';
+import { pgTable } from '../../db/quote.ts';
 import { appliedSnapshot, pulledSnapshot, readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type PullSnapshot } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
 import { heldKeys, settleDeferred } from '../held.ts';
@@ -209,6 +210,9 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
     const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
     return { limit, rows, keys, chars: charsOfRows(texts, columns), last: keys.at(-1) };
   };
+  // Rows to expect, for progress a person can plan by: Postgres' estimate (free), or a count of the
+  // table when it has none yet (never analysed); asked only when someone listens.
+  const total = ctx.onProgress ? await estimateRows(client, ref) : undefined;
   let after = scan.after;
   let page = load(after, sizer.next);
   for (;;) {
@@ -226,7 +230,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
     const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { ...scan, after } };
     if (arrays) bulkInsertArrays(ctx, t, arrays, next, result);
     else applyPullBatch(ctx, t, { keys: keys!, rows: rows!, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
-    ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged });
+    ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged + result.rejected + result.deferred, total });
     if (done) {
       if (sweep) sweepUnseen(ctx, t, result, final);
       return;
@@ -237,4 +241,14 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
 async function pushScanDone(ctx: RunContext, t: TablePlan): Promise<boolean> {
   const cp = await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name);
   return cp?.scan === 'done';
+}
+
+/** pg_class.reltuples when Postgres has an estimate (-1 or 0 before the first ANALYZE: then a count). */
+async function estimateRows(client: PgClient, ref: { schema: string; table: string }): Promise<number> {
+  const relation = pgTable(ref.schema, ref.table);
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint ELSE (SELECT count(*) FROM ${relation}) END::text AS n FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [relation],
+  );
+  return Number(rows[0]?.n ?? 0);
 }

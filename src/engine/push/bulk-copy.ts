@@ -69,7 +69,7 @@ interface ChunkDone {
  * Returns as soon as a range needed the row-by-row path (Postgres refused the COPY, or a row needs
  * a decision), leaving the rest of the scan to the caller's row-by-row loop.
  */
-export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckpoint, read: Reader, options: { pullFence: PullSnapshot | undefined; batch: () => BatchOptions }, result: TableResult): Promise<void> {
+export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckpoint, read: Reader, options: { pullFence: PullSnapshot | undefined; batch: () => BatchOptions; report: () => void }, result: TableResult): Promise<void> {
   if (cp.scan === 'done') return;
   const encoder = unkeyedStopsCopy(ctx, t, sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t));
   const order = t.sqlite.withoutRowid ? t.localKey.map(sqliteIdent) : ['rowid'];
@@ -88,7 +88,7 @@ export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckp
     finishBatch(ctx, t, prepared, outcome, options.batch());
     tally(result, prepared, outcome);
     cp.scan = chunk.upTo ? { after: chunk.upTo } : 'done';
-    ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.unchanged });
+    options.report();
     if (!copied) refused = true;
   };
 
