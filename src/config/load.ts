@@ -18,6 +18,7 @@ export interface ConfigOverrides {
   terminalId?: string | undefined;
   batchSize?: number | undefined;
   cron?: string | undefined;
+  listen?: string | undefined;
 }
 
 export interface LoadOptions {
@@ -92,6 +93,8 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
   const postgresSchema = ref(c.postgres?.schema, 'public', 'postgres.schema', true) ?? 'public';
   const terminalId = overrides.terminalId ?? ref(c.terminalId, 'env:TERMINAL_ID', 'terminalId', true);
   const cron = overrides.cron ?? ref(c.cron, 'env:SYNC_CRON', 'cron', false);
+  const listen = overrides.listen ?? ref(c.listen, undefined, 'listen', false);
+  const apiTokenFile = ref(c.apiTokenFile, undefined, 'apiTokenFile', false);
   const batchSize = overrides.batchSize ?? numberSetting(c.batchSize, 'env:SYNC_BATCH_SIZE', DEFAULT_BATCH_SIZE, 'batchSize', ref, problems);
   const retentionDays = numberSetting(c.retentionDays, undefined, DEFAULT_RETENTION_DAYS, 'retentionDays', ref, problems);
 
@@ -124,6 +127,8 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
     terminalId: terminalId!,
     batchSize,
     cron,
+    listen,
+    apiTokenFile: apiTokenFile === undefined ? undefined : path.resolve(path.dirname(file), apiTokenFile),
     retentionDays,
     naming: c.naming ?? 'exact',
     localOnly: c.localOnly ?? [],

@@ -95,6 +95,8 @@ export const configSchema = z.strictObject({
   terminalId: z.string().optional(),
   batchSize: z.union([z.number().int().min(1).max(100_000), z.string()]).optional(),
   cron: z.string().optional(),
+  listen: z.string().optional().describe('daemon control API address, e.g. "127.0.0.1:7070" (off when unset; --listen wins)'),
+  apiTokenFile: z.string().optional().describe('file holding the control API bearer token (POSSYNC_API_TOKEN wins); relative to this file\'s folder'),
   retentionDays: z.union([z.number().int().min(1), z.string()]).optional(),
   naming: z.enum(['exact', 'snake']).optional(),
   localOnly: z.array(name).optional(),

@@ -40,6 +40,10 @@ export interface ResolvedConfig {
   terminalId: string;
   batchSize: number;
   cron: string | undefined;
+  /** The daemon's control API address (`listen`, "host:port"); undefined: no API. */
+  listen?: string | undefined;
+  /** Absolute path of the file holding the control API's bearer token (`apiTokenFile`). */
+  apiTokenFile?: string | undefined;
   retentionDays: number;
   naming: 'exact' | 'snake';
   localOnly: string[];
