@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
-import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import type { TableResult } from '../../engine/result.ts';
-import { recentRuns, type LoggedRun } from '../../engine/status/run-log.ts';
+import type { LoggedRun } from '../../engine/status/run-log.ts';
+import { readRunLog } from '../../engine/status/run-log-report.ts';
 import { PossyncError } from '../../errors.ts';
 import { directionLine, STEP_ARROW } from '../arrows.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
@@ -41,13 +41,7 @@ Exit codes: 0 shown, 2 usage or config error, 3 the terminal database cannot be 
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new PossyncError('USAGE', `--limit must be a positive whole number, got "${flags.limit}"`);
       const config = configFromFlags(flags);
-      const sqlite = SqliteGateway.open(config.sqlitePath, { readonly: true });
-      let runs: LoggedRun[];
-      try {
-        runs = recentRuns(sqlite.db, limit, { includeDryRuns: true });
-      } finally {
-        sqlite.close();
-      }
+      const runs = readRunLog(config, limit);
       if (flags.json) printJson(runs);
       else process.stdout.write(`${render(runs, colors())}\n`);
     });

@@ -3,6 +3,7 @@ import { PossyncError, EXIT } from '../../errors.ts';
 import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../../db/sqlite/possync-schema.ts';
 import { listHeld, type HeldListing } from '../../engine/held.ts';
+import { heldReport } from '../../engine/status/held-report.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { sqliteTableNames } from '../../db/sqlite/introspect.ts';
 import { matchName } from '../../config/naming.ts';
@@ -53,7 +54,7 @@ error (including an unknown row for --discard), 3 the terminal database cannot b
           discard(sqlite, flags.discard, flags.json ?? false);
           return;
         }
-        const rows = listHeld(sqlite.db, flags.all ? {} : { kind: 'rejected' });
+        const { rows } = heldReport(sqlite.db, { all: flags.all ?? false });
         if (flags.json) printJson({ rows });
         else print(rows, flags.all ?? false, tableLabels(config, sqlite));
         process.exitCode = rows.length > 0 ? EXIT.SYNC_FAILURES : EXIT.OK;

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import type { Direction, ResolvedConfig } from '../../config/types.ts';
+import { selectTables } from '../../config/select-tables.ts';
+import type { Direction } from '../../config/types.ts';
 import { PossyncError, runExitCode } from '../../errors.ts';
 import { runSync } from '../../engine/run.ts';
 import { backupSqlite } from '../../db/sqlite/backup.ts';
@@ -19,22 +20,6 @@ interface TriggerFlags extends ConfigFlags, BackupFlags {
   json?: boolean;
   events?: boolean;
   wait?: string;
-}
-
-/**
- * --tables, checked against the config before anything connects: a typo is a usage error (exit 2)
- * that names the tables there are, not a run that quietly syncs nothing.
- */
-function selectTables(config: ResolvedConfig, list: string | undefined): string[] | undefined {
-  if (list === undefined) return undefined;
-  const names = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
-  const known = config.tables.map((t) => t.name);
-  if (names.length === 0) throw new PossyncError('USAGE', '--tables needs at least one table name', { hint: `configured tables: ${known.join(', ')}` });
-  const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length > 0) {
-    throw new PossyncError('USAGE', `--tables names tables that are not in the config: ${unknown.join(', ')}`, { hint: `configured tables: ${known.join(', ')}` });
-  }
-  return names;
 }
 
 export function registerTrigger(program: Command): void {
@@ -78,7 +63,7 @@ reached or stopped answering (the run ends with what it finished; rerun to go on
       const waitSeconds = flags.wait === undefined ? 0 : Number(flags.wait);
       if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new PossyncError('USAGE', `--wait must be a number of seconds, got "${flags.wait}"`);
       const backup = backupFromFlags(flags);
-      const tables = selectTables(config, flags.tables);
+      const tables = selectTables(config, flags.tables?.split(','));
       // Fail fast (or wait) while another run holds the terminal: see lock-holder.ts for why.
       await waitForLockFree(config.sqlitePath, waitSeconds * 1000);
       // The backup comes first: an admin who asked for one gets no run without it.
