@@ -27,6 +27,8 @@ export function humanLine(e: DaemonEvent): string {
       return `${e.at} ${directionLine(e.direction)} · failed before syncing: ${e.message}${e.hint ? ` (${e.hint})` : ''}${retry(e)}`;
     case 'skip':
       return `${e.at} tick skipped: ${e.message}`;
+    case 'listen':
+      return `${e.at} control API listening on ${e.url}${e.token ? ' (bearer token required)' : ''}`;
     case 'stop':
       return `${e.at} daemon stopped${e.signal ? ` (${e.signal})` : ''}${e.forced ? ': the run did not stop in time; its open batch rolls back' : ''}`;
   }

@@ -1,11 +1,15 @@
 import type { Direction, ResolvedConfig } from '../config/types.ts';
 import { backupSqlite } from '../db/sqlite/backup.ts';
 import { describeHolder, isRawBusy, lockHolder } from '../db/sqlite/lock-holder.ts';
+import type { ProgressEvent } from '../engine/context.ts';
 import { runSync } from '../engine/run.ts';
 import { asPossyncError, type RunOutcome } from './outcome.ts';
 
 export interface AttemptOptions {
   direction: Direction;
+  /** Only these tables (config names, already checked); default all. */
+  tables?: string[] | undefined;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
   /** Back up the SQLite file before the run, keeping the newest `keep`. */
   backup: { keep: number } | undefined;
 }
@@ -21,7 +25,7 @@ export async function attemptRun(config: ResolvedConfig, options: AttemptOptions
   if (holder) return { kind: 'locked', holder: describeHolder(holder) };
   try {
     const backup = options.backup ? (await backupSqlite(config.sqlitePath, { keep: options.backup.keep })).file : undefined;
-    const result = await runSync(config, { direction: options.direction, signal, lockWaitMs: 0 });
+    const result = await runSync(config, { direction: options.direction, tables: options.tables, onProgress: options.onProgress, signal, lockWaitMs: 0 });
     return { kind: 'ran', result, backup };
   } catch (err) {
     // Raw SQLITE_BUSY: the lock was taken between the check and the run, or the POS app kept the

@@ -1,17 +1,28 @@
 import { createTask, type Logger, type ScheduledTask } from 'node-cron';
 import type { Direction } from '../config/types.ts';
+import type { ProgressEvent } from '../engine/context.ts';
 import { nextDelay } from './backoff.ts';
 import type { DaemonEvent, Retry } from './events.ts';
 import type { DaemonLog } from './log.ts';
 import { failureOf, type RunOutcome } from './outcome.ts';
+
+export type Trigger = 'start' | 'schedule' | 'api';
+
+/** What to run: the daemon's direction and every table for ticks; the caller's choice for the API. */
+export interface RunRequest {
+  direction: Direction;
+  tables?: string[] | undefined;
+}
 
 export interface SchedulerOptions {
   cron: string;
   direction: Direction;
   terminalId: string;
   /** One attempt (backup + sync). Must not throw: failures come back as an outcome. */
-  runOnce: (signal: AbortSignal) => Promise<RunOutcome>;
+  runOnce: (signal: AbortSignal, request: RunRequest, onProgress: (event: ProgressEvent) => void) => Promise<RunOutcome>;
   log: DaemonLog;
+  /** Called after every attempt, whatever started it (the metrics count runs here). Must not throw. */
+  onOutcome?: (outcome: RunOutcome, trigger: Trigger, request: RunRequest) => void;
   random?: () => number;
   now?: () => number;
 }
@@ -26,7 +37,8 @@ export class SyncScheduler {
   private readonly options: SchedulerOptions;
   private readonly controller = new AbortController();
   private task: ScheduledTask | undefined;
-  private current: Promise<void> | undefined;
+  /** The attempt in progress: its outcome, and who listens to its progress (API streams). */
+  private current: { outcome: Promise<RunOutcome>; listeners: Set<(event: ProgressEvent) => void> } | undefined;
   private stopping: Promise<void> | undefined;
   private failures = 0;
   private notBefore = 0;
@@ -48,12 +60,29 @@ export class SyncScheduler {
     this.stopping ??= (async () => {
       await this.task?.destroy();
       this.controller.abort();
-      await this.current;
+      await this.current?.outcome;
     })();
     return this.stopping;
   }
 
-  private async tick(trigger: 'start' | 'schedule'): Promise<void> {
+  /**
+   * A run asked for now (the control API): it starts at once, also while backing off (someone
+   * asked), or joins the attempt in progress and gets that attempt's outcome, whatever its
+   * direction and tables. Never two at once: it goes through the same `current` slot as ticks.
+   * Undefined once stopping. `onProgress` hears the progress of whichever attempt it gets.
+   */
+  runNow(request: RunRequest, onProgress?: (event: ProgressEvent) => void): { outcome: Promise<RunOutcome>; joined: boolean } | undefined {
+    if (this.stopping) return undefined;
+    const joined = this.current !== undefined;
+    const current = this.current ?? this.begin('api', request);
+    if (onProgress) {
+      current.listeners.add(onProgress);
+      void current.outcome.finally(() => current.listeners.delete(onProgress));
+    }
+    return { outcome: current.outcome, joined };
+  }
+
+  private tick(trigger: 'start' | 'schedule'): void {
     if (this.stopping) return;
     if (this.current) {
       this.options.log({ event: 'skip', at: this.iso(), reason: 'running', message: 'the previous run is still in progress' });
@@ -61,23 +90,39 @@ export class SyncScheduler {
     }
     // Backing off: the failure line already said when the next attempt may start.
     if (this.now() < this.notBefore) return;
-    const run = this.attempt(trigger);
-    this.current = run;
-    try {
-      await run;
-    } finally {
-      this.current = undefined;
-    }
+    this.begin(trigger, { direction: this.options.direction });
   }
 
-  private async attempt(trigger: 'start' | 'schedule'): Promise<void> {
+  /** Claims the `current` slot synchronously (so nothing can start in between) until the attempt ends. */
+  private begin(trigger: Trigger, request: RunRequest): NonNullable<SyncScheduler['current']> {
+    const listeners = new Set<(event: ProgressEvent) => void>();
+    const fanOut = (event: ProgressEvent) => {
+      for (const l of listeners) l(event);
+    };
+    const outcome = this.attempt(trigger, request, fanOut);
+    const current = { outcome, listeners };
+    this.current = current;
+    void outcome.finally(() => {
+      if (this.current === current) this.current = undefined;
+    });
+    return current;
+  }
+
+  private async attempt(trigger: Trigger, request: RunRequest, onProgress: (event: ProgressEvent) => void): Promise<RunOutcome> {
     const o = this.options;
-    const outcome = await o.runOnce(this.controller.signal);
+    // Yield once so begin() has set `current` before the attempt can possibly finish.
+    await Promise.resolve();
+    const outcome = await o.runOnce(this.controller.signal, request, onProgress);
     const aborted = this.controller.signal.aborted;
+    try {
+      o.onOutcome?.(outcome, trigger, request);
+    } catch {
+      // Metrics must never stop the daemon.
+    }
     if (outcome.kind === 'locked') {
       const who = outcome.holder ?? 'or the terminal database stayed busy';
       o.log({ event: 'skip', at: this.iso(), reason: 'locked', message: `another run holds the lock (${who})` });
-      return;
+      return outcome;
     }
     const kind = failureOf(outcome, aborted);
     const retry: Retry = {};
@@ -89,10 +134,11 @@ export class SyncScheduler {
       this.failures = 0;
       this.notBefore = 0;
     }
-    o.log(outcome.kind === 'ran' ? runEvent(this.iso(), trigger, o.direction, outcome, aborted, retry) : {
-      event: 'error', at: this.iso(), trigger, direction: o.direction, code: outcome.error.code, message: outcome.error.message,
+    o.log(outcome.kind === 'ran' ? runEvent(this.iso(), trigger, request.direction, outcome, aborted, retry) : {
+      event: 'error', at: this.iso(), trigger, direction: request.direction, code: outcome.error.code, message: outcome.error.message,
       ...(outcome.error.hint ? { hint: outcome.error.hint } : {}), ...retry,
     });
+    return outcome;
   }
 
   private now(): number {
@@ -104,7 +150,7 @@ export class SyncScheduler {
   }
 }
 
-function runEvent(at: string, trigger: 'start' | 'schedule', direction: Direction, outcome: Extract<RunOutcome, { kind: 'ran' }>, aborted: boolean, retry: Retry): DaemonEvent {
+function runEvent(at: string, trigger: Trigger, direction: Direction, outcome: Extract<RunOutcome, { kind: 'ran' }>, aborted: boolean, retry: Retry): DaemonEvent {
   const r = outcome.result;
   const sum = (f: (t: (typeof r.tables)[number]) => number) => r.tables.reduce((a, t) => a + f(t), 0);
   return {
