@@ -5,6 +5,12 @@ import { createDaemonLog, type LogFormat } from '../../daemon/log.ts';
 import { attemptRun } from '../../daemon/run-once.ts';
 import { SyncScheduler } from '../../daemon/scheduler.ts';
 import { onStopSignal } from '../../util/cleanup.ts';
+import { parseListen } from '../../server/address.ts';
+import { resolveToken } from '../../server/auth.ts';
+import { startControlServer } from '../../server/http.ts';
+import { SyncMetrics } from '../../server/metrics.ts';
+import { ReadinessTracker } from '../../server/readiness.ts';
+import type { ResolvedConfig } from '../../config/types.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { backupFromFlags, withBackupOptions, type BackupFlags } from '../backup-options.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
@@ -12,6 +18,7 @@ import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-
 interface DaemonFlags extends ConfigFlags, BackupFlags {
   direction: Direction;
   cron?: string;
+  listen?: string;
   logFormat: LogFormat;
 }
 
@@ -40,7 +47,8 @@ export function registerDaemon(program: Command): void {
         )
         .addOption(new Option('-d, --direction <direction>', 'push, pull or both').choices(['push', 'pull', 'both']).default('both'))
         .option('--cron <expression>', 'schedule (overrides cron / SYNC_CRON); 5 fields, or 6 with seconds first')
-        .addOption(new Option('--log-format <format>', 'human lines or JSON lines').choices(['human', 'json']).default('human')),
+        .addOption(new Option('--log-format <format>', 'human lines or JSON lines').choices(['human', 'json']).default('human'))
+        .option('--listen <host:port>', 'serve the control API and /metrics here (overrides listen), e.g. 127.0.0.1:7070; other than loopback needs POSSYNC_API_TOKEN'),
     ),
   )
     .addHelpText(
@@ -55,9 +63,11 @@ Examples:
   $ possync daemon                                   uses cron from the config or SYNC_CRON
   $ possync daemon --cron '*/2 * * * *' --backup --backup-keep 10
   $ possync daemon --log-format json | tee -a /var/log/possync.jsonl
+  $ possync daemon --listen 127.0.0.1:7070          control API: curl -X POST 127.0.0.1:7070/sync
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, 2 usage or config error (including an invalid or
-missing cron expression). Runs that fail while the daemon is up are logged and retried;
+missing cron expression, a --listen address other than loopback without a token, or a port
+already taken). Runs that fail while the daemon is up are logged and retried;
 they do not stop it.`,
     )
     .action(async (flags: DaemonFlags) => {
@@ -65,23 +75,47 @@ they do not stop it.`,
       const cron = validateCron(flags.cron ?? config.cron);
       const backup = backupFromFlags(flags);
       const log = createDaemonLog(flags.logFormat);
+      // Checked before anything runs: a bad address or a missing token is a usage error (exit 2).
+      const api = apiSettings(config, flags.listen);
+      const observers = api ? { metrics: new SyncMetrics(config), readiness: new ReadinessTracker(config) } : undefined;
       const scheduler = new SyncScheduler({
         cron,
         direction: flags.direction,
         terminalId: config.terminalId,
-        runOnce: (signal) => attemptRun(config, { direction: flags.direction, backup }, signal),
+        runOnce: (signal, request, onProgress) => attemptRun(config, { direction: request.direction, tables: request.tables, onProgress, backup }, signal),
         log,
+        ...(observers && {
+          onOutcome: (outcome, _trigger, request) => {
+            observers.metrics.recordOutcome(outcome, request.direction);
+            observers.readiness.record(outcome);
+          },
+        }),
       });
       const signalled = new Promise<NodeJS.Signals>((resolve) => onStopSignal(resolve));
+      // Started first, stopped last: a port that is taken stops the daemon before any run.
+      const server = api && observers ? await startControlServer({ config, ...api, scheduler, direction: flags.direction, ...observers }) : undefined;
+      if (server) log({ event: 'listen', at: new Date().toISOString(), url: server.url, token: api!.token !== undefined });
       await scheduler.start();
       const signal = await signalled;
       let timer: NodeJS.Timeout | undefined;
       const forced = await Promise.race([
-        scheduler.stop().then(() => false),
+        // The scheduler first (its aborted run answers the API requests waiting on it), then the server.
+        scheduler.stop().then(async () => {
+          await server?.close();
+          return false;
+        }),
         new Promise<boolean>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS, true))),
       ]);
       clearTimeout(timer);
       log({ event: 'stop', at: new Date().toISOString(), signal, forced });
       // main() exits the process after this returns, also when a forced stop left a run behind.
     });
+}
+
+/** The control API's address and token (--listen > listen in the config), or undefined when off. */
+function apiSettings(config: ResolvedConfig, flag: string | undefined) {
+  const listen = flag ?? config.listen;
+  if (listen === undefined || listen.trim() === '') return undefined;
+  const address = parseListen(listen);
+  return { address, token: resolveToken(address, process.env, config.apiTokenFile) };
 }
