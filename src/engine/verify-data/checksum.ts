@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { WireRow } from '../decide.ts';
 import type { ColumnPlan, TablePlan } from '../plan/types.ts';
 import { normalSql, normalText } from './normal-form.ts';
@@ -20,10 +20,16 @@ export function encode(values: ReadonlyArray<string | null>): string {
   return out;
 }
 
-const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+// crypto.hash (Node ≥ 20.12) is a one-shot digest, about twice as fast as createHash per row.
+const md5 = (text: string) => crypto.hash('md5', text, 'hex');
 
 export function keyHash(t: TablePlan, row: WireRow): string {
   return md5(encode(t.key.map((k) => normalText(k.family, row[k.pg] ?? null))));
+}
+
+/** keyHash of a key given as its wire values in key-column order. */
+export function keyPartsHash(t: TablePlan, parts: readonly string[]): string {
+  return md5(encode(t.key.map((k, i) => normalText(k.family, parts[i] ?? null))));
 }
 
 export function rowHash(t: TablePlan, row: WireRow): string {

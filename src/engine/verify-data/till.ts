@@ -6,7 +6,7 @@ import { keyString, parseKey } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { addTo, bucketOf, keyHash, rowHash, type BucketSum } from './checksum.ts';
+import { addTo, bucketOf, keyHash, keyPartsHash, rowHash, type BucketSum } from './checksum.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
 export interface TillRow {
@@ -18,6 +18,9 @@ export interface TillRow {
 }
 
 const PAGE = 2_000;
+/** The alias pass 1 reads each row's rowid under (a name no application column is expected to have). */
+const ROWID = '"_possync_verify_rowid"';
+const ROWID_KEY = '_possync_verify_rowid';
 /** What an unreadable row adds to its bucket: no cloud row hashes to it, so the bucket differs. */
 const UNREADABLE = 'f'.repeat(32);
 
@@ -26,8 +29,8 @@ const UNREADABLE = 'f'.repeat(32);
  * translation, temporal forms and booleans are what the push would send). Rows without a shared
  * key yet (never pushed) have a pending change and are left out.
  */
-function* convertedPages(db: SqliteDb, plan: SyncPlan, t: TablePlan, columns: string = '*'): Generator<Array<{ raw: RawRow; conv: ToWire }>> {
-  const stmt = db.prepare(`SELECT ${columns} FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
+function* convertedPages(db: SqliteDb, plan: SyncPlan, t: TablePlan, withRowid = false): Generator<Array<{ raw: RawRow; conv: ToWire }>> {
+  const stmt = db.prepare(`SELECT ${withRowid ? `rowid AS ${ROWID}, ` : ''}* FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
   let page: RawRow[] = [];
   const convert = () => {
     const convs = localRowsToWire(db, plan, t, page);
@@ -53,8 +56,43 @@ function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
 }
 
 function bucketOfKey(t: TablePlan, key: string, buckets: number): number {
-  const parts = JSON.parse(key) as string[];
-  return bucketOf(keyHash(t, Object.fromEntries(t.key.map((k, j) => [k.pg, parts[j] ?? null]))), buckets);
+  return bucketOf(keyPartsHash(t, JSON.parse(key) as string[]), buckets);
+}
+
+/** Whether the table has rowids (not WITHOUT ROWID): pass 1 then remembers each row's bucket by rowid. */
+function hasRowid(db: SqliteDb, t: TablePlan): boolean {
+  try {
+    db.prepare(`SELECT rowid FROM ${sqliteIdent(t.sqliteName)} LIMIT 0`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Rowids and buckets of every row pass 1 hashed: 12 bytes a row, so pass 2 reads only the rows it needs. */
+export class RowidBuckets {
+  private rowids = new Float64Array(1024);
+  private buckets = new Int32Array(1024);
+  private n = 0;
+  add(rowid: number, bucket: number): void {
+    if (this.n === this.rowids.length) {
+      const grow = <A extends Float64Array | Int32Array>(a: A, make: (n: number) => A) => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.rowids = grow(this.rowids, (n) => new Float64Array(n));
+      this.buckets = grow(this.buckets, (n) => new Int32Array(n));
+    }
+    this.rowids[this.n] = rowid;
+    this.buckets[this.n] = bucket;
+    this.n += 1;
+  }
+  in(which: ReadonlySet<number>): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.n; i++) if (which.has(this.buckets[i]!)) out.push(this.rowids[i]!);
+    return out;
+  }
 }
 
 /**
@@ -67,37 +105,50 @@ export async function tillBuckets(
   t: TablePlan,
   buckets: number,
   betweenPages: () => Promise<void>,
-): Promise<{ sums: Map<number, BucketSum>; rows: number }> {
+): Promise<{ sums: Map<number, BucketSum>; rows: number; byRowid: RowidBuckets | undefined }> {
   const sums = new Map<number, BucketSum>();
   let rows = 0;
-  for (const page of convertedPages(db, plan, t)) {
+  const byRowid = hasRowid(db, t) ? new RowidBuckets() : undefined;
+  for (const page of convertedPages(db, plan, t, byRowid !== undefined)) {
     await betweenPages();
     for (const { raw, conv } of page) {
+      let bucket: number;
       if (conv.ok) {
-        addTo(sums, bucketOf(keyHash(t, conv.row), buckets), rowHash(t, conv.row));
-        rows += 1;
-        continue;
+        bucket = bucketOf(keyHash(t, conv.row), buckets);
+        addTo(sums, bucket, rowHash(t, conv.row));
+      } else {
+        const key = sharedKey(t, raw);
+        if (key === undefined) continue;
+        bucket = bucketOfKey(t, key, buckets);
+        addTo(sums, bucket, UNREADABLE);
       }
-      const key = sharedKey(t, raw);
-      if (key === undefined) continue;
-      addTo(sums, bucketOfKey(t, key, buckets), UNREADABLE);
       rows += 1;
+      byRowid?.add(Number(raw[ROWID_KEY]), bucket);
     }
   }
-  return { sums, rows };
+  return { sums, rows, byRowid };
 }
 
 /**
- * Pass 2, only when buckets differ: the rows of those buckets with key, local key and hash. It
- * reads just the key columns (the shared key and the local key) of every row; rows in a differing
- * bucket are then read in full by local key and converted. A table whose key is a translated FK
- * (the till stores a parent's local id) needs the full conversion for every row instead.
+ * Pass 2, only when buckets differ: the rows of those buckets with key, local key and hash. With
+ * rowids (most tables) pass 1 noted each row's bucket, so only those rows are read again. A
+ * WITHOUT ROWID table reads just the key columns of every row; a WITHOUT ROWID table whose key is
+ * a translated FK (the till stores a parent's local id) converts every row again. The rows found
+ * are read in full by local key and converted.
  */
-export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number, which: ReadonlySet<number>): TillRow[] {
+export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number, which: ReadonlySet<number>, byRowid: RowidBuckets | undefined): TillRow[] {
   if (which.size === 0) return [];
   const translatedKey = t.fks.some((f) => f.translate && t.key.includes(f.column));
   const lkeys: string[] = [];
-  if (!translatedKey) {
+  const rowids = byRowid?.in(which);
+  if (rowids) {
+    // Pass 1 remembered each row's bucket: only the rows of differing buckets are read again.
+    const cols = [...new Set([...t.localKey, ...t.key.map((k) => k.sqlite)])].map((c) => `t.${sqliteIdent(c)} AS ${sqliteIdent(c)}`).join(', ');
+    const stmt = db.prepare(`SELECT ${cols} FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
+    for (let i = 0; i < rowids.length; i += PAGE) {
+      for (const raw of stmt.all(JSON.stringify(rowids.slice(i, i + PAGE))) as RawRow[]) lkeys.push(localKeyString(t, raw));
+    }
+  } else if (!translatedKey) {
     const cols = [...new Set([...t.localKey, ...t.key.map((k) => k.sqlite)])].map(sqliteIdent).join(', ');
     const stmt = db.prepare(`SELECT ${cols} FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
     for (const raw of stmt.iterate() as Iterable<RawRow>) {
@@ -116,7 +167,7 @@ export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: 
     const key = sharedKey(t, raw);
     if (key !== undefined && which.has(bucketOfKey(t, key, buckets))) out.push({ key, lkey, rh: undefined, unreadable: conv.reason });
   };
-  if (translatedKey) {
+  if (translatedKey && !rowids) {
     for (const page of convertedPages(db, plan, t)) for (const { raw, conv } of page) take(raw, conv);
     return out;
   }

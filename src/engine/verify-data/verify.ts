@@ -129,7 +129,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       const onlyCloud: string[] = [];
       const seen = new Set<string>();
       // The till's rows of those buckets, read from the till in the same way.
-      for (const row of tillLeaves(db, plan, t, buckets, new Set(differing))) {
+      for (const row of tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid)) {
         seen.add(row.key);
         const rh = cloud.get(row.key);
         if (busy(row.key, row.lkey)) result.inFlight += 1;
