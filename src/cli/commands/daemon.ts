@@ -41,6 +41,9 @@ export function registerDaemon(program: Command): void {
             '(a second daemon, a manual `possync trigger`) holds the terminal lock, is skipped and logged.\n\n' +
             'Failed runs back off exponentially with jitter, and ticks are skipped until the delay has passed: ' +
             'from 5 s up to 5 min when the cause clears by itself (a database that cannot be reached or stopped answering, a lock another program holds), from 30 s up to 30 min for other failures.\n\n' +
+            'With --listen (or listen in the config) it also serves a control API and Prometheus metrics: POST /sync runs now or joins the run in progress ' +
+            '(never overlapping a scheduled one), GET /status, /logs, /rejected, /conflicts answer the same JSON as the CLI, /metrics, /healthz, /readyz. ' +
+            'Loopback needs no token; any other address requires POSSYNC_API_TOKEN or apiTokenFile.\n\n' +
             'SIGTERM or Ctrl-C stops scheduling, aborts the current run between batches (a batch commits whole or not at all, ' +
             'so no checkpoint is half written) and exits 0 within 10 s. A second Ctrl-C exits at once.\n\n' +
             `  push  = ${STEP_ARROW.push}\n  pull  = ${STEP_ARROW.pull}\n  both  = push, then pull`,
@@ -82,7 +85,8 @@ they do not stop it.`,
         cron,
         direction: flags.direction,
         terminalId: config.terminalId,
-        runOnce: (signal, request, onProgress) => attemptRun(config, { direction: request.direction, tables: request.tables, onProgress, backup }, signal),
+        // Progress only when the API can stream it: without a listener the engine skips counting rows.
+        runOnce: (signal, request, onProgress) => attemptRun(config, { direction: request.direction, tables: request.tables, onProgress: api ? onProgress : undefined, backup }, signal),
         log,
         ...(observers && {
           onOutcome: (outcome, _trigger, request) => {
