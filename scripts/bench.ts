@@ -186,6 +186,10 @@ async function main(): Promise<void> {
     results.cyclePush = await runPhase({ phase: 'cycle-push', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
     results.cyclePull = await runPhase({ phase: 'cycle-pull', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
 
+    spinner.text(`verify-data on ${opts.rows} rows with 10 planted differences`);
+    results.verifyData = await runPhase({ phase: 'verify-data', url, sqlite: big, terminal: 'bench-a' });
+    log(`verify-data: ${results.verifyData.ms.toFixed(0)} ms`);
+
     spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.smallRows}-row database)`);
     const small = path.join(work, 'small.sqlite');
     createTerminal(small, opts.smallRows);
@@ -220,6 +224,7 @@ async function main(): Promise<void> {
         cyclePush: results.cyclePush?.maxRssMb,
         cyclePull: results.cyclePull?.maxRssMb,
       },
+      verifyData: verifySummary(results.verifyData),
       phases: results,
     };
     fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
@@ -235,6 +240,23 @@ async function main(): Promise<void> {
   }
 }
 
+/** verify-data's figures: its time against one scan of each side, and what crossed the network. */
+function verifySummary(r: PhaseResult | undefined) {
+  if (!r) return undefined;
+  const v = r as PhaseResult & { pgScanMs: number; sqliteScanMs: number; found: number; transfer: { buckets: number; hashedRows: number; fullRows: number } };
+  return {
+    ms: Math.round(v.ms),
+    pgScanMs: Math.round(v.pgScanMs),
+    sqliteScanMs: Math.round(v.sqliteScanMs),
+    found: v.found,
+    buckets: v.transfer.buckets,
+    hashedRows: v.transfer.hashedRows,
+    fullRows: v.transfer.fullRows,
+    /** Rows that crossed as key + hash or in full, as a share of the table. */
+    transferredPct: Math.round(((v.transfer.hashedRows + v.transfer.fullRows) / Math.max(1, v.rows)) * 10000) / 100,
+  };
+}
+
 function printSummary(s: {
   rows: number;
   smallRows: number;
@@ -243,6 +265,7 @@ function printSummary(s: {
   ratios: Record<string, number | undefined>;
   cycleMs: Record<string, number | undefined>;
   peakRssMb: Record<string, number | undefined>;
+  verifyData?: ReturnType<typeof verifySummary>;
 }): void {
   const fmt = (n: number | undefined, unit = '', digits = 1, minDigits = 0) =>
     n === undefined ? 'n/a' : `${n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: minDigits })}${unit}`;
@@ -258,6 +281,7 @@ function printSummary(s: {
     `  cycle push, ${s.changes} changes       ${fmt(s.cycleMs.push, ' ms')}   (${fmt(s.cycleMs.smallPush, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePushVsSmall)})`,
     `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePullVsSmall)})`,
     `  first pull, rows already there ${fmt(s.rowsPerSecond.settle, ' rows/s')}   (compares every row)`,
+    `  verify-data, 10 differences   ${s.verifyData ? `${fmt(s.verifyData.ms, ' ms')}   (one scan: postgres ${fmt(s.verifyData.pgScanMs, ' ms')}, sqlite ${fmt(s.verifyData.sqliteScanMs, ' ms')}; found ${s.verifyData.found}; sent ${fmt(s.verifyData.hashedRows)} rows as key+hash, ${fmt(s.verifyData.fullRows)} in full = ${fmt(s.verifyData.transferredPct, '%', 2)} of rows)` : 'n/a'}`,
     `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, compare ${fmt(s.peakRssMb.settle, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
     `                                (baseline: ${fmt(s.peakRssMb.baseline, ' MB')} with possync loaded and both databases open)`,
   ];

@@ -9,12 +9,13 @@ import { resolveConfig } from '../../src/config/load.ts';
 import { PgGateway } from '../../src/db/postgres/gateway.ts';
 import { SqliteGateway } from '../../src/db/sqlite/gateway.ts';
 import { runSync } from '../../src/engine/run.ts';
+import { runVerifyData } from '../../src/engine/verify-data/run.ts';
 import { applied } from '../../src/engine/result.ts';
 import { tuneHeap } from '../../src/util/heap.ts';
 import { COLUMNS } from './dataset.ts';
 
 interface PhaseInput {
-  phase: 'baseline' | 'copy' | 'push' | 'pull' | 'settle' | 'cycle-push' | 'cycle-pull';
+  phase: 'baseline' | 'copy' | 'push' | 'pull' | 'settle' | 'cycle-push' | 'cycle-pull' | 'verify-data';
   url: string;
   sqlite: string;
   terminal: string;
@@ -118,8 +119,55 @@ async function cycles(direction: 'push' | 'pull') {
   return { ms: median(times), rows: changes, samples: times.map((t) => Math.round(t * 10) / 10) };
 }
 
+/**
+ * verify-data on a settled till: 10 differences planted around possync (5 on the till with their
+ * change-log entries removed, 5 in the cloud with the capture trigger disabled), scattered over the
+ * key space. Timed against one full scan of each side for reference: Postgres reading every
+ * column as text (server-side, nothing sent), SQLite reading every row.
+ */
+async function verifyDataPhase() {
+  const cfg = config();
+  const app = new Database(cfg.sqlitePath);
+  const client = new pg.Client({ connectionString: input.url });
+  await client.connect();
+  try {
+    const seq = (app.prepare(`SELECT coalesce(max(seq), 0) AS s FROM _possync_changes`).get() as { s: number }).s;
+    // Nine distinct rows anywhere in the key space (and one new row): no two plants touch one row.
+    const ids = (app.prepare(`SELECT id FROM products ORDER BY random() LIMIT 9`).all() as Array<{ id: string }>).map((r) => r.id);
+    const bump = app.prepare(`UPDATE products SET qty = qty + 1000 WHERE id = ?`);
+    for (const id of ids.slice(0, 4)) bump.run(id);
+    app.prepare(`INSERT INTO products SELECT 'ffffffff-0000-4000-8000-000000000001', sku, name, price, qty, active, updated_at, NULL FROM products LIMIT 1`).run();
+    app.prepare(`DELETE FROM _possync_changes WHERE seq > ?`).run(seq);
+    await client.query('BEGIN');
+    await client.query('ALTER TABLE products DISABLE TRIGGER USER');
+    await client.query(`UPDATE products SET name = name || ' (cloud)' WHERE id = ANY($1::uuid[])`, [ids.slice(4, 7)]);
+    await client.query(`DELETE FROM products WHERE id = ANY($1::uuid[])`, [ids.slice(7, 9)]);
+    await client.query('ALTER TABLE products ENABLE TRIGGER USER');
+    await client.query('COMMIT');
+    let started = performance.now();
+    // Every column's text is built (a bare count would let the planner skip the columns).
+    await client.query(`SELECT sum(octet_length(concat(${COLUMNS.map((c) => `${c}::text`).join(', ')}))) FROM products`);
+    const pgScanMs = performance.now() - started;
+    started = performance.now();
+    let n = 0;
+    for (const _ of app.prepare(`SELECT * FROM products`).safeIntegers(true).iterate()) n++;
+    const sqliteScanMs = performance.now() - started;
+    started = performance.now();
+    const result = await runVerifyData(cfg);
+    const ms = performance.now() - started;
+    const t = result.tables[0]!;
+    if (t.rows.length !== 10) throw new Error(`verify-data found ${t.rows.length} differences, not 10: ${JSON.stringify(t.rows)}`);
+    return { ms, rows: n, pgScanMs, sqliteScanMs, found: t.rows.length, transfer: t.transfer, durationMs: t.durationMs };
+  } finally {
+    app.close();
+    await client.end();
+  }
+}
+
 const out =
-  input.phase === 'baseline'
+  input.phase === 'verify-data'
+    ? await verifyDataPhase()
+    : input.phase === 'baseline'
     ? await baseline()
     : input.phase === 'copy'
       ? await copyPhase()

@@ -28,11 +28,15 @@ describe('npm run bench (smoke, 1,000 rows)', () => {
         cycleMs: { push: number; pull: number; smallPush: number; smallPull: number };
         peakRssMb: { baseline: number; push: number; pull: number; settle: number; cyclePush: number; cyclePull: number };
         phases: { settle: { rows: number } };
+        verifyData: { found: number; hashedRows: number; fullRows: number };
       };
       expect(result.rows).toBe(1000);
       for (const v of [result.rowsPerSecond.copy, result.rowsPerSecond.push, result.rowsPerSecond.pull, result.rowsPerSecond.settle]) expect(v).toBeGreaterThan(0);
       // The first pull of the till that pushed compares every row (and applies none).
       expect(result.phases.settle.rows).toBe(1000);
+      // verify-data finds the 10 planted differences (the phase fails otherwise) and reads few rows in full.
+      expect(result.verifyData.found).toBe(10);
+      expect(result.verifyData.fullRows).toBeLessThanOrEqual(10);
       for (const v of Object.values(result.cycleMs)) expect(v).toBeGreaterThan(0);
       for (const v of Object.values(result.peakRssMb)) expect(v).toBeGreaterThan(0);
       // Every phase needs at least what possync takes loaded and connected.
