@@ -118,6 +118,33 @@ describe('possync daemon --listen (control API, subprocess, real HTTP)', () => {
       expect(text).toMatch(/# TYPE possync_run_duration_seconds histogram/);
     });
 
+    it('counts conflicts by table, step and the side that won', async () => {
+      const d = daemon(c, ['--listen', '127.0.0.1:0']);
+      const base = await apiBase(d);
+      await d.waitForLine(/"event":"run".*"trigger":"start"/);
+      // The same patient changed on both sides; the cloud's change is newer, so it wins the push.
+      const db = openSqlite(c.sqlitePath);
+      db.prepare(`UPDATE patients SET full_name = 'Tomás R. (till)', updated_at = '2026-11-04T10:00:00.000Z' WHERE id = ?`).run(uuid(12));
+      db.close();
+      await c.pg.query(`UPDATE patients SET full_name = 'Tomás R. (office)', updated_at = '2026-11-04T11:00:00Z' WHERE id = $1`, [uuid(12)]);
+      const res = await fetch(`${base}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ direction: 'push', tables: ['patients'] }) });
+      const result = (await res.json()) as RunResult;
+      const conflicts = result.tables.find((t) => t.table === 'patients')!.conflicts;
+      expect(conflicts).toBe(1);
+      // Who won is read back from the conflict records after the run: poll the counter briefly.
+      const key = 'possync_conflicts_total{table="patients",step="push",outcome="server"}';
+      const deadline = Date.now() + 10_000;
+      let value: number | undefined;
+      while (Date.now() < deadline) {
+        value = parseMetrics(await (await fetch(`${base}/metrics`)).text()).get(key);
+        if (value !== undefined) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(value).toBe(1);
+      const listed = (await (await fetch(`${base}/conflicts`)).json()) as { cloud: Array<{ table: string; winner: string; direction: string }> };
+      expect(listed.cloud[0]).toMatchObject({ table: 'patients', winner: 'server', direction: 'push' });
+    });
+
     it('streams progress events, then the result, with Accept: text/event-stream', async () => {
       const d = daemon(c, ['--listen', '127.0.0.1:0']);
       const base = await apiBase(d);
