@@ -12,7 +12,7 @@ const MIN_TOKEN_LENGTH = 16;
  * API can start syncs and shows rows held back (customer data) to whoever reaches the port.
  */
 export function resolveToken(address: ListenAddress, env: NodeJS.ProcessEnv, tokenFile: string | undefined): string | undefined {
-  let token = env[TOKEN_ENV]?.trim() || undefined;
+  let token = env.POSSYNC_API_TOKEN?.trim() || undefined;
   let from = TOKEN_ENV;
   if (token === undefined && tokenFile !== undefined) {
     try {
