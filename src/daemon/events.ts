@@ -8,9 +8,9 @@ import type { FailureKind } from './backoff.ts';
  */
 export type DaemonEvent =
   | { event: 'start'; at: string; pid: number; terminalId: string; direction: Direction; cron: string; nextRun: string | null }
-  | ({ event: 'run'; at: string; trigger: 'start' | 'schedule' | 'api'; direction: Direction; runId: string; status: RunStatus | 'aborted';
+  | ({ event: 'run'; at: string; trigger: 'start' | 'schedule' | 'api' | 'reconnect'; direction: Direction; runId: string; status: RunStatus | 'aborted';
       applied: number; conflicts: number; waiting: number; failedTables: number; durationMs: number; error?: string; backup?: string } & Retry)
-  | ({ event: 'error'; at: string; trigger: 'start' | 'schedule' | 'api'; direction: Direction; code: string; message: string; hint?: string } & Retry)
+  | ({ event: 'error'; at: string; trigger: 'start' | 'schedule' | 'api' | 'reconnect'; direction: Direction; code: string; message: string; hint?: string } & Retry)
   | { event: 'skip'; at: string; reason: 'running' | 'locked'; message: string }
   | { event: 'listen'; at: string; url: string; token: boolean }
   | { event: 'stop'; at: string; signal: string | null; forced: boolean };

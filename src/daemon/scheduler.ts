@@ -5,8 +5,9 @@ import { nextDelay } from './backoff.ts';
 import type { DaemonEvent, Retry } from './events.ts';
 import type { DaemonLog } from './log.ts';
 import { failureOf, type RunOutcome } from './outcome.ts';
+import { ReconnectWatch } from './reconnect.ts';
 
-export type Trigger = 'start' | 'schedule' | 'api';
+export type Trigger = 'start' | 'schedule' | 'api' | 'reconnect';
 
 /** What to run: the daemon's direction and every table for ticks; the caller's choice for the API. */
 export interface RunRequest {
@@ -23,6 +24,8 @@ export interface SchedulerOptions {
   log: DaemonLog;
   /** Called after every attempt, whatever started it (the metrics count runs here). Must not throw. */
   onOutcome?: (outcome: RunOutcome, trigger: Trigger, request: RunRequest) => void;
+  /** Knock on Postgres while it cannot be reached, and sync as soon as it answers (reconnect.ts). */
+  reconnect?: { probe: () => Promise<boolean>; intervalMs: number };
   random?: () => number;
   now?: () => number;
 }
@@ -42,9 +45,12 @@ export class SyncScheduler {
   private stopping: Promise<void> | undefined;
   private failures = 0;
   private notBefore = 0;
+  private readonly watch: ReconnectWatch | undefined;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
+    const r = options.reconnect;
+    this.watch = r && new ReconnectWatch(r.probe, r.intervalMs, () => this.tick('reconnect'));
   }
 
   async start(): Promise<void> {
@@ -59,6 +65,7 @@ export class SyncScheduler {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.task?.destroy();
+      this.watch?.stop();
       this.controller.abort();
       await this.current?.outcome;
     })();
@@ -82,14 +89,15 @@ export class SyncScheduler {
     return { outcome: current.outcome, joined };
   }
 
-  private tick(trigger: 'start' | 'schedule'): void {
+  private tick(trigger: 'start' | 'schedule' | 'reconnect'): void {
     if (this.stopping) return;
     if (this.current) {
       this.options.log({ event: 'skip', at: this.iso(), reason: 'running', message: 'the previous run is still in progress' });
       return;
     }
-    // Backing off: the failure line already said when the next attempt may start.
-    if (this.now() < this.notBefore) return;
+    // Backing off: the failure line already said when the next attempt may start. Postgres
+    // answering again ends the wait: the reason for it is gone.
+    if (trigger !== 'reconnect' && this.now() < this.notBefore) return;
     this.begin(trigger, { direction: this.options.direction });
   }
 
@@ -126,6 +134,10 @@ export class SyncScheduler {
     }
     const kind = failureOf(outcome, aborted);
     const retry: Retry = {};
+    // Postgres gone: knock until it answers. Not after a run the knock itself started, so a server
+    // that answers TCP but keeps failing goes back to the plain backoff.
+    if (lostPostgres(outcome) && trigger !== 'reconnect') this.watch?.start();
+    else this.watch?.stop();
     if (kind) {
       this.failures += 1;
       this.notBefore = this.now() + nextDelay(kind, this.failures, (o.random ?? Math.random)());
@@ -148,6 +160,12 @@ export class SyncScheduler {
   private iso(): string {
     return new Date(this.now()).toISOString();
   }
+}
+
+/** The attempt could not reach Postgres, or lost it mid-run. */
+function lostPostgres(outcome: RunOutcome): boolean {
+  const code = outcome.kind === 'error' ? outcome.error.code : outcome.kind === 'ran' ? outcome.result.errorCode : undefined;
+  return code === 'PG_UNREACHABLE' || code === 'TIMEOUT';
 }
 
 function runEvent(at: string, trigger: Trigger, direction: Direction, outcome: Extract<RunOutcome, { kind: 'ran' }>, aborted: boolean, retry: Retry): DaemonEvent {

@@ -3,6 +3,7 @@ import type { Direction } from '../../config/types.ts';
 import { validateCron } from '../../daemon/cron.ts';
 import { createDaemonLog, type LogFormat } from '../../daemon/log.ts';
 import { attemptRun } from '../../daemon/run-once.ts';
+import { tcpProbe } from '../../daemon/reconnect.ts';
 import { SyncScheduler } from '../../daemon/scheduler.ts';
 import { onStopSignal } from '../../util/cleanup.ts';
 import { parseListen } from '../../server/address.ts';
@@ -28,6 +29,9 @@ interface DaemonFlags extends ConfigFlags, BackupFlags {
  * all (the open transactions roll back when the connections close).
  */
 const STOP_TIMEOUT_MS = 8_000;
+
+/** How often the daemon knocks on an unreachable Postgres (a TCP connect, not a sync). */
+const RECONNECT_PROBE_MS = 2_000;
 
 export function registerDaemon(program: Command): void {
   withBackupOptions(
@@ -88,6 +92,8 @@ they do not stop it.`,
         // Progress only when the API can stream it: without a listener the engine skips counting rows.
         runOnce: (signal, request, onProgress) => attemptRun(config, { direction: request.direction, tables: request.tables, onProgress: api ? onProgress : undefined, backup }, signal),
         log,
+        // While Postgres cannot be reached: a TCP connect every 2 s, and a sync as soon as it answers.
+        reconnect: { probe: tcpProbe(config.postgresUrl), intervalMs: RECONNECT_PROBE_MS },
         ...(observers && {
           onOutcome: (outcome, _trigger, request) => {
             observers.metrics.recordOutcome(outcome, request.direction);
