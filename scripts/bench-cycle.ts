@@ -18,23 +18,13 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/postgres/embedded.ts';
 import { pgIdent } from '../src/db/quote.ts';
+import { CYCLE_PG, CYCLE_SQLITE, cycleCounts, fillCycleTill } from './bench/cycle-dataset.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The bundle the installed command runs, built fresh: bin/possync.js would run the sources through
 // tsx's loader whenever a source file is newer than the bundle, which costs seconds per process.
 const BUNDLE = path.join(here, '..', 'dist', 'possync.mjs');
 
-const PG = `
-CREATE TABLE branch (id int PRIMARY KEY, name text NOT NULL, manager_id int NOT NULL, updated_at timestamptz(3) NOT NULL);
-CREATE TABLE employee (id int PRIMARY KEY, name text NOT NULL, branch_id int NOT NULL REFERENCES branch, updated_at timestamptz(3) NOT NULL);
-ALTER TABLE branch ADD FOREIGN KEY (manager_id) REFERENCES employee;
-CREATE TABLE sale (id int PRIMARY KEY, employee_id int NOT NULL REFERENCES employee, amount numeric(10,2) NOT NULL, updated_at timestamptz(3) NOT NULL);
-CREATE TABLE sale_item (id int PRIMARY KEY, sale_id int NOT NULL REFERENCES sale, sku text NOT NULL, qty int NOT NULL, updated_at timestamptz(3) NOT NULL);`;
-const SQLITE = `
-CREATE TABLE branch (id INTEGER PRIMARY KEY, name TEXT NOT NULL, manager_id INTEGER NOT NULL REFERENCES employee(id), updated_at TEXT NOT NULL);
-CREATE TABLE employee (id INTEGER PRIMARY KEY, name TEXT NOT NULL, branch_id INTEGER NOT NULL REFERENCES branch(id), updated_at TEXT NOT NULL);
-CREATE TABLE sale (id INTEGER PRIMARY KEY, employee_id INTEGER NOT NULL REFERENCES employee(id), amount TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE sale_item (id INTEGER PRIMARY KEY, sale_id INTEGER NOT NULL REFERENCES sale(id), sku TEXT NOT NULL, qty INTEGER NOT NULL, updated_at TEXT NOT NULL);`;
 const TABLES = ['branch', 'employee', 'sale', 'sale_item'];
 
 function arg(name: string, fallback: number): number {
@@ -44,28 +34,12 @@ function arg(name: string, fallback: number): number {
   return n;
 }
 
-/** The till: branches, two employees each (the first manages it), then sales and their items. */
+/** The till, in WAL mode as possync leaves it, with about `rows` rows. */
 function createTill(file: string, rows: number): void {
-  const branches = Math.max(1, Math.round(rows / 20));
-  const employees = 2 * branches;
-  const sales = Math.round((rows - 3 * branches) * 0.47);
-  const items = rows - branches - employees - sales;
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.exec(SQLITE);
-  const at = '2026-12-01T09:00:00.000Z';
-  // The cycle is checked at COMMIT, as the till app would do it (reset after every transaction).
-  db.pragma('defer_foreign_keys = ON');
-  db.transaction(() => {
-    const b = db.prepare('INSERT INTO branch VALUES (?, ?, ?, ?)');
-    for (let i = 1; i <= branches; i++) b.run(i, `branch ${i}`, 2 * i - 1, at);
-    const e = db.prepare('INSERT INTO employee VALUES (?, ?, ?, ?)');
-    for (let i = 1; i <= employees; i++) e.run(i, `employee ${i}`, Math.ceil(i / 2), at);
-    const s = db.prepare('INSERT INTO sale VALUES (?, ?, ?, ?)');
-    for (let i = 1; i <= sales; i++) s.run(i, ((i - 1) % employees) + 1, `${(i % 997) + 0.5}`, at);
-    const it = db.prepare('INSERT INTO sale_item VALUES (?, ?, ?, ?, ?)');
-    for (let i = 1; i <= items; i++) it.run(i, ((i - 1) % sales) + 1, `sku-${i % 311}`, (i % 7) + 1, at);
-  })();
+  db.exec(CYCLE_SQLITE);
+  fillCycleTill(db, cycleCounts(rows));
   db.close();
 }
 
@@ -91,7 +65,7 @@ async function main(): Promise<void> {
     if (schema) {
       const c = new pg.Client({ connectionString: u.toString() });
       await c.connect();
-      await c.query(PG);
+      await c.query(CYCLE_PG);
       await c.end();
     }
     return u.toString();

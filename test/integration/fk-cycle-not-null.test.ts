@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSync } from '../../src/engine/run.ts';
 import { makeConfig } from '../support/config.ts';
+import { CYCLE_PG, CYCLE_SQLITE, fillCycleTill } from '../../scripts/bench/cycle-dataset.ts';
 import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
 
 // A NOT NULL foreign-key cycle, as real schemas have it: a branch's manager is an employee and an
@@ -15,17 +16,6 @@ const EMPLOYEES = 2 * BRANCHES;
 const SALES = 20_000;
 const ITEMS = 50_000 - BRANCHES - EMPLOYEES - SALES;
 
-const PG = `
-CREATE TABLE branch (id int PRIMARY KEY, name text NOT NULL, manager_id int NOT NULL, updated_at timestamptz(3) NOT NULL);
-CREATE TABLE employee (id int PRIMARY KEY, name text NOT NULL, branch_id int NOT NULL REFERENCES branch, updated_at timestamptz(3) NOT NULL);
-ALTER TABLE branch ADD FOREIGN KEY (manager_id) REFERENCES employee;
-CREATE TABLE sale (id int PRIMARY KEY, employee_id int NOT NULL REFERENCES employee, amount numeric(10,2) NOT NULL, updated_at timestamptz(3) NOT NULL);
-CREATE TABLE sale_item (id int PRIMARY KEY, sale_id int NOT NULL REFERENCES sale, sku text NOT NULL, qty int NOT NULL, updated_at timestamptz(3) NOT NULL);`;
-const SQLITE = `
-CREATE TABLE branch (id INTEGER PRIMARY KEY, name TEXT NOT NULL, manager_id INTEGER NOT NULL REFERENCES employee(id), updated_at TEXT NOT NULL);
-CREATE TABLE employee (id INTEGER PRIMARY KEY, name TEXT NOT NULL, branch_id INTEGER NOT NULL REFERENCES branch(id), updated_at TEXT NOT NULL);
-CREATE TABLE sale (id INTEGER PRIMARY KEY, employee_id INTEGER NOT NULL REFERENCES employee(id), amount TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE sale_item (id INTEGER PRIMARY KEY, sale_id INTEGER NOT NULL REFERENCES sale(id), sku TEXT NOT NULL, qty INTEGER NOT NULL, updated_at TEXT NOT NULL);`;
 // Config order puts the chain first and the cycle last: the plan must still run parents first.
 const TABLES = ['sale_item', 'sale', 'employee', 'branch'].map((name) => ({ name, pk: 'id', updatedCol: 'updated_at' }));
 
@@ -36,7 +26,7 @@ describe('a NOT NULL foreign-key cycle with a chain after it', () => {
 
   beforeAll(async () => {
     db = await createTestPg('fk_cycle');
-    await db.query(PG);
+    await db.query(CYCLE_PG);
     tmp = tempDir();
   });
   afterAll(async () => {
@@ -46,7 +36,7 @@ describe('a NOT NULL foreign-key cycle with a chain after it', () => {
 
   const till = (id: string) => {
     const file = path.join(tmp.dir, `${id}.sqlite`);
-    createSqliteFile(file, SQLITE);
+    createSqliteFile(file, CYCLE_SQLITE);
     return { file, config: makeConfig({ sqlite: { path: file }, postgres: { url: db.url }, terminalId: id, tables: TABLES }, tmp.dir) };
   };
   const counts = async () =>
@@ -58,17 +48,7 @@ describe('a NOT NULL foreign-key cycle with a chain after it', () => {
     const local = openSqlite(t.file);
     const at = '2026-12-01T09:00:00.000Z';
     // The app enforces its foreign keys, and checks the cycle's at COMMIT, as SQLite lets it.
-    local.pragma('defer_foreign_keys = ON');
-    local.transaction(() => {
-      const b = local.prepare('INSERT INTO branch VALUES (?, ?, ?, ?)');
-      const e = local.prepare('INSERT INTO employee VALUES (?, ?, ?, ?)');
-      for (let i = 1; i <= BRANCHES; i++) b.run(i, `branch ${i}`, 2 * i - 1, at);
-      for (let i = 1; i <= EMPLOYEES; i++) e.run(i, `employee ${i}`, Math.ceil(i / 2), at);
-      const s = local.prepare('INSERT INTO sale VALUES (?, ?, ?, ?)');
-      for (let i = 1; i <= SALES; i++) s.run(i, ((i - 1) % EMPLOYEES) + 1, `${(i % 997) + 0.5}`, at);
-      const it = local.prepare('INSERT INTO sale_item VALUES (?, ?, ?, ?, ?)');
-      for (let i = 1; i <= ITEMS; i++) it.run(i, ((i - 1) % SALES) + 1, `sku-${i % 311}`, (i % 7) + 1, at);
-    })();
+    fillCycleTill(local, { branches: BRANCHES, employees: EMPLOYEES, sales: SALES, items: ITEMS }, at);
     local.close();
 
     const r = await runSync(t.config, { direction: 'push' });
