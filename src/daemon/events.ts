@@ -1,5 +1,5 @@
 import type { Direction } from '../config/types.ts';
-import type { RunStatus } from '../engine/result.ts';
+import type { RunStatus, Step } from '../engine/result.ts';
 import type { FailureKind } from './backoff.ts';
 
 /**
@@ -12,6 +12,7 @@ export type DaemonEvent =
       applied: number; conflicts: number; waiting: number; failedTables: number; durationMs: number; error?: string; backup?: string } & Retry)
   | ({ event: 'error'; at: string; trigger: 'start' | 'schedule' | 'api' | 'reconnect'; direction: Direction; code: string; message: string; hint?: string } & Retry)
   | { event: 'skip'; at: string; reason: 'running' | 'locked'; message: string }
+  | { event: 'progress'; at: string; step: Step; table: string; rows: number; total: number }
   | { event: 'listen'; at: string; url: string; token: boolean }
   | { event: 'stop'; at: string; signal: string | null; forced: boolean };
 

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { directionLine } from '../cli/arrows.ts';
+import { directionLine, STEP_ARROW } from '../cli/arrows.ts';
 import { formatMs } from '../cli/output.ts';
 import type { DaemonEvent } from './events.ts';
 
@@ -27,6 +27,8 @@ export function humanLine(e: DaemonEvent): string {
       return `${e.at} ${directionLine(e.direction)} · failed before syncing: ${e.message}${e.hint ? ` (${e.hint})` : ''}${retry(e)}`;
     case 'skip':
       return `${e.at} tick skipped: ${e.message}`;
+    case 'progress':
+      return `${e.at} ${STEP_ARROW[e.step]} · ${e.table} · ${e.rows.toLocaleString('en-US')} / ${e.total.toLocaleString('en-US')} rows (${Math.floor((e.rows / e.total) * 100)}%)`;
     case 'listen':
       return `${e.at} control API listening on ${e.url}${e.token ? ' (bearer token required)' : ''}`;
     case 'stop':

@@ -4,6 +4,8 @@ import { validateCron } from '../../daemon/cron.ts';
 import { createDaemonLog, type LogFormat } from '../../daemon/log.ts';
 import { attemptRun } from '../../daemon/run-once.ts';
 import { tcpProbe } from '../../daemon/reconnect.ts';
+import { progressLogger } from '../../daemon/progress-log.ts';
+import type { ProgressEvent } from '../../engine/context.ts';
 import { SyncScheduler } from '../../daemon/scheduler.ts';
 import { onStopSignal } from '../../util/cleanup.ts';
 import { parseListen } from '../../server/address.ts';
@@ -89,8 +91,15 @@ they do not stop it.`,
         cron,
         direction: flags.direction,
         terminalId: config.terminalId,
-        // Progress only when the API can stream it: without a listener the engine skips counting rows.
-        runOnce: (signal, request, onProgress) => attemptRun(config, { direction: request.direction, tables: request.tables, onProgress: api ? onProgress : undefined, backup }, signal),
+        // Progress goes to the log (long phases, every 10 s) and, with --listen, to API streams.
+        runOnce: (signal, request, onProgress) => {
+          const logged = progressLogger(log);
+          const both = (e: ProgressEvent) => {
+            logged(e);
+            if (api) onProgress(e);
+          };
+          return attemptRun(config, { direction: request.direction, tables: request.tables, onProgress: both, backup }, signal);
+        },
         log,
         // While Postgres cannot be reached: a TCP connect every 2 s, and a sync as soon as it answers.
         reconnect: { probe: tcpProbe(config.postgresUrl), intervalMs: RECONNECT_PROBE_MS },
