@@ -87,6 +87,8 @@ class Workload {
   readonly problems: string[] = [];
   readonly trace: string[] = [];
   syncs = 0;
+  /** How long a subprocess run took here, after taking the lock: kills are aimed inside it. */
+  lastRunMs = 400;
   kills = 0;
   readonly seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0 };
   private readonly r: Rng;
@@ -348,10 +350,13 @@ class Workload {
   private async sync(t: Terminal, direction: Direction, why: string, mayKill = false): Promise<number | undefined> {
     this.syncs++;
     if (mayKill && this.options.killRate && this.r.chance(this.options.killRate)) {
-      const after = this.r.int(400);
+      // Aimed inside the time a run takes here: a fixed 0-400 ms window let most kills land after
+      // the fast bundled runs had ended (a 60-seed soak once counted none).
+      const after = this.r.int(Math.max(20, this.lastRunMs));
       const run = await runAndKill(t.configPath, t.sqlitePath, after, direction);
       this.log(`${why}: ${t.id} ${direction} as a subprocess, ${run.killed ? `SIGKILLed after ${after}ms` : `exit ${run.code}`}`);
       if (run.killed) this.kills++;
+      else if (run.ranMs > 0) this.lastRunMs = Math.round(run.ranMs);
       else if (run.code !== 0 && run.code !== 1) this.problems.push(`${why}: subprocess exit ${run.code}: ${run.stderr.slice(0, 500)}`);
       return undefined;
     }
