@@ -50,14 +50,14 @@ describe('a link that goes silent or resets mid-run', () => {
   });
 
   /** A fresh till whose config reaches Postgres through the proxy. */
-  const till = () => {
+  const till = (bounds: Record<string, number> = {}) => {
     const id = `till${++n}`;
     const sqlitePath = path.join(tmp.dir, `${id}.sqlite`);
     createSqliteFile(sqlitePath, SQLITE);
     const configPath = path.join(tmp.dir, `${id}.json`);
     fs.writeFileSync(
       configPath,
-      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: proxy.via(db.url), ...BOUNDS }, terminalId: id, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }),
+      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: proxy.via(db.url), ...BOUNDS, ...bounds }, terminalId: id, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }),
     );
     const trigger = async (direction: string) => {
       const started = Date.now();
@@ -146,6 +146,23 @@ describe('a link that goes silent or resets mid-run', () => {
     const again = await t.trigger('push');
     expect(again.code, again.stderr).toBe(0);
     expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n)).toBe(ROWS);
+  });
+
+  it('the whole-run watchdog stops a stalled run before any single bound would, with TIMEOUT (exit 3)', async () => {
+    await fillCloud();
+    // A read timeout far longer than the run's bound: only the watchdog can end this run early.
+    const t = till({ readTimeoutSeconds: 60, runTimeoutSeconds: 2 });
+    proxy.when('toClient', 400_000, () => proxy.silent());
+    const run = await t.trigger('pull');
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.result.errorCode).toBe('TIMEOUT');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/postgres\.runTimeoutSeconds \(2 s\)/);
+    // Well before the 60 s read timeout.
+    expect(run.ms).toBeLessThan(GIVE_UP_MS);
+    proxy.heal();
+    const again = await till().trigger('pull');
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('a link that is down before the run starts: exit 3 within the connect bound, no crash', async () => {
