@@ -1,5 +1,9 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
+import { onFirstUse } from '../util/on-first-use.ts';
+
+// Only a terminal gets a spinner: piped and --json runs never load ora.
+const ora = onFirstUse<typeof import('ora')>('ora');
 
 /**
  * Colour only on a terminal and never under NO_COLOR; spinners only when stderr is a terminal
@@ -29,7 +33,7 @@ export function progress(message: string, options: { json?: boolean } = {}): Pro
   const interactive = stream.isTTY === true && !options.json && !process.env.CI && stream.columns !== 0;
   if (!interactive) return { active: false, text: () => {}, succeed: () => {}, fail: () => {}, stop: () => {} };
   // ora colours its frames itself (cyan) unless told not to: NO_COLOR must reach it too.
-  const spinner: Ora = ora({ text: message, stream, color: colorEnabled(stream) ? 'cyan' : false }).start();
+  const spinner: Ora = ora().default({ text: message, stream, color: colorEnabled(stream) ? 'cyan' : false }).start();
   return {
     active: true,
     text: (m) => (spinner.text = m),

@@ -1,5 +1,7 @@
-import { validateDetailed } from 'node-cron';
 import { PossyncError } from '../errors.ts';
+import { onFirstUse } from '../util/on-first-use.ts';
+
+const nodeCron = onFirstUse<typeof import('node-cron')>('node-cron');
 
 export const CRON_HINT = "set cron in possync.config.json, SYNC_CRON, or pass --cron (e.g. --cron '*/5 * * * *' for every five minutes; a sixth, leading field is seconds)";
 
@@ -13,7 +15,7 @@ export function validateCron(expression: string | undefined): string {
   if (cron === undefined || cron === '') {
     throw new PossyncError('USAGE', 'the daemon needs a schedule and none is set', { hint: CRON_HINT });
   }
-  const check = validateDetailed(cron);
+  const check = nodeCron().validateDetailed(cron);
   if (!check.valid) {
     const why = check.errors.map((e) => e.message).join('; ') || 'not a cron expression';
     throw new PossyncError('USAGE', `invalid cron expression "${cron}": ${why}`, { hint: CRON_HINT });

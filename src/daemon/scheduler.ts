@@ -1,4 +1,5 @@
-import { createTask, type Logger, type ScheduledTask } from 'node-cron';
+import type { Logger, ScheduledTask } from 'node-cron';
+import { onFirstUse } from '../util/on-first-use.ts';
 import type { Direction } from '../config/types.ts';
 import type { ProgressEvent } from '../engine/context.ts';
 import { nextDelay } from './backoff.ts';
@@ -6,6 +7,8 @@ import type { DaemonEvent, Retry } from './events.ts';
 import type { DaemonLog } from './log.ts';
 import { failureOf, type RunOutcome } from './outcome.ts';
 import { ReconnectWatch } from './reconnect.ts';
+
+const nodeCron = onFirstUse<typeof import('node-cron')>('node-cron');
 
 export type Trigger = 'start' | 'schedule' | 'api' | 'reconnect';
 
@@ -55,7 +58,7 @@ export class SyncScheduler {
 
   async start(): Promise<void> {
     const o = this.options;
-    this.task = createTask(o.cron, () => void this.tick('schedule'), { name: 'possync', suppressMissedWarning: true, logger: quietLogger });
+    this.task = nodeCron().createTask(o.cron, () => void this.tick('schedule'), { name: 'possync', suppressMissedWarning: true, logger: quietLogger });
     await this.task.start();
     o.log({ event: 'start', at: this.iso(), pid: process.pid, terminalId: o.terminalId, direction: o.direction, cron: o.cron, nextRun: this.task.getNextRun()?.toISOString() ?? null });
     void this.tick('start');

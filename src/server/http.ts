@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { onFirstUse } from '../util/on-first-use.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { SyncScheduler } from '../daemon/scheduler.ts';
 import { PossyncError } from '../errors.ts';
@@ -10,6 +11,8 @@ import type { ReadinessTracker } from './readiness.ts';
 import { OPEN_PATHS, registerProbeRoutes } from './routes/probes.ts';
 import { registerReadRoutes } from './routes/reads.ts';
 import { registerSyncRoute } from './routes/sync.ts';
+
+const fastify = onFirstUse<typeof import('fastify')>('fastify');
 
 /** Limits: requests are tiny; every answer comes from this one till. */
 export const API_LIMITS = {
@@ -44,7 +47,7 @@ export interface ControlServer {
 
 /** The daemon's control API (README "Control API"). Entered from the daemon command only. */
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
-  const app: FastifyInstance = Fastify({
+  const app: FastifyInstance = fastify().default({
     logger: false,
     bodyLimit: API_LIMITS.bodyBytes,
     requestTimeout: API_LIMITS.requestTimeoutMs,

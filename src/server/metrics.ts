@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { onFirstUse } from '../util/on-first-use.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { RunOutcome } from '../daemon/outcome.ts';
 import type { RunResult } from '../engine/result.ts';
@@ -17,8 +18,11 @@ const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 
  *   gauges: read at scrape time from the terminal database and the cloud (the same reads as
  *     `possync status`), so they are right also after a restart or a manual `possync trigger`.
  */
+// The daemon alone has metrics: one-shot commands never load prom-client.
+const promClient = onFirstUse<typeof import('prom-client')>('prom-client');
+
 export class SyncMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly config: ResolvedConfig;
   private gaugesAt = 0;
   private refreshing: Promise<void> | undefined;
@@ -40,7 +44,9 @@ export class SyncMetrics {
   private readonly cloudReachable: Gauge;
 
   constructor(config: ResolvedConfig) {
+    const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
     this.config = config;
+    this.registry = new Registry();
     const registers = [this.registry];
     this.runs = new Counter({ name: 'possync_runs_total', help: 'Sync attempts by direction and outcome (success, partial, failed, aborted; error: could not start; locked: another process held the terminal)', labelNames: ['direction', 'status'], registers });
     this.pushed = new Counter({ name: 'possync_rows_pushed_total', help: 'Rows written to Postgres by pushes (inserted + updated + deleted), by table', labelNames: ['table'], registers });
