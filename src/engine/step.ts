@@ -73,7 +73,7 @@ export function asRunStopper(ctx: Pick<RunContext, 'pg' | 'config'>, err: unknow
 const STOPS_RUN = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE', 'TIMEOUT', 'DISK_FULL', 'LOCKED']);
 
 /** Whether an error stops the whole run (it is thrown on) rather than one table or step. */
-function stopsRun(err: unknown): boolean {
+export function stopsRun(err: unknown): boolean {
   return err instanceof RunAborted || (isPossyncError(err) && STOPS_RUN.has(err.code));
 }
 

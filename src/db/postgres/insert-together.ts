@@ -1,5 +1,6 @@
 import { pgIdent, pgTable } from '../quote.ts';
-import type { Queryable } from './gateway.ts';
+import { copyText } from './copy.ts';
+import type { PgClient, Queryable } from './gateway.ts';
 import type { PgColumnRef, PgTableRef } from './rows.ts';
 
 /** New rows for one table of an insert-together statement (wire text, in `columns` order). */
@@ -40,4 +41,36 @@ export async function insertTogether(q: Queryable, parts: readonly TogetherPart[
   const out: string[][][] = parts.map(() => []);
   for (const r of rows) out[r.part]!.push(r.key);
   return out;
+}
+
+/** One table of a staged insert-together: its rows arrive as COPY text. */
+export interface StagedPart {
+  schema: string;
+  table: string;
+  columns: readonly string[];
+  text: AsyncIterable<string | Buffer>;
+}
+
+/**
+ * The bulk form of insertTogether, for whole tables: each part is COPYed into a temporary
+ * staging table (no constraints, dropped at COMMIT), then ONE statement inserts every staging
+ * table into its target (`WITH t0 AS (INSERT … SELECT …), …`). The foreign keys between the
+ * targets are checked at the end of that statement, so tables that reference each other around a
+ * NOT NULL cycle load at COPY speed. Returns the rows inserted per part. The caller's transaction
+ * holds it all; any refused row fails the statement whole.
+ */
+export async function insertStagedTogether(q: PgClient, parts: readonly StagedPart[]): Promise<number[]> {
+  const stage = (n: number) => pgIdent(`possync_stage_${n}`);
+  for (const [n, p] of parts.entries()) {
+    const list = p.columns.map(pgIdent).join(', ');
+    await q.query(`DROP TABLE IF EXISTS pg_temp.${stage(n)}; CREATE TEMPORARY TABLE ${stage(n)} ON COMMIT DROP AS SELECT ${list} FROM ONLY ${pgTable(p.schema, p.table)} WITH NO DATA`);
+    await copyText(q, 'pg_temp', `possync_stage_${n}`, p.columns, p.text);
+  }
+  const ctes = parts.map((p, n) => {
+    const list = p.columns.map(pgIdent).join(', ');
+    return `t${n} AS (INSERT INTO ${pgTable(p.schema, p.table)} (${list}) SELECT ${list} FROM pg_temp.${stage(n)} RETURNING 1)`;
+  });
+  const { rows } = await q.query<Record<string, string>>(`WITH ${ctes.join(',\n')}\nSELECT ${parts.map((_, n) => `(SELECT count(*) FROM t${n}) AS n${n}`).join(', ')}`);
+  await q.query(parts.map((_, n) => `DROP TABLE pg_temp.${stage(n)}`).join('; '));
+  return parts.map((_, n) => Number(rows[0]![`n${n}`]));
 }

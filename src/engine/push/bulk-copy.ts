@@ -28,6 +28,11 @@ const SLICE = 1_000;
  * flowing while the other commits.
  */
 const LANES = 2;
+/**
+ * A table smaller than LANES full ranges is split into LANES ranges, so both lanes work on it,
+ * but no range is smaller than this: below it a second transaction costs more than it saves.
+ */
+const MIN_RANGE = 5_000;
 
 /**
  * COPY skips the per-row decision, so it is only used where every decision would be "insert":
@@ -45,8 +50,13 @@ export async function canCopy(ctx: RunContext, t: TablePlan, pullFence: PullSnap
   return rows[0]?.ok === true;
 }
 
+/** The COPY text of a table's local rows: SQLite encodes it where it can, JavaScript otherwise. */
+export function copyEncoder(ctx: RunContext, t: TablePlan): SliceEncoder {
+  return unkeyedStopsCopy(ctx, t, sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t));
+}
+
 /** A range of the scan order: rows after `after` up to `upTo` (to the end when undefined). */
-interface Chunk {
+export interface Chunk {
   after: string[] | null;
   upTo: string[] | undefined;
 }
@@ -71,11 +81,11 @@ interface ChunkDone {
  */
 export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckpoint, read: Reader, options: { pullFence: PullSnapshot | undefined; batch: () => BatchOptions; report: () => void }, result: TableResult): Promise<void> {
   if (cp.scan === 'done') return;
-  const encoder = unkeyedStopsCopy(ctx, t, sqlSliceEncoder(ctx.sqlite.db, ctx.plan, t) ?? sliceEncoder(ctx.sqlite.db, ctx.plan, t));
+  const encoder = copyEncoder(ctx, t);
   const order = t.sqlite.withoutRowid ? t.localKey.map(sqliteIdent) : ['rowid'];
   const bounds = orderedScan(ctx.sqlite.db, sqliteIdent(t.sqliteName), order, order);
   // Range ends by rowid arithmetic where rowids are dense (no walk over every row to find them).
-  const byRowid = t.sqlite.withoutRowid ? undefined : rowidRanges(ctx.sqlite.db, sqliteIdent(t.sqliteName), COPY_BATCH);
+  const byRowid = t.sqlite.withoutRowid ? undefined : rowidRanges(ctx.sqlite.db, sqliteIdent(t.sqliteName), (rows) => Math.min(COPY_BATCH, Math.max(MIN_RANGE, Math.ceil(rows / LANES))));
   const rangeEnd = byRowid ?? ((from: string[] | null) => bounds.boundary(from, COPY_BATCH));
   let after: string[] | null = cp.scan.after;
   let previous: Promise<unknown> = Promise.resolve();
@@ -151,7 +161,7 @@ async function copyChunk(
 }
 
 /** The range's COPY text, a slice at a time; a row that needs a decision stops it with NeedsDecision. */
-async function* slices(encoder: SliceEncoder, chunk: Chunk, writeBack: WriteBack[], count: (n: number) => void): AsyncGenerator<string | Buffer> {
+export async function* slices(encoder: SliceEncoder, chunk: Chunk, writeBack: WriteBack[], count: (n: number) => void): AsyncGenerator<string | Buffer> {
   let after = chunk.after;
   for (;;) {
     const slice = encoder.next(after, SLICE, chunk.upTo);
@@ -166,7 +176,7 @@ async function* slices(encoder: SliceEncoder, chunk: Chunk, writeBack: WriteBack
   }
 }
 
-class NeedsDecision extends Error {
+export class NeedsDecision extends Error {
   constructor() {
     super('a row of this range needs the row-by-row path');
   }
@@ -181,7 +191,7 @@ async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, text: As
     await copyRows(client, ctx.plan.schema, t, columns, text);
     // Other terminals resync the table on this entry instead of reading a key per row (only
     // worth it when rows actually came).
-    if (copiedAny()) await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
+    if (copiedAny()) await logReloaded(ctx, client, t);
     await client.query(`SET LOCAL possync.bulk = 'off'; RELEASE SAVEPOINT possync_copy`);
     return true;
   } catch (err) {
@@ -189,4 +199,9 @@ async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, text: As
     await client.query(`ROLLBACK TO SAVEPOINT possync_copy; RELEASE SAVEPOINT possync_copy`);
     return false;
   }
+}
+
+/** One 'table reloaded' entry in the cloud's change log: other terminals resync the table by key ranges. */
+export async function logReloaded(ctx: RunContext, client: PgClient, t: TablePlan): Promise<void> {
+  await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
 }
