@@ -4,7 +4,7 @@ import type { SqliteDb } from './gateway.ts';
  * Range ends for a scan in rowid order, found by arithmetic on rowids instead of by walking rows.
  *
  * `next(after)` returns the end (inclusive) of the range that starts at the first rowid after
- * `after` and spans `step` rowid values, or undefined when that range reaches the last row (the
+ * `after` and spans `step` rowid values (or `step(rows)`, from the table's row count), or undefined when that range reaches the last row (the
  * caller's range then runs to the end of the table). Consecutive ranges partition the rowid
  * space whatever the table holds, so rows the till app inserts or deletes meanwhile cannot fall
  * between two ranges; density only decides how many rows a range holds (at most `step`).
@@ -16,7 +16,7 @@ import type { SqliteDb } from './gateway.ts';
 /** Below every rowid: `rowid > BEFORE_ALL` matches the first row. */
 const BEFORE_ALL = -(2n ** 63n);
 
-export function rowidRanges(db: SqliteDb, from: string, step: number): ((after: readonly string[] | null) => string[] | undefined) | undefined {
+export function rowidRanges(db: SqliteDb, from: string, step: number | ((rows: number) => number)): ((after: readonly string[] | null) => string[] | undefined) | undefined {
   const first = db.prepare(`SELECT min(rowid) AS r FROM ${from} WHERE rowid > ?`).safeIntegers(true).pluck(true);
   const last = db.prepare(`SELECT max(rowid) AS r FROM ${from}`).safeIntegers(true).pluck(true);
   // Three statements, not one: SQLite answers a lone min(rowid) or max(rowid) from one end of the
@@ -26,7 +26,7 @@ export function rowidRanges(db: SqliteDb, from: string, step: number): ((after: 
   if (lo === null || hi === null) return undefined;
   const n = db.prepare(`SELECT count(*) FROM ${from}`).safeIntegers(true).pluck(true).get() as bigint;
   if (hi - lo + 1n > 2n * n) return undefined;
-  const width = BigInt(step);
+  const width = BigInt(typeof step === 'number' ? step : step(Number(n)));
   return (after) => {
     const start = first.get(after === null ? BEFORE_ALL : BigInt(after[0]!)) as bigint | null;
     if (start === null) return undefined;
