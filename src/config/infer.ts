@@ -62,7 +62,7 @@ export function inferConfig(
 
   const tables: RawTable[] = [];
   const synced: Array<{ pg: PgTableInfo; columns: ReadonlySet<string> }> = [];
-  for (const { pg, sqlite } of fkOrder(pairs)) {
+  for (const { pg, sqlite } of fkOrder(pairs, notes)) {
     const t = inferTable(pg, sqlite, notes, triggers.get(pg.name) ?? []);
     if (!t) continue;
     snake ||= t.snake;
@@ -164,7 +164,17 @@ function mustBeSent(c: PgColumn): boolean {
  * Parents first (Postgres FKs between the matched tables), names as the tie-break. Tables around
  * a cycle stay together, and a table that only depends on a cycle comes after it.
  */
-function fkOrder<T extends { pg: PgTableInfo }>(pairs: T[]): T[] {
+function fkOrder<T extends { pg: PgTableInfo }>(pairs: T[], notes: string[]): T[] {
   const sorted = [...pairs].sort((a, b) => a.pg.name.localeCompare(b.pg.name));
-  return componentOrder(sorted, (p) => p.pg.name, (p) => p.pg.foreignKeys.map((f) => f.refTable).filter((r) => r !== p.pg.name)).flat();
+  const components = componentOrder(sorted, (p) => p.pg.name, (p) => p.pg.foreignKeys.map((f) => f.refTable).filter((r) => r !== p.pg.name));
+  for (const cycle of components.filter((c) => c.length > 1)) notes.push(cycleNote(cycle.map((p) => p.pg.name)));
+  return components.flat();
+}
+
+/** How possync applies tables that reference each other around a cycle (init, verify-schemas, the plan). */
+export function cycleNote(tables: readonly string[]): string {
+  return (
+    `foreign keys form a cycle between ${tables.join(', ')}: the first push into empty cloud tables loads them together (COPY into staging tables, one INSERT statement); ` +
+    `later, rows that wait on each other are inserted together in one statement, and a pull writes them in the same run`
+  );
 }

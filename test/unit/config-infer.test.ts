@@ -36,6 +36,8 @@ describe('inferConfig (possync init)', () => {
     expect(names).toHaveLength(3);
     expect(names.indexOf('a')).toBeLessThan(names.indexOf('child'));
     expect(inferred.notes.join('\n')).toContain('skipped nokey: the Postgres table has no primary key');
+    // init says how the cycle will be applied.
+    expect(inferred.notes.join('\n')).toMatch(/foreign keys form a cycle between a, b: the first push into empty cloud tables loads them together/);
   });
 
   it('uses sqliteName only for names the snake convention cannot find, and never syncs possync or checkpoint tables', () => {

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../../config/types.ts';
 import { componentOrder } from '../../util/graph.ts';
+import { cycleNote } from '../../config/infer.ts';
 import type { FkPlan, PlanProblem, TablePlan } from './types.ts';
 
 /**
@@ -42,9 +43,7 @@ export function fkOrder(tables: TablePlan[], warnings: string[]): TablePlan[] {
     for (const t of cycle) {
       for (const f of t.fks) f.inCycle = names.has(f.refTable) && f.refTable !== t.name && (cycle.find((p) => p.name === f.refTable)?.scope.length ?? 1) === 0;
     }
-    warnings.push(
-      `foreign keys form a cycle between ${cycle.map((t) => t.name).join(', ')}: a push inserts rows that wait on each other together, in one statement, and a pull writes them in the same run`,
-    );
+    warnings.push(cycleNote(cycle.map((t) => t.name)));
   }
   return components.flat();
 }
