@@ -44,6 +44,11 @@ export async function privilegeFindings(pg: PgGateway, plan: SyncPlan): Promise<
     if (missing.length > 0) missingError(t.name, `lacks ${missing.join(', ')} on table ${pgTable(plan.schema, t.name)}, which it ${t.direction === 'pull' ? 'reads' : 'reads and writes'}`, `GRANT ${missing.join(', ')} ON ${pgTable(plan.schema, t.name)} ${to}`);
   }
 
+  // assignKey "cloud": keys come from the column's sequence (nextval wants USAGE or UPDATE on it).
+  for (const s of await sequencePrivileges(pg, plan)) {
+    if (!s.ok) missingError(s.table, `may not draw keys from sequence ${s.sequence}, which assigns the keys of rows this till creates in ${pgTable(plan.schema, s.table)} (assignKey "cloud")`, `GRANT USAGE ON SEQUENCE ${s.sequence} ${to}`);
+  }
+
   // Every run: possync's own tables.
   if (c.possync) {
     if (!c.possync_usage) missingError(null, `may not use schema "${PG_SCHEMA}", where possync keeps its change log and checkpoints`, `GRANT USAGE ON SCHEMA ${pgIdent(PG_SCHEMA)} ${to}`);
@@ -114,6 +119,18 @@ async function tablePrivileges(pg: PgGateway, plan: SyncPlan): Promise<Map<strin
   return new Map(
     rows.map((r) => [r.name, { has: { SELECT: r.s, INSERT: r.i, UPDATE: r.u, DELETE: r.d, TRIGGER: r.t }, owner: r.owner, ownerName: r.owner_name, captureTriggers: r.triggers }]),
   );
+}
+
+async function sequencePrivileges(pg: PgGateway, plan: SyncPlan): Promise<Array<{ table: string; sequence: string; ok: boolean }>> {
+  const keyed = plan.tables.filter((t) => t.cloudKey && t.direction !== 'pull');
+  if (keyed.length === 0) return [];
+  const rows = await pg.query<{ ok: boolean | null }>(
+    `SELECT CASE WHEN to_regclass(s) IS NULL THEN NULL ELSE has_sequence_privilege(to_regclass(s), 'USAGE') OR has_sequence_privilege(to_regclass(s), 'UPDATE') END AS ok
+       FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n`,
+    [keyed.map((t) => t.cloudKey!.sequence)],
+  );
+  // A sequence that is gone is verify-schemas' other findings' business (the plan would not have it).
+  return keyed.map((t, i) => ({ table: t.name, sequence: t.cloudKey!.sequence, ok: rows[i]?.ok !== false }));
 }
 
 async function bookkeepingPrivileges(pg: PgGateway): Promise<Array<{ name: string; missing: string[] }>> {
