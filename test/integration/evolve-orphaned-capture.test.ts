@@ -202,6 +202,36 @@ describe('cloud capture of a table no till syncs any more', () => {
   });
 });
 
+describe('tills on a possync from before the registry', () => {
+  it('while one is live nothing is swept, and verify-schemas says why; once it is upgraded the capture goes', async () => {
+    const p = await seeded('orphan_older_till');
+    const a = p.terminal('till-a');
+    const b = p.terminal('till-b');
+    await okSync(a.config);
+    await okSync(b.config);
+    // An older possync does not register its tables (it still pulls and logs its runs).
+    await p.db.query(`DELETE FROM possync.system_settings WHERE setting_key = 'possync.tables.till-b'`);
+    const aWithout = variant(p, a, [CLIENTS]);
+    expect(notesAbout(await okSync(aWithout))).toEqual([]);
+    expect(await captureTriggers(p)).toBe(5);
+
+    const gw = await PgGateway.open(aWithout);
+    try {
+      const notes = (await verifySchemas(aWithout, gw, openSqliteOnce(a.sqlitePath))).filter((f) => f.code === 'capture-orphaned');
+      expect(notes.map((f) => [f.severity, f.message])).toEqual([
+        ['info', 'Postgres table public.tags carries possync capture triggers and no till registered it, but till till-b runs a possync that does not register its tables: capture stays until every till seen within 30 days is upgraded'],
+      ]);
+    } finally {
+      await gw.close();
+    }
+
+    // Till B, upgraded, no longer syncs tags either: now the capture goes.
+    const bOut = await okSync(variant(p, b, [CLIENTS]));
+    expect(notesAbout(bOut)[0]).toMatch(/possync removed its Postgres capture triggers/);
+    expect(await captureTriggers(p)).toBe(0);
+  });
+});
+
 describe('a run role that may only read and write rows (not the tables\' owner)', () => {
   it('cannot drop the triggers: it says so, prunes the entries every run, and verify-schemas gives the owner the statements', async () => {
     const p = await seeded('orphan_dml_role');
@@ -277,4 +307,48 @@ function openSqliteOnce(file: string) {
 }
 afterEach(() => {
   for (const db of opened.splice(0)) db.close();
+});
+
+describe('capture on inheritance children and partitions', () => {
+  const ROUTED_PG = `${PG}
+CREATE TABLE sales (sale_id text NOT NULL, day date NOT NULL, amount numeric(10,2), updated_at timestamptz NOT NULL, PRIMARY KEY (sale_id, day)) PARTITION BY RANGE (day);
+CREATE TABLE a_sales_2025 PARTITION OF sales FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE notes (id text PRIMARY KEY, body text, updated_at timestamptz NOT NULL);
+CREATE TABLE notes_old (PRIMARY KEY (id)) INHERITS (notes);`;
+  const ROUTED_SQLITE = `${SQLITE}
+CREATE TABLE sales (sale_id TEXT NOT NULL, day TEXT NOT NULL, amount NUMERIC, updated_at TEXT NOT NULL, PRIMARY KEY (sale_id, day));
+CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT, updated_at TEXT NOT NULL);`;
+  const ROUTED = [CLIENTS, { name: 'sales', pk: ['sale_id', 'day'], updatedCol: 'updated_at' }, { name: 'notes', pk: 'id', updatedCol: 'updated_at' }];
+  const triggersOn = async (p: Pair) =>
+    p.db.query<{ rel: string; n: number }>(
+      `SELECT c.relname AS rel, count(t.oid)::int AS n FROM pg_class c LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname LIKE 'possync\\_capture\\_%'
+        WHERE c.relname IN ('sales', 'a_sales_2025', 'notes', 'notes_old') GROUP BY c.relname ORDER BY c.relname`,
+    );
+
+  // The partition sorts before its parent: its clone of the parent's key trigger is not dropped by itself.
+  it('go with the parent\'s, and come back with it', async () => {
+    const p = (pair = await createPair('orphan_routed', ROUTED_PG, ROUTED_SQLITE, { tables: ROUTED }));
+    await p.db.query(`INSERT INTO sales VALUES ('s1', '2025-03-01', 9.5, $1); INSERT INTO notes_old VALUES ('n1', 'old', $1); INSERT INTO notes VALUES ('n2', 'new', $1)`.replace(/\$1/g, `'${ts(0)}'`));
+    const till = p.terminal('till-1');
+    await okSync(till.config);
+    expect((await triggersOn(p)).every((r) => r.n > 0)).toBe(true);
+
+    const out = await okSync(variant(p, till, [CLIENTS]));
+    expect(out.warnings.filter((w) => /^public\.(sales|notes): .*possync removed its Postgres capture triggers/.test(w))).toHaveLength(2);
+    expect(await triggersOn(p)).toEqual([
+      { rel: 'a_sales_2025', n: 0 },
+      { rel: 'notes', n: 0 },
+      { rel: 'notes_old', n: 0 },
+      { rel: 'sales', n: 0 },
+    ]);
+    expect(await p.db.query(`SELECT count(*)::int AS n FROM possync.changes WHERE tbl IN ('public.sales', 'public.notes') AND op <> 'T'`)).toEqual([{ n: 0 }]);
+    await p.db.query(`INSERT INTO notes_old VALUES ('n3', 'uncaptured', '${ts(1)}'); INSERT INTO sales VALUES ('s2', '2025-04-01', 1.25, '${ts(1)}')`);
+    expect(await p.db.query(`SELECT count(*)::int AS n FROM possync.changes WHERE tbl IN ('public.sales', 'public.notes') AND op <> 'T'`)).toEqual([{ n: 0 }]);
+
+    const back = await okSync(till.config);
+    expect(back.warnings.join('\n')).toMatch(/installed Postgres capture triggers/);
+    expect((await triggersOn(p)).every((r) => r.n > 0)).toBe(true);
+    await expectInSync(till.config);
+    expect(localRows(openSqliteOnce(till.sqlitePath), 'notes').map((r) => r.id)).toEqual(['n1', 'n2', 'n3']);
+  });
 });

@@ -64,7 +64,11 @@ export interface CaptureCensus {
   triggers: CaptureTriggerRow[];
 }
 
-/** Every possync capture trigger in the database, and what live tills registered: one round trip. */
+/**
+ * Every possync capture trigger in the database, and what live tills registered: one round trip.
+ * A partition's clone of its parent's row trigger (tgparentid) is left out: it cannot be dropped
+ * by itself, and goes with the parent's.
+ */
 export async function captureCensus(q: Queryable, retentionDays: number): Promise<CaptureCensus> {
   const { rows } = await q.query<{ registered: string[]; triggers: CaptureTriggerRow[] }>(
     `SELECT (SELECT coalesce(array_agg(setting_value), '{}') FROM possync.system_settings
@@ -74,7 +78,7 @@ export async function captureCensus(q: Queryable, retentionDays: number): Promis
                       'ownsFunction', pg_has_role(p.proowner, 'USAGE')) ORDER BY n.nspname, c.relname, t.tgname), '[]')
                FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
-              WHERE NOT t.tgisinternal AND t.tgname LIKE 'possync\\_capture\\_%' AND pn.nspname = $2) AS triggers`,
+              WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND t.tgname LIKE 'possync\\_capture\\_%' AND pn.nspname = $2) AS triggers`,
     [retentionDays, PG_SCHEMA],
   );
   const registered = new Set<string>();
