@@ -27,24 +27,53 @@ export interface Registration {
   tables: Record<string, Direction>;
 }
 
+/** When some till last looked for capture nobody needs (see SWEEP_EVERY_MINUTES). */
+export const LAST_SWEEP = 'possync.last_capture_sweep_at';
 /**
- * Records the tables this till syncs. Returns false when possync is not installed in the cloud
- * yet (nothing could have been swept; the caller registers again after installing). One statement:
- * the shared lock is held until it commits.
+ * The look, a catalog query, runs at most this often, whichever till gets there first (as
+ * pruning does), and also in the run of a till whose own tables changed, so that a table it let
+ * go of is let go of in the cloud in the same run when it was the last till syncing it.
  */
-export async function registerTables(pg: PgGateway, terminalId: string, tables: Record<string, Direction>): Promise<boolean> {
+export const SWEEP_EVERY_MINUTES = 10;
+
+export interface RegisterOutcome {
+  /** false: possync is not installed in the cloud yet (nothing could have been swept; register again after installing). */
+  registered: boolean;
+  /** The tables differ from what this till registered last time (or it never did). */
+  changed: boolean;
+  /** No till looked for unneeded capture within SWEEP_EVERY_MINUTES. */
+  due: boolean;
+}
+
+/**
+ * Records the tables this till syncs, in one statement: the shared lock is held until it commits.
+ */
+export async function registerTables(pg: PgGateway, terminalId: string, tables: Record<string, Direction>): Promise<RegisterOutcome> {
   try {
-    await pg.query(
-      `INSERT INTO possync.system_settings (setting_key, setting_value, updated_at)
-       SELECT $1, $2, now() FROM (SELECT pg_advisory_xact_lock_shared(${INSTALL_LOCK})) l
-       ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = EXCLUDED.updated_at`,
-      [REGISTRY_PREFIX + terminalId, JSON.stringify({ tables } satisfies Registration)],
+    const rows = await pg.query<{ changed: boolean; due: boolean }>(
+      `WITH l AS (SELECT pg_advisory_xact_lock_shared(${INSTALL_LOCK})),
+            old AS (SELECT setting_value FROM possync.system_settings WHERE setting_key = $1),
+            up AS (INSERT INTO possync.system_settings (setting_key, setting_value, updated_at) SELECT $1, $2, now() FROM l
+                   ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = EXCLUDED.updated_at)
+       SELECT (SELECT setting_value::jsonb FROM old) IS DISTINCT FROM $2::jsonb AS changed,
+              NOT EXISTS (SELECT 1 FROM possync.system_settings WHERE setting_key = $3
+                           AND setting_value::timestamptz > now() - make_interval(mins => ${SWEEP_EVERY_MINUTES})) AS due`,
+      [REGISTRY_PREFIX + terminalId, JSON.stringify({ tables } satisfies Registration), LAST_SWEEP],
     );
-    return true;
+    return { registered: true, changed: rows[0]?.changed === true, due: rows[0]?.due === true };
   } catch (err) {
-    if (pgErrorCode(err) === '42P01') return false; // undefined_table: not installed yet
+    if (pgErrorCode(err) === '42P01') return { registered: false, changed: true, due: true }; // undefined_table: not installed yet
     throw err;
   }
+}
+
+/** Records that a till looked for unneeded capture now. */
+export async function markSwept(q: Queryable): Promise<void> {
+  await q.query(
+    `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ($1, now()::text)
+     ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
+    [LAST_SWEEP],
+  );
 }
 
 /** A possync capture trigger in the cloud, with whether possync's role may drop it and its function. */

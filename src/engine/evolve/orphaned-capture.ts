@@ -1,5 +1,18 @@
 import type { Direction } from '../../config/types.ts';
-import { captureCensus, captureHashOf, loggedNameOf, markStopped, pruneTableLog, registerTables, unregisteredTills, type CaptureCensus, type CaptureTriggerRow } from '../../db/postgres/capture-registry.ts';
+import {
+  captureCensus,
+  captureHashOf,
+  loggedNameOf,
+  markStopped,
+  markSwept,
+  pruneTableLog,
+  registerTables,
+  unregisteredTills,
+  SWEEP_EVERY_MINUTES,
+  type CaptureCensus,
+  type CaptureTriggerRow,
+  type RegisterOutcome,
+} from '../../db/postgres/capture-registry.ts';
 import { runDdl } from '../../db/postgres/ddl-locks.ts';
 import { isPermissionDenied } from '../../db/postgres/privileges.ts';
 import { changeLogName, PG_SCHEMA } from '../../db/postgres/possync-schema.ts';
@@ -16,10 +29,10 @@ import type { SyncPlan } from '../plan/types.ts';
  * possync.changes for nobody until retention caught up, and keep doing so.
  *
  * So every till registers the tables it syncs (capture-registry.ts) at the start of each run, and
- * a run that finds capture triggers on a table that no till seen within retentionDays registers:
+ * a run that looks (every SWEEP_EVERY_MINUTES, or when its own tables changed) and finds capture triggers on a table that no till seen within retentionDays registers:
  * - drops them, and the capture functions, under runDdl's lock discipline, when possync's role
- *   owns the table (DROP TRIGGER needs that); otherwise leaves them and says so, and prunes the
- *   table's entries on every run until the owner runs possync once;
+ *   owns the table (DROP TRIGGER needs that); otherwise leaves them and says so, and goes on
+ *   pruning the table's entries until the owner runs possync once;
  * - deletes the table's change-log entries, leaving one reload entry ('T') in their place;
  * - says it in the run's notes.
  *
@@ -40,8 +53,8 @@ export function syncedTables(plan: SyncPlan): Record<string, Direction> {
 }
 
 /** Before the install: registers this till's tables, so that no sweep runs between its install check and its sync. */
-export async function registerSyncedTables(ctx: RunContext): Promise<boolean> {
-  if (ctx.dryRun) return true;
+export async function registerSyncedTables(ctx: RunContext): Promise<RegisterOutcome> {
+  if (ctx.dryRun) return { registered: true, changed: false, due: false };
   return registerTables(ctx.pg, ctx.plan.terminalId, syncedTables(ctx.plan));
 }
 
@@ -75,12 +88,17 @@ export function orphansOf(census: CaptureCensus, own: ReadonlySet<string>): Orph
   return out;
 }
 
-/** After the install: registers (if possync was only just installed), then stops capture no till needs. */
-export async function stopOrphanedCapture(ctx: RunContext, registered: boolean): Promise<string[]> {
+/**
+ * After the install: registers (if possync was only just installed), then stops capture no till
+ * needs, when this till's tables changed or no till looked within SWEEP_EVERY_MINUTES.
+ */
+export async function stopOrphanedCapture(ctx: RunContext, registration: RegisterOutcome): Promise<string[]> {
   if (ctx.dryRun) return [];
-  if (!registered) await registerSyncedTables(ctx);
+  if (!registration.registered) await registerSyncedTables(ctx);
+  if (!registration.changed && !registration.due) return [];
   const own = new Set(Object.keys(syncedTables(ctx.plan)));
   const days = ctx.config.retentionDays;
+  await markSwept(ctx.pg.pool);
   const orphans = orphansOf(await captureCensus(ctx.pg.pool, days), own);
   if (orphans.length === 0 || (await unregisteredTills(ctx.pg.pool, days)).length > 0) return [];
   const notes: string[] = [];
@@ -107,7 +125,7 @@ async function stopOne(ctx: RunContext, o: OrphanedCapture, own: ReadonlySet<str
     const seen = `no till seen within ${days} day${days === 1 ? '' : 's'} syncs it any more`;
     if (!now.droppable) {
       const pruned = await pruneTableLog(client, now.name);
-      return `${now.name}: ${seen}, but possync's role may not drop its Postgres capture triggers (only the table's owner may), so they go on logging: possync deleted ${entries(pruned)} and does so on every run. Run possync once as the table's owner, or: ${dropStatements(now, true).join(' ')}`;
+      return `${now.name}: ${seen}, but possync's role may not drop its Postgres capture triggers (only the table's owner may), so they go on logging: possync deleted ${entries(pruned)} and goes on pruning them (every ${SWEEP_EVERY_MINUTES} minutes at most). Run possync once as the table's owner, or: ${dropStatements(now, true).join(' ')}`;
     }
     await client.query(dropStatements(now).join('\n'));
     await markStopped(client, now.name);

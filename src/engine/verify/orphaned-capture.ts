@@ -1,4 +1,4 @@
-import { captureCensus, unregisteredTills } from '../../db/postgres/capture-registry.ts';
+import { captureCensus, SWEEP_EVERY_MINUTES, unregisteredTills } from '../../db/postgres/capture-registry.ts';
 import { pgErrorCode } from '../../db/postgres/errors.ts';
 import type { PgGateway } from '../../db/postgres/gateway.ts';
 import { dropStatements, orphansOf, syncedTables } from '../evolve/orphaned-capture.ts';
@@ -32,7 +32,7 @@ export async function orphanedCaptureFindings(pg: PgGateway, plan: SyncPlan, ret
       'info',
       null,
       'capture-orphaned',
-      `${head}: possync's role may not drop them (only the table's owner may), so runs delete the table's change-log entries each time`,
+      `${head}: possync's role may not drop them (only the table's owner may), so runs keep pruning the table's change-log entries (every ${SWEEP_EVERY_MINUTES} minutes at most)`,
       `run possync once as the table's owner, or: ${dropStatements(o, true).join(' ')}`,
     );
   });
