@@ -20,6 +20,10 @@
 -- TRUNCATE (possync never truncates), ownership of anything. Other roles that write the synced
 -- tables (a back office, a web shop) need nothing from possync: its capture functions run as
 -- the role that installed them (SECURITY DEFINER).
+--
+-- Not owning the tables also means possync_sync may not drop the capture triggers of a table
+-- that no till syncs any more: its runs prune that table's change log instead, and say so (and
+-- verify-schemas gives the DROP statements) until the owner runs possync once.
 
 DO $recipe$
 BEGIN

@@ -9,6 +9,7 @@ import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
 import { installNewKeys } from '../db/sqlite/new-keys.ts';
 import { markTillRowsOnce } from './push/cloud-keys.ts';
+import { logRevival } from '../db/postgres/capture-registry.ts';
 import { pgIdent, pgTable } from '../db/quote.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
 
@@ -167,6 +168,9 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
           refuseUnreadable([state!]);
           if (state!.state === 'ok') return false;
           await client.query(tableCaptureDdl(plan.schema, t).ddl);
+          // possync had stopped this table's capture (no till synced it): a reload entry makes
+          // every till with an older checkpoint resync it (evolve/orphaned-capture.ts).
+          await logRevival(client, changeLogName(plan.schema, t.name));
           // A child or partition created since the last run had no triggers: rows written straight
           // into it were not logged. A reload entry makes every terminal resync the table.
           if (state!.uncovered.length > 0) {

@@ -25,6 +25,7 @@ import { componentOrder } from '../util/graph.ts';
 import { redactUrl } from '../config/format.ts';
 import { recordRun } from './sync-log.ts';
 import { evolveSchemas } from './evolve/evolve.ts';
+import { registerSyncedTables, stopOrphanedCapture } from './evolve/orphaned-capture.ts';
 import type { BackfillReport } from './evolve/backfill.ts';
 
 export interface RunOptions {
@@ -105,7 +106,10 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     const retries = noRetries();
     let backfills: BackfillReport[] = [];
     try {
+      // Registered first, so that no other till's sweep stops capture between this till's install check and its sync.
+      const registered = await registerSyncedTables(ctx);
       warnings.push(...(await ensureInstalled(pg, sqlite, plan)));
+      warnings.push(...(await stopOrphanedCapture(ctx, registered)));
       // Columns that joined since the last run are backfilled before anything is pushed or pulled.
       const evolved = await evolveSchemas(ctx, selected);
       warnings.push(...evolved.notes);

@@ -16,6 +16,7 @@ import { writePathFindings } from './verify/write-path.ts';
 import { lossyFindings } from './verify/lossy.ts';
 import { outsideFkFindings } from './verify/fk-outside.ts';
 import { evolutionFindings } from './verify/evolution.ts';
+import { orphanedCaptureFindings } from './verify/orphaned-capture.ts';
 import { beforeInsertTriggers } from '../db/postgres/triggers.ts';
 
 export type { Finding, Severity } from './verify/finding.ts';
@@ -59,6 +60,7 @@ export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: S
   findings.push(...evolutionFindings(db, plan));
   findings.push(...(await captureFindings(pg, db, plan)));
   findings.push(...(await privilegeFindings(pg, plan)));
+  findings.push(...(await orphanedCaptureFindings(pg, plan, config.retentionDays)));
 
   const order = new Map(config.tables.map((t, i) => [t.name, i]));
   return findings

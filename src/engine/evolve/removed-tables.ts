@@ -35,8 +35,9 @@ export function removedTables(db: SqliteDb, plan: SyncPlan): RemovedTable[] {
  * with their unpushed change-log entries, in-flight marker, held rows, pull checkpoint and column
  * record. Adding the table back later is then a first sync (a full scan each way), which is what
  * it needs: changes made while it was out of the config were not captured. The cloud's capture
- * triggers stay (other tills may sync the table); the cloud's log entries for it are pruned with
- * the rest (retention.ts). The push checkpoint lives in Postgres and is cleared by the caller.
+ * triggers stay while other tills sync the table; once none does, a run removes them and the
+ * table's cloud log entries (orphaned-capture.ts). The push checkpoint lives in Postgres and is
+ * cleared by the caller.
  */
 export function forgetTables(db: SqliteDb, terminalId: string, removed: readonly RemovedTable[]): string[] {
   const notes: string[] = [];
