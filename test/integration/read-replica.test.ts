@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/result.ts';
+import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/db.ts';
 import { startStreamingPair, type StreamingPair } from '../support/replica.ts';
 import { makeTill, type Till } from '../support/tills.ts';
@@ -217,6 +218,10 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
     expect(note).toMatch(new RegExp(`^pull served by the primary: the standby at postgresql://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${pair.standby.port}/${db} is unreachable: .*ECONNREFUSED`));
     expect(note).not.toContain('\n');
     expect(rows(b)).toEqual(await cloud());
+    // `status` names the server that served the last pull.
+    const status = await runCli(['status', '--config', b.configPath], { cwd: tmp.dir, env: { NO_COLOR: '1' } });
+    expect(status.code).toBe(0);
+    expect(status.stdout.split('\n')).toContain(`last ${note}`);
   });
 
   it('a pull the standby cancels on a recovery conflict is redone on the primary', async () => {
