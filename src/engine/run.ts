@@ -120,7 +120,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
           } finally {
             if (wroteToPostgres(results, backfills)) await notePushedWrites(ctx);
           }
-        }
+        } else if (backfills.length > 0) await notePushedWrites(ctx);
         if (options.direction !== 'push') {
           if (await pullStep(ctx, runnable, results)) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
         }

@@ -36,7 +36,8 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
       } catch (err) {
         // A standby that cancels the pull (recovery conflict) or goes away: the primary redoes it.
         // Batches it applied keep their (standby) checkpoints: the primary's snapshot includes them.
-        if (standbyFailed(source, err)) {
+        // (Not when the run is being stopped: the watchdog cuts the standby's connections too.)
+        if (!ctx.signal?.aborted && standbyFailed(source, err)) {
           // An idle session in the way of replay is ended rather than cancelled: pg then only sees the socket close.
           const why = isRecoveryConflict(err) ? `cancelled it on a recovery conflict (${firstLine(err)})` : `ended its session (a recovery conflict, or the standby stopped): ${firstLine(source.gateway.lostReason ?? err)}`;
           await source.close();
