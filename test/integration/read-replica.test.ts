@@ -190,7 +190,7 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
       const r = await t.sync('both');
       expect(r.tables.reduce((s, x) => s + x.inserted + x.updated + x.deleted, 0)).toBe(0);
     }
-  });
+  }, 180_000);
 
   it('a standby further behind than postgres.readMaxLagSeconds does not serve the pull', async () => {
     const b = till('b', { readMaxLagSeconds: 1 });
@@ -222,7 +222,7 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
     const status = await runCli(['status', '--config', b.configPath], { cwd: tmp.dir, env: { NO_COLOR: '1' } });
     expect(status.code).toBe(0);
     expect(status.stdout.split('\n')).toContain(`last ${note}`);
-  });
+  }, 180_000);
 
   it('a pull the standby cancels on a recovery conflict is redone on the primary', async () => {
     const a = till('a');
@@ -246,7 +246,7 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
           // Committed with synchronous_commit on, so its WAL is flushed and streamed at once.
           fired ??= primary((c) => c.query(`BEGIN; SET LOCAL synchronous_commit = on; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; COMMIT`));
           // Each later batch is slowed down a little, so the pull is still open when the lock lands.
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         },
       });
       await fired;
@@ -263,5 +263,5 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
       await pair.standby.query(`ALTER SYSTEM RESET max_standby_streaming_delay`);
       await pair.standby.query(`SELECT pg_reload_conf()`);
     }
-  });
+  }, 180_000);
 });

@@ -80,7 +80,7 @@ async function pullOnce(ctx: RunContext, source: ReadSource, tables: TablePlan[]
       const { rows } = await client.query<{ snapshot: string; fence: string; xmax: string; pruned_below: string | null; prune_due: boolean; lsn: string | null }>(
         `SELECT pg_current_snapshot()::text AS snapshot, pg_snapshot_xmin(pg_current_snapshot())::text AS fence,
                 pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, (${PRUNED_BELOW_SQL}) AS pruned_below, ${PRUNE_DUE_SQL} AS prune_due,
-                ${onStandby ? 'pg_last_wal_replay_lsn()' : 'pg_current_wal_insert_lsn()'}::text AS lsn`,
+                ${!ctx.config.postgresRead ? 'NULL' : onStandby ? 'pg_last_wal_replay_lsn()' : 'pg_current_wal_insert_lsn()'}::text AS lsn`,
       );
       summary.pruneDue = rows[0]!.prune_due;
       summary.fence = rows[0]!.fence;
