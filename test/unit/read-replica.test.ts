@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.ts';
-import { lagSeconds, laterLsn, lsnValue, rebuildSnapshot } from '../../src/db/postgres/read-replica.ts';
+import { isRecoveryConflict, lagSeconds, laterLsn, lsnValue, rebuildSnapshot } from '../../src/db/postgres/read-replica.ts';
 import { PossyncError } from '../../src/errors.ts';
 
 const base = { sqlite: { path: 'till.sqlite' }, postgres: { url: 'postgresql://u:p@primary/db' }, terminalId: 't1', tables: [{ name: 'a', pk: 'id', updatedCol: 'updated_at' }] };
@@ -38,6 +38,17 @@ describe('WAL positions', () => {
   it('a standby that replayed up to the primary position is not behind, whatever its last commit time', () => {
     expect(lagSeconds({ inRecovery: true, replayLsn: '0/20', sinceLastReplaySeconds: 900 }, '0/20')).toBe(0);
     expect(lagSeconds({ inRecovery: true, replayLsn: '0/10', sinceLastReplaySeconds: 42 }, '0/20')).toBe(42);
+  });
+});
+
+describe('recovery conflicts', () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  it('are 40001 / 40P01 with "conflict with recovery"; an ordinary serialization failure is not one', () => {
+    expect(isRecoveryConflict(pgError('40001', 'canceling statement due to conflict with recovery'))).toBe(true);
+    expect(isRecoveryConflict(pgError('40001', 'terminating connection due to conflict with recovery'))).toBe(true);
+    expect(isRecoveryConflict(pgError('40P01', 'canceling statement due to conflict with recovery'))).toBe(true);
+    expect(isRecoveryConflict(pgError('40001', 'could not serialize access due to concurrent update'))).toBe(false);
+    expect(isRecoveryConflict(new Error('Connection terminated unexpectedly'))).toBe(false);
   });
 });
 
