@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { resolveConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
@@ -98,6 +99,24 @@ async function main(): Promise<void> {
       const s = median(times.standby!);
       console.log(`pull cycle, ${kind} (median of ${cycles}): primary ${p.toFixed(1)} ms, standby ${s.toFixed(1)} ms (standby/primary ${(s / p).toFixed(2)}×)`);
     }
+    // A till that pushes and then pulls: the standby serves only once it has replayed the push.
+    const bothTimes: Record<string, number[]> = { primary: [], standby: [] };
+    let nextId = rows + 1;
+    for (let i = 0; i < cycles; i++) {
+      for (const [name, config] of Object.entries(tills)) {
+        const db = new Database(config.sqlitePath);
+        const insert = db.prepare(`INSERT INTO products VALUES (?, ?, ?, '1.00', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`);
+        for (let k = 0; k < 10; k++, nextId++) insert.run(nextId, `SKU-${nextId}`, `new ${nextId}`);
+        db.close();
+        const started = performance.now();
+        const result = await runSync(config, { direction: 'both' });
+        if (result.status !== 'success' || servedBy(result) !== name) throw new Error(`${name}: ${result.status}, served by ${servedBy(result)} (${result.warnings.join('; ')})`);
+        bothTimes[name]!.push(performance.now() - started);
+      }
+    }
+    const bp = median(bothTimes.primary!);
+    const bs = median(bothTimes.standby!);
+    console.log(`push 10 rows then pull (median of ${cycles}): primary ${bp.toFixed(1)} ms, standby ${bs.toFixed(1)} ms (standby/primary ${(bs / bp).toFixed(2)}×)`);
     for (const [name, c] of Object.entries(cost)) {
       console.log(`${name} costs the primary: ${c.xacts} transactions, ${c.rows.toLocaleString('en')} rows read (incl. one stats query)`);
     }

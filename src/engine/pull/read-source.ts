@@ -107,7 +107,8 @@ export async function openReadSource(ctx: RunContext): Promise<ReadSource> {
     const deadline = Date.now() + OWN_WRITES_WAIT_MS;
     while (!replayed(state.replayLsn, needed)) {
       if (Date.now() >= deadline) return await give(`the standby at ${where} has not replayed this till's last writes yet (at ${state.replayLsn ?? 'nothing'}, needs ${needed})`);
-      await new Promise((r) => setTimeout(r, 100));
+      // Streaming replay of a push takes milliseconds once its WAL is flushed: poll often.
+      await new Promise((r) => setTimeout(r, 25));
       state = await standbyState(standby);
     }
     ctx.watchdog?.also(standby);
