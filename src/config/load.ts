@@ -99,6 +99,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
   const retentionDays = numberSetting(c.retentionDays, undefined, DEFAULT_RETENTION_DAYS, 'retentionDays', ref, problems);
 
   const postgresConnection = resolveConnection(c.postgres ?? {}, path.dirname(file), ref, problems);
+  const postgresRead = resolveRead(c.postgres ?? {}, ref, problems);
 
   if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
     problems.push(`postgres.url: "${redactUrl(postgresUrl)}" is not a postgres:// or postgresql:// URL`);
@@ -124,6 +125,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
     postgresUrl: postgresUrl!,
     postgresSchema,
     postgresConnection,
+    postgresRead,
     terminalId: terminalId!,
     batchSize,
     cron,
@@ -207,6 +209,26 @@ function resolveConnection(p: PgSection, configDir: string, ref: RefResolver, pr
     },
     timeouts,
   };
+}
+
+const DEFAULT_READ_MAX_LAG_SECONDS = 30;
+
+/** postgres.readUrl and its lag bound; TLS and timeouts are postgres.*'s, shared with postgres.url. */
+function resolveRead(p: PgSection, ref: RefResolver, problems: string[]): ResolvedConfig['postgresRead'] {
+  const url = ref(p.readUrl, undefined, 'postgres.readUrl', true);
+  const lagText = typeof p.readMaxLagSeconds === 'number' ? String(p.readMaxLagSeconds) : ref(p.readMaxLagSeconds, undefined, 'postgres.readMaxLagSeconds', true);
+  let maxLagMs = DEFAULT_READ_MAX_LAG_SECONDS * 1000;
+  if (lagText !== undefined) {
+    const n = Number(lagText);
+    if (Number.isFinite(n) && n > 0) maxLagMs = Math.round(n * 1000);
+    else problems.push(`postgres.readMaxLagSeconds: "${lagText}" is not a positive number of seconds`);
+  }
+  if (url === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    problems.push(`postgres.readUrl: "${redactUrl(url)}" is not a postgres:// or postgresql:// URL`);
+    return undefined;
+  }
+  return { url, maxLagMs };
 }
 
 function resolveTable(t: RawTable, where: string, ref: RefResolver): TableConfig {

@@ -75,6 +75,8 @@ export const configSchema = z.strictObject({
   postgres: z
     .strictObject({
       url: z.string().optional(),
+      readUrl: z.string().optional().describe('a hot standby of postgres.url that serves pulls (README "Scaling out"); pushes and bookkeeping stay on postgres.url'),
+      readMaxLagSeconds: seconds.optional().describe('a standby further behind than this does not serve the pull: the primary does, for that run (default 30)'),
       schema: z.string().optional(),
       // TLS, with libpq's meanings. Each may also be given in the URL (?sslmode=…&sslrootcert=…) or
       // as PGSSLMODE / PGSSLROOTCERT / PGSSLCERT / PGSSLKEY: the key wins over the URL, the URL over

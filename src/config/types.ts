@@ -35,6 +35,11 @@ export interface ResolvedConfig {
   sqlitePath: string;
   postgresUrl: string;
   postgresSchema: string;
+  /**
+   * A hot standby that serves pulls (postgres.readUrl), with the same TLS settings and timeouts as
+   * postgres.url; undefined: pulls read the primary. README "Scaling out".
+   */
+  postgresRead?: { url: string; maxLagMs: number } | undefined;
   /** TLS and the bounds on every wait for Postgres (postgres.* keys; README "When things go wrong"). */
   postgresConnection: PgConnectionSettings;
   terminalId: string;

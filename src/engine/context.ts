@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/types.ts';
 import type { PgGateway } from '../db/postgres/gateway.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import type { SyncPlan } from './plan/types.ts';
-import type { Step } from './result.ts';
+import type { PullServer, Step } from './result.ts';
 
 export interface ProgressEvent {
   step: Step;
@@ -32,6 +32,10 @@ export interface RunContext {
   /** Aborts between batches (daemon shutdown): the current batch finishes or rolls back whole. */
   signal: AbortSignal | undefined;
   onProgress: ((event: ProgressEvent) => void) | undefined;
+  /** The run's watchdog, told of gateways opened during the run (the standby a pull reads). */
+  watchdog?: { also(gateway: PgGateway): void } | undefined;
+  /** With postgres.readUrl: the server serving this run's pull (set by the pull). */
+  pullServer?: PullServer | undefined;
 }
 
 /** Thrown inside a transaction to roll it back on purpose (dry runs), carrying the outcome out. */

@@ -52,10 +52,29 @@ export interface RunResult {
   warnings: string[];
   /** Columns that joined the sync since the last run, and the values this run brought across for them (evolve/backfill.ts). */
   backfills?: BackfillReport[];
+  /** With postgres.readUrl: which server served the pull, and why the primary did when it did. */
+  pullServer?: PullServer;
   /** Why the run stopped early, if it did. */
   error?: string;
   /** The error's code (e.g. PG_UNREACHABLE), so callers such as the daemon can react by kind. */
   errorCode?: ErrorCode | 'ABORTED';
+}
+
+/** The server a pull read (README "Scaling out"). */
+export interface PullServer {
+  server: 'standby' | 'primary';
+  /** The standby's URL, password hidden. */
+  url?: string;
+  /** How far behind the primary the standby was when the pull began (0: caught up). */
+  lagSeconds?: number;
+  /** Why the primary served a pull meant for the standby. */
+  reason?: string;
+}
+
+/** The run's note about a pull's server. */
+export function pullServerNote(s: PullServer): string {
+  if (s.server === 'standby') return `pull served by the standby at ${s.url} (${s.lagSeconds === 0 ? 'caught up' : `${s.lagSeconds?.toFixed(1)} s behind`})`;
+  return `pull served by the primary${s.reason ? `: ${s.reason}` : ''}`;
 }
 
 export const MAX_REASONS = 5;

@@ -15,7 +15,8 @@ import { pushTable, settleDeferredPush } from './push/table.ts';
 import { refuseLocalChanges } from './push/refuse.ts';
 import { pulledSnapshot, readPushCheckpoints, type PushCheckpoint } from './checkpoints.ts';
 import { countingRetries, noRetries } from './retries.ts';
-import { addReason, emptyTableResult, MAX_REASONS, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
+import { notePushedWrites } from './pull/read-source.ts';
+import { addReason, pullServerNote, emptyTableResult, MAX_REASONS, runStatus, type RunResult, type Step, type TableResult } from './result.ts';
 import { countHeld } from './held.ts';
 import { asRunStopper, runTableStep, stepWide } from './step.ts';
 import { RunWatchdog } from './watchdog.ts';
@@ -100,6 +101,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       dryRun: options.dryRun ?? false,
       signal: watchdog.signal(options.signal),
       onProgress: options.onProgress,
+      watchdog,
     };
     const results: TableResult[] = [];
     let stop: { error: string; errorCode: NonNullable<RunResult['errorCode']> } | undefined;
@@ -117,7 +119,13 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       const runnable = selected.filter((t) => !evolved.failed.has(t.name));
       results.push(...failedBeforeSync(selected, evolved.failed, options.direction));
       await countingRetries(retries, async () => {
-        if (options.direction !== 'pull') await pushStep(ctx, runnable, results);
+        if (options.direction !== 'pull') {
+          try {
+            await pushStep(ctx, runnable, results);
+          } finally {
+            if (wroteToPostgres(results, backfills)) await notePushedWrites(ctx);
+          }
+        } else if (backfills.length > 0) await notePushedWrites(ctx);
         if (options.direction !== 'push') {
           if (await pullStep(ctx, runnable, results)) warnings.push('a long-running Postgres transaction holds the pull fence back: changes committed after it started wait for it to finish');
         }
@@ -140,6 +148,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
         for (const r of results) if (r.status !== 'success') countHeld(sqlite.db, r.step, r.table, r, MAX_REASONS);
       } catch {}
     }
+    if (ctx.pullServer && config.postgresRead) warnings.push(pullServerNote(ctx.pullServer));
     const finished = new Date();
     const result: RunResult = {
       runId: ctx.runId,
@@ -154,6 +163,7 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       retries,
       warnings,
       ...(backfills.length > 0 ? { backfills } : {}),
+      ...(ctx.pullServer && config.postgresRead ? { pullServer: ctx.pullServer } : {}),
       ...(stop ?? {}),
     };
     if (!ctx.dryRun) await recordRun(pg, sqlite, result, config.retentionDays);
@@ -162,6 +172,15 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
     lock?.release();
     await close();
   }
+}
+
+/**
+ * Whether the run may have written rows to Postgres that a pull must see (read-source.ts): a push
+ * that applied anything or failed partway (some batches may have committed), or a backfill.
+ */
+function wroteToPostgres(results: readonly TableResult[], backfills: readonly BackfillReport[]): boolean {
+  if (backfills.length > 0) return true;
+  return results.some((r) => r.step === 'push' && (r.status !== 'success' || r.inserted + r.updated + r.deleted + r.conflicts + r.merged > 0));
 }
 
 /**

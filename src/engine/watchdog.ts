@@ -13,18 +13,26 @@ export class RunWatchdog {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout | undefined;
   private fired = false;
+  /** Every gateway the run reads or writes through: the primary, and a standby serving the pull. */
+  private readonly gateways: PgGateway[];
 
   constructor(
     pg: PgGateway,
     private readonly ms: number,
   ) {
+    this.gateways = [pg];
     if (ms <= 0) return;
     this.timer = setTimeout(() => {
       this.fired = true;
       this.controller.abort();
-      pg.cutAll(this.error());
+      for (const g of this.gateways) g.cutAll(this.error());
     }, ms);
     this.timer.unref();
+  }
+
+  /** A gateway opened during the run (the standby a pull reads): cut with the others when the watchdog fires. */
+  also(gateway: PgGateway): void {
+    this.gateways.push(gateway);
   }
 
   /** The run's abort signal: the caller's (daemon shutdown) or this watchdog's, whichever comes first. */

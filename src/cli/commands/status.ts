@@ -7,6 +7,7 @@ import type { PgTlsStatus } from '../../db/postgres/tls/in-use.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
 import { colors, printJson, table } from '../output.ts';
+import { pullServerNote } from '../../engine/result.ts';
 
 interface StatusFlags extends ConfigFlags {
   json?: boolean;
@@ -55,6 +56,7 @@ function render(r: StatusReport, c: ChalkInstance): string {
     `last successful ${STEP_ARROW.push}: ${when(r.lastSuccess.push)}`,
     `last successful ${STEP_ARROW.pull}: ${when(r.lastSuccess.pull)}`,
     `last run: ${r.lastRun ? `${r.lastRun.direction} ${r.lastRun.status} at ${r.lastRun.finishedAt ?? r.lastRun.startedAt}${r.lastRun.error ? ` (${r.lastRun.error})` : ''}` : 'never'}`,
+    ...pullServerLine(r),
     `last ${r.recentRuns.runs} runs: ${r.recentRuns.success} success, ${r.recentRuns.partial} partial, ${r.recentRuns.failed} failed (error rate ${Math.round(r.recentRuns.errorRate * 100)}%)`,
     `conflicts: ${r.conflicts.terminal} recorded on this terminal (pull), ${r.conflicts.cloud ?? '?'} in the cloud (push)`,
   );
@@ -119,6 +121,12 @@ export function tlsText(t: PgTlsStatus): string {
   const checked =
     t.verified === 'none' ? 'server certificate not verified' : t.verified === 'chain' ? `certificate checked against ${ca}, host name not checked` : `certificate and host name checked against ${ca}`;
   return `${(t.protocol ?? 'TLS').replace(/^TLSv/, 'TLS ')}, ${t.sslmode}${t.sslmodeFrom === 'default' ? ', the default' : ''} (${checked})`;
+}
+
+/** With postgres.readUrl: which server served the latest pull, standby or primary, and why. */
+function pullServerLine(r: StatusReport): string[] {
+  const server = (r.lastRun?.pullServer ? r.lastRun : r.lastSuccess.pull)?.pullServer;
+  return server ? [`last ${pullServerNote(server)}`] : [];
 }
 
 function when(run: RunRef | null): string {

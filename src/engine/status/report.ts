@@ -13,6 +13,7 @@ import { describePull, describePush } from './describe.ts';
 import { readFence, readUnpulled, type FenceLag, type FenceStatus } from './fence.ts';
 import { readLocalStatus, type RunHealth } from './local.ts';
 import type { LoggedRun } from './run-log.ts';
+import type { PullServer } from '../result.ts';
 
 export interface RunRef {
   runId: string;
@@ -21,6 +22,8 @@ export interface RunRef {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** With postgres.readUrl: the server that served the run's pull. */
+  pullServer?: PullServer;
 }
 
 export interface TableStatus {
@@ -143,5 +146,7 @@ function captureStatus(cloud: CaptureFormat | undefined): Extract<StatusReport['
 }
 
 function ref(run: LoggedRun | undefined): RunRef | null {
-  return run ? { runId: run.runId, direction: run.direction, status: run.status, startedAt: run.startedAt, finishedAt: run.finishedAt, error: run.error } : null;
+  if (!run) return null;
+  const pullServer = run.result?.pullServer;
+  return { runId: run.runId, direction: run.direction, status: run.status, startedAt: run.startedAt, finishedAt: run.finishedAt, error: run.error, ...(pullServer ? { pullServer } : {}) };
 }
