@@ -16,6 +16,7 @@ import { fromSqlite, same } from '../values/codec.ts';
 import { deleteBases, readBases, writeBases } from '../merge/base.ts';
 import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
 import { rowsEqual } from '../decide.ts';
+import { refuseImmutable } from '../merge/immutable.ts';
 
 export interface PullBatch {
   /** Every key this batch is about (changed, deleted, or held). */
@@ -140,6 +141,12 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
         else rebase.push({ lkey: loc.lkey, row: inc });
       } else {
         d = decide(t, 'pull', { row: inc, deletedAt: batch.deletedAt.get(ks) }, { row: loc?.row, deletedAt: pendingDelete }, contested);
+        if (t.immutable && loc && (d.action === 'update' || d.action === 'delete')) {
+          // The till has the row: it is final. The cloud's edit is refused and listed, not
+          // applied, and a local edit of it stays pending (the push refuses and lists it too).
+          held.push(refuseImmutable(t, 'pull', d.action, ks, display));
+          continue;
+        }
         if (d.conflict) conflicts.push({ key: ks, winner: d.winner!, local: loc?.row ?? null, server: inc ?? null });
         // The local change lost: it must not be pushed later over the version that won.
         if (d.conflict && d.winner === 'server') superseded.push(loc ? { lkey: loc.lkey } : { skey: ks });

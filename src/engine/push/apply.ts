@@ -14,6 +14,7 @@ import { rowWriter } from './write-path.ts';
 import { outsideFkReason } from './outside-fk-reason.ts';
 import type { ConflictEntry } from '../conflicts.ts';
 import { keepsBase, type NextBase } from '../merge/base.ts';
+import { refuseImmutable } from '../merge/immutable.ts';
 import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
 
 export interface ConflictRecord extends ConflictEntry {
@@ -91,6 +92,7 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
 
   const decisions = new Map<PushItem, Decision>();
   const merges = new Map<PushItem, ColumnMerge>();
+  const immutableRefused = new Set<PushItem>();
   for (const item of items) {
     const server = existing.get(item.keyStr);
     const c = contested.get(item.keyStr);
@@ -111,8 +113,15 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
       decisions.set(item, { action: 'keep', conflict: false }); // stale, not an edit: Postgres' version stands
       continue;
     }
+    if (t.immutable && server && (!item.row || !rowsEqual(t.columns, item.row, server))) {
+      // The cloud has the row: it is final. Neither this update nor this delete goes through.
+      out.held.push(refuseImmutable(t, 'push', item.row ? 'update' : 'delete', item.lkey, item.display, item.detail));
+      immutableRefused.add(item);
+      continue;
+    }
     decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: server ? undefined : c?.deletedAt }, c !== undefined));
   }
+  if (immutableRefused.size > 0) items = items.filter((i) => !immutableRefused.has(i));
 
   const writes = items.filter((i) => {
     const a = decisions.get(i)!.action;
