@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
 import { at, createLedger, expectInSync, expectNoTableErrors, totals, uid, type Ledger, type Terminal } from '../support/ledger.ts';
 
 // Column-level merge (merge "column"): a row both sides changed since they last agreed keeps
@@ -131,5 +132,30 @@ describe('column merge', () => {
     expect(r4?.columns).toEqual(['name', 'updated_at']);
     expect(r4?.base).toMatchObject({ name: 'Cocoa', note: null });
     expect(r4?.result).toMatchObject({ name: 'Drinking chocolate', note: 'with milk' });
+  });
+
+  it('possync conflicts --log lists the merges of both sides, newest first, with base and result', async () => {
+    const r = await runCli(['conflicts', '--log', '--table', 'items', '--since', '1d', '--json', '--config', a.configPath]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { terminal: Array<Record<string, unknown>>; cloud: Array<Record<string, unknown>> };
+    // Pull merges on the till, push merges in the cloud.
+    expect(report.terminal.map((x) => x.key)).toContain(JSON.stringify([uid(2)]));
+    expect(report.cloud.map((x) => x.key)).toEqual(expect.arrayContaining([1, 3, 4].map((n) => JSON.stringify([uid(n)]))));
+    for (const x of [...report.terminal, ...report.cloud]) {
+      expect(x.table).toBe('items');
+      expect(x.policy).toBe('lww+column');
+      expect(x.base).toBeTruthy();
+      expect(x.result).toBeTruthy();
+    }
+    const ids = report.cloud.map((x) => x.id as number);
+    expect(ids).toEqual([...ids].sort((p, q) => q - p));
+    const text = await runCli(['conflicts', '--log', '--config', a.configPath]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/items .* lww\+column {2}clashed on name, updated_at: local won/);
+    expect(text.stdout).toContain('result');
+    const none = await runCli(['conflicts', '--log', '--since', '2999-01-01', '--config', a.configPath]);
+    expect(none.stdout).toContain('no conflicts recorded');
+    const usage = await runCli(['conflicts', '--config', a.configPath]);
+    expect(usage.code).toBe(2);
   });
 });
