@@ -115,4 +115,20 @@ describe('counter columns', () => {
     // At least some of the kills landed inside a run (they are timed from the run's start).
     expect(killed).toBeGreaterThan(0);
   });
+
+  it('a counter whose row was deleted on one side follows the delete rules (lww: the later word wins)', async () => {
+    for (const n of [3, 4]) await ledger.db.query(`INSERT INTO stock VALUES ($1, 'Spice', 5.000, 5, $2)`, [uid(n), at(0)]);
+    await settle();
+    // Row 3: a till deletes it (now), the cloud sold one earlier (an old stamp): the delete wins.
+    tills[0]!.local.prepare(`DELETE FROM stock WHERE id = ?`).run(uid(3));
+    await ledger.db.query(`UPDATE stock SET quantity = quantity - 1, units = units - 1, updated_at = $2 WHERE id = $1`, [uid(3), at(5000)]);
+    // Row 4: the cloud deletes it, a till sells one: the till's stamp is older than the delete.
+    await ledger.db.query(`DELETE FROM stock WHERE id = $1`, [uid(4)]);
+    sell(tills[1]!, 4, '-1.000', -1, 6000);
+    await settle();
+    for (const n of [3, 4]) {
+      expect(await cloud(n)).toBeUndefined();
+      for (const t of tills) expect(local(t, n)).toBeUndefined();
+    }
+  });
 });
