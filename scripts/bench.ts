@@ -1,4 +1,8 @@
-// npm run bench -- [--rows 1000000] [--changes 100] [--cycles 15] [--small-rows 100000] [--out file.json] [--no-pgloader]
+// npm run bench -- [--rows 1000000] [--changes 100] [--cycles 15] [--small-rows 100000] [--out file.json] [--no-pgloader] [--merge]
+//
+// --merge: after the plain cycles, the same cycles again with column merge on (merge "column",
+// qty a counter), on the same databases in the same run: once with the changes on one side
+// only, and once with every changed row changed on both sides first (all of them merged).
 //
 // Measures, in one run on one machine: the initial push of N rows (SQLite → Postgres), the
 // initial pull into an empty SQLite (Postgres → SQLite), incremental push and pull cycles with
@@ -30,6 +34,7 @@ interface Options {
   cycles: number;
   out: string;
   pgloader: boolean;
+  merge: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -52,6 +57,7 @@ function parseArgs(argv: string[]): Options {
     cycles: num('cycles', 15),
     out: get('out') ?? path.join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
     pgloader: !argv.includes('--no-pgloader'),
+    merge: argv.includes('--merge'),
   };
 }
 
@@ -199,6 +205,17 @@ async function main(): Promise<void> {
     await quiesce(smallUrl);
     results.smallCyclePush = await runPhase({ phase: 'cycle-push', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
     results.smallCyclePull = await runPhase({ phase: 'cycle-pull', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
+    if (opts.merge) {
+      spinner.text(`incremental cycles with column merge (${opts.changes} changed rows)`);
+      for (const [prefix, u, file, terminal] of [['merge', url, big, 'bench-a'], ['smallMerge', smallUrl, small, 'bench-s']] as const) {
+        await quiesce(u);
+        const common = { url: u, sqlite: file, terminal, changes: opts.changes, cycles: opts.cycles, merge: true };
+        results[`${prefix}CyclePush`] = await runPhase({ phase: 'cycle-push', ...common });
+        results[`${prefix}CyclePull`] = await runPhase({ phase: 'cycle-pull', ...common });
+        results[`${prefix}ContestedPush`] = await runPhase({ phase: 'cycle-push', ...common, contested: true });
+        results[`${prefix}ContestedPull`] = await runPhase({ phase: 'cycle-pull', ...common, contested: true });
+      }
+    }
     spinner.stop();
 
     const rate = (r: PhaseResult | undefined) => (r ? Math.round((r.rows / r.ms) * 1000) : undefined);
@@ -216,6 +233,14 @@ async function main(): Promise<void> {
         cyclePullVsSmall: ratio(results.cyclePull?.ms, results.smallCyclePull?.ms),
       },
       cycleMs: { push: results.cyclePush?.ms, pull: results.cyclePull?.ms, smallPush: results.smallCyclePush?.ms, smallPull: results.smallCyclePull?.ms },
+      mergeCycleMs: opts.merge
+        ? Object.fromEntries(
+            ['CyclePush', 'CyclePull', 'ContestedPush', 'ContestedPull'].flatMap((k) => [
+              [`big${k}`, results[`merge${k}`]?.ms],
+              [`small${k}`, results[`smallMerge${k}`]?.ms],
+            ]),
+          )
+        : undefined,
       peakRssMb: {
         baseline: results.baseline?.maxRssMb,
         push: results.push?.maxRssMb,
@@ -266,6 +291,7 @@ function printSummary(s: {
   cycleMs: Record<string, number | undefined>;
   peakRssMb: Record<string, number | undefined>;
   verifyData?: ReturnType<typeof verifySummary>;
+  mergeCycleMs?: Record<string, number | undefined> | undefined;
 }): void {
   const fmt = (n: number | undefined, unit = '', digits = 1, minDigits = 0) =>
     n === undefined ? 'n/a' : `${n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: minDigits })}${unit}`;
@@ -285,6 +311,18 @@ function printSummary(s: {
     `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, compare ${fmt(s.peakRssMb.settle, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
     `                                (baseline: ${fmt(s.peakRssMb.baseline, ' MB')} with possync loaded and both databases open)`,
   ];
+  const m = s.mergeCycleMs;
+  if (m) {
+    const row = (label: string, k: string) => `  ${label.padEnd(30)}${fmt(m[`big${k}`], ' ms')}   (${fmt(m[`small${k}`], ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(m[`big${k}`] && m[`small${k}`] ? Math.round((m[`big${k}`]! / m[`small${k}`]!) * 100) / 100 : undefined)})`;
+    lines.push(
+      '',
+      '  with column merge (merge "column", qty a counter):',
+      row(`cycle push, ${s.changes} changes`, 'CyclePush'),
+      row(`cycle pull, ${s.changes} changes`, 'CyclePull'),
+      row(`cycle push, ${s.changes} merged`, 'ContestedPush'),
+      row(`cycle pull, ${s.changes} merged`, 'ContestedPull'),
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -23,6 +23,10 @@ interface PhaseInput {
   changes?: number;
   cycles?: number;
   batchSize?: number;
+  /** Column merge on (merge "column", qty a counter). */
+  merge?: boolean;
+  /** Cycles change the same rows on both sides first, so every one of them is merged. */
+  contested?: boolean;
 }
 
 const input = JSON.parse(process.argv[2]!) as PhaseInput;
@@ -37,7 +41,7 @@ function config() {
       postgres: { url: input.url },
       terminalId: input.terminal,
       batchSize: input.batchSize ?? 500,
-      tables: [{ name: 'products', pk: 'id', updatedCol: 'updated_at', deletedCol: 'deleted_at' }],
+      tables: [{ name: 'products', pk: 'id', updatedCol: 'updated_at', deletedCol: 'deleted_at', ...(input.merge ? { merge: 'column', counters: ['qty'] } : {}) }],
     },
     `${input.sqlite}.config.json`,
     {},
@@ -100,7 +104,13 @@ async function cycles(direction: 'push' | 'pull') {
     await runSync(cfg, { direction: 'both', pg: pgw, sqlite }); // settled by the 'settle' phase: nothing to do
     for (let c = 0; c < (input.cycles ?? 15); c++) {
       const stamp = new Date(Date.UTC(2027, 0, 1) + c * 60_000).toISOString();
-      if (direction === 'push') {
+      if (input.contested) {
+        // The same rows on both sides: the till sells one, the cloud renames it and books one in.
+        const ids = (app.prepare(`SELECT id FROM products ORDER BY random() LIMIT ?`).all(changes) as Array<{ id: string }>).map((r) => r.id);
+        const local = app.prepare(`UPDATE products SET qty = qty - 1, updated_at = ? WHERE id = ?`);
+        app.transaction(() => ids.forEach((id) => local.run(stamp, id)))();
+        await pgw.query(`UPDATE products SET qty = qty + 1, name = name || '.', updated_at = $1 WHERE id = ANY($2::uuid[])`, [stamp, ids]);
+      } else if (direction === 'push') {
         app.prepare(`UPDATE products SET qty = qty + 1, updated_at = ? WHERE rowid IN (SELECT rowid FROM products ORDER BY random() LIMIT ?)`).run(stamp, changes);
       } else {
         await pgw.query(`UPDATE products SET qty = qty + 1, updated_at = $1 WHERE id IN (SELECT id FROM products ORDER BY random() LIMIT $2)`, [stamp, changes]);

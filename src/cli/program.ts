@@ -4,6 +4,7 @@ import { redactUrl } from '../config/format.ts';
 import { runCleanups } from '../util/cleanup.ts';
 import { STEP_ARROW } from './arrows.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerConflicts } from './commands/conflicts.ts';
 import { registerDaemon } from './commands/daemon.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerInit } from './commands/init.ts';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerLogs(program);
   registerRejected(program);
+  registerConflicts(program);
   registerInit(program);
   registerDemo(program);
   registerConfig(program);

@@ -253,6 +253,13 @@ function resolveTable(t: RawTable, where: string, ref: RefResolver): TableConfig
     scope,
     naturalKey: t.naturalKey === undefined ? [] : Array.isArray(t.naturalKey) ? t.naturalKey : [t.naturalKey],
     assignKey: t.assignKey,
+    versionCol: t.versionCol,
+    fallback: t.conflict === 'version' ? (t.fallback ?? 'server-wins') : undefined,
+    // Row merge stays the default: an existing config keeps exactly the behaviour it had (and no
+    // base copies on the till); counters only make sense per column, so they switch it on.
+    merge: t.merge ?? ((t.counters ?? []).length > 0 ? 'column' : 'row'),
+    counters: t.counters ?? [],
+    immutable: t.immutable ?? false,
   };
 }
 

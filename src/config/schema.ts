@@ -9,7 +9,9 @@ const name = z.string().min(1);
 const pgColumns = z.union([name, z.array(name).min(1)]);
 
 export const directionSchema = z.enum(['both', 'push', 'pull']);
-export const conflictSchema = z.enum(['lww', 'server-wins', 'client-wins']);
+export const conflictSchema = z.enum(['lww', 'server-wins', 'client-wins', 'version']);
+/** What settles a true tie of `conflict: "version"` (equal versions, different content). */
+export const fallbackSchema = z.enum(['lww', 'server-wins', 'client-wins']);
 
 export const tableSchema = z
   .strictObject({
@@ -20,7 +22,18 @@ export const tableSchema = z
     createdCol: name.optional(),
     deletedCol: name.optional().describe('Soft-delete (tombstone) column, Postgres name'),
     direction: directionSchema.optional().describe('both (default), push (SQLite → Postgres only) or pull (Postgres → SQLite only)'),
-    conflict: conflictSchema.optional().describe('lww (default), server-wins or client-wins'),
+    conflict: conflictSchema.optional().describe('lww (default), server-wins, client-wins or version (versionCol decides, fallback settles ties)'),
+    versionCol: name.optional().describe('conflict "version": Postgres column holding a version number the apps raise on every edit (possync never invents one)'),
+    fallback: fallbackSchema.optional().describe('conflict "version": what decides equal versions with different content (lww needs updatedCol; default server-wins)'),
+    merge: z
+      .enum(['row', 'column'])
+      .optional()
+      .describe('row (default): a conflict keeps one whole version; column: only columns both sides changed since they last agreed go to the policy, the others keep each side\'s edit'),
+    counters: z
+      .array(name)
+      .optional()
+      .describe('numeric columns (Postgres names) whose concurrent changes add up (e.g. stock): each side\'s change is applied as a delta, exactly once; implies merge "column"'),
+    immutable: z.boolean().optional().describe('rows never change once synced (sales, payments): inserts sync, a later update or delete is refused and listed'),
     columnMap: z.record(name, name).optional().describe('{ "<sqlite column>": "<postgres column>" }'),
     localOnly: z.array(name).optional().describe('Columns of this table that never sync'),
     localPk: name.optional().describe('SQLite-only key column (e.g. an integer local_id)'),
@@ -43,6 +56,25 @@ export const tableSchema = z
         path: ['updatedCol'],
         message: `table "${t.name}" uses conflict "lww" and needs "updatedCol"; set updatedCol or choose conflict "server-wins" / "client-wins"`,
       });
+    }
+    if (conflict === 'version' && !t.versionCol) {
+      ctx.addIssue({ code: 'custom', path: ['versionCol'], message: `table "${t.name}" uses conflict "version" and needs "versionCol" (the column the apps raise on every edit)` });
+    }
+    if (conflict !== 'version' && (t.versionCol || t.fallback)) {
+      ctx.addIssue({ code: 'custom', path: [t.versionCol ? 'versionCol' : 'fallback'], message: `table "${t.name}": versionCol and fallback only apply with conflict "version"` });
+    }
+    if (conflict === 'version' && t.fallback === 'lww' && !t.updatedCol) {
+      ctx.addIssue({ code: 'custom', path: ['fallback'], message: `table "${t.name}": fallback "lww" needs "updatedCol"` });
+    }
+    const counters = t.counters ?? [];
+    if (counters.some((c) => (Array.isArray(t.pk) ? t.pk : [t.pk]).includes(c) || c === t.updatedCol || c === t.versionCol || c === t.deletedCol)) {
+      ctx.addIssue({ code: 'custom', path: ['counters'], message: `table "${t.name}": a counter column cannot be the pk, updatedCol, versionCol or deletedCol` });
+    }
+    if (counters.length > 0 && t.merge === 'row') {
+      ctx.addIssue({ code: 'custom', path: ['merge'], message: `table "${t.name}": counters add up per column, so they need merge "column" (or leave merge out)` });
+    }
+    if (t.immutable && (counters.length > 0 || t.merge === 'column')) {
+      ctx.addIssue({ code: 'custom', path: ['immutable'], message: `table "${t.name}": an immutable table has no updates to merge; drop merge and counters` });
     }
     if (t.serverIdCol && !t.localPk) {
       ctx.addIssue({ code: 'custom', path: ['serverIdCol'], message: 'serverIdCol only applies together with localPk' });
@@ -114,4 +146,5 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type RawTable = z.infer<typeof tableSchema>;
 export type Direction = z.infer<typeof directionSchema>;
 export type ConflictPolicy = z.infer<typeof conflictSchema>;
+export type FallbackPolicy = z.infer<typeof fallbackSchema>;
 export type SslMode = z.infer<typeof sslmodeSchema>;

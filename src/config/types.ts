@@ -1,6 +1,6 @@
-import type { ConflictPolicy, Direction, SslMode } from './schema.ts';
+import type { ConflictPolicy, Direction, FallbackPolicy, SslMode } from './schema.ts';
 
-export type { ConflictPolicy, Direction, SslMode };
+export type { ConflictPolicy, Direction, FallbackPolicy, SslMode };
 
 /** One table as the engine sees it: every default applied, every env: reference resolved. */
 export interface TableConfig {
@@ -22,6 +22,15 @@ export interface TableConfig {
   naturalKey: string[];
   /** 'cloud': the pk is assigned by the cloud's sequence; till-created rows are re-keyed at push. */
   assignKey?: 'cloud' | undefined;
+  /** conflict "version": the Postgres column the apps raise on every edit, and what settles equal versions. */
+  versionCol?: string | undefined;
+  fallback?: FallbackPolicy | undefined;
+  /** 'column': only columns both sides changed since they last agreed are contested (engine/merge). */
+  merge?: 'row' | 'column' | undefined;
+  /** Postgres columns whose concurrent changes add up (deltas); implies merge 'column'. */
+  counters?: string[] | undefined;
+  /** Rows never change once synced: later updates and deletes are refused and listed. */
+  immutable?: boolean | undefined;
 }
 
 export interface FkMapEntry {

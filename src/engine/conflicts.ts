@@ -5,10 +5,17 @@ import type { TablePlan } from './plan/types.ts';
 
 export interface ConflictEntry {
   key: string;
-  winner: 'local' | 'server';
+  /** 'merged': a column merge in which no column clashed (each side changed other columns). */
+  winner: 'local' | 'server' | 'merged';
   local: WireRow | null;
   server: WireRow | null;
+  /** Column merge: what both sides last agreed on, the row written, and the columns that clashed. */
+  base?: WireRow | undefined;
+  result?: WireRow | undefined;
+  columns?: string[] | undefined;
 }
+
+const json = (row: WireRow | null | undefined) => (row ? JSON.stringify(row) : null);
 
 /**
  * Every conflict is kept with both versions, so an admin can see what was overwritten: push
@@ -18,17 +25,21 @@ export interface ConflictEntry {
 export async function recordPushConflicts(client: PgClient, terminalId: string, t: TablePlan, conflicts: readonly ConflictEntry[]): Promise<void> {
   if (conflicts.length === 0) return;
   await client.query(
-    `INSERT INTO possync.conflicts (terminal_id, direction, tbl, key, policy, winner, local_row, server_row)
-     SELECT $1, 'push', $2, u.key, $3, u.winner, u.local_row::jsonb, u.server_row::jsonb
-       FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS u(key, winner, local_row, server_row)`,
+    `INSERT INTO possync.conflicts (terminal_id, direction, tbl, key, policy, winner, local_row, server_row, base_row, result_row, columns)
+     SELECT $1, 'push', $2, u.key, $3, u.winner, u.local_row::jsonb, u.server_row::jsonb, u.base_row::jsonb, u.result_row::jsonb,
+            CASE WHEN u.columns IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.columns::jsonb)) END
+       FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u(key, winner, local_row, server_row, base_row, result_row, columns)`,
     [
       terminalId,
       t.name,
-      t.conflict,
+      policyName(t),
       conflicts.map((c) => c.key),
       conflicts.map((c) => c.winner),
-      conflicts.map((c) => (c.local ? JSON.stringify(c.local) : null)),
-      conflicts.map((c) => (c.server ? JSON.stringify(c.server) : null)),
+      conflicts.map((c) => json(c.local)),
+      conflicts.map((c) => json(c.server)),
+      conflicts.map((c) => json(c.base)),
+      conflicts.map((c) => json(c.result)),
+      conflicts.map((c) => (c.columns ? JSON.stringify(c.columns) : null)),
     ],
   );
 }
@@ -36,9 +47,15 @@ export async function recordPushConflicts(client: PgClient, terminalId: string, 
 /** `merge`: two local rows found to be one (naturalKey); `server_row` is then the local copy of the cloud row. */
 export function recordPullConflicts(db: SqliteDb, t: TablePlan, conflicts: readonly ConflictEntry[], direction: 'pull' | 'merge' = 'pull'): void {
   const insert = db.prepare(
-    `INSERT INTO _possync_conflicts (direction, tbl, key, policy, winner, local_row, server_row) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO _possync_conflicts (direction, tbl, key, policy, winner, local_row, server_row, base_row, result_row, columns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const c of conflicts) {
-    insert.run(direction, t.name, c.key, t.conflict, c.winner, c.local ? JSON.stringify(c.local) : null, c.server ? JSON.stringify(c.server) : null);
+    insert.run(direction, t.name, c.key, policyName(t), c.winner, json(c.local), json(c.server), json(c.base), json(c.result), c.columns ? JSON.stringify(c.columns) : null);
   }
+}
+
+/** The policy as recorded: `version/server-wins` names the fallback, `lww+column` a column merge. */
+function policyName(t: TablePlan): string {
+  const policy = t.conflict === 'version' ? `version/${t.fallback ?? 'server-wins'}` : t.conflict;
+  return t.merge === 'column' ? `${policy}+column` : policy;
 }

@@ -1,4 +1,4 @@
-import type { ConflictPolicy } from '../config/types.ts';
+import type { ConflictPolicy, FallbackPolicy } from '../config/types.ts';
 import type { Step } from './result.ts';
 import { compareVersion, same, type Wire } from './values/codec.ts';
 import type { ColumnPlan } from './plan/types.ts';
@@ -26,6 +26,9 @@ export interface DecideTable {
   columns: readonly ColumnPlan[];
   updated: ColumnPlan | undefined;
   conflict: ConflictPolicy;
+  /** conflict "version": the version column and what settles equal versions. */
+  version?: ColumnPlan | undefined;
+  fallback?: FallbackPolicy | undefined;
 }
 
 export function rowsEqual(columns: readonly ColumnPlan[], a: WireRow, b: WireRow): boolean {
@@ -54,11 +57,26 @@ export function decide(table: DecideTable, step: Step, incoming: Version, existi
   return winner === incomingSide ? { action: apply, conflict: true, winner } : { action: 'keep', conflict: true, winner };
 }
 
-function pickWinner(table: DecideTable, step: Step, incoming: Version, existing: Version): 'local' | 'server' {
-  if (table.conflict === 'client-wins') return 'local';
-  if (table.conflict === 'server-wins' || !table.updated) return 'server';
+/** Which side's version a conflict keeps (pull and push see the same two versions, so they agree). */
+export function pickWinner(table: DecideTable, step: Step, incoming: Version, existing: Version): 'local' | 'server' {
   const local = step === 'push' ? incoming : existing;
   const server = step === 'push' ? existing : incoming;
+  if (table.conflict === 'version') {
+    // The apps raise the version on every edit; possync only compares. A delete carries no
+    // version, and equal versions with different content are a true tie: the fallback decides.
+    const v = table.version;
+    if (v && local.row && server.row) {
+      const cmp = compareVersion(v.family, local.row[v.pg] ?? null, server.row[v.pg] ?? null);
+      if (cmp !== 0) return cmp > 0 ? 'local' : 'server';
+    }
+    return byPolicy({ ...table, conflict: table.fallback ?? 'server-wins' }, local, server);
+  }
+  return byPolicy(table, local, server);
+}
+
+function byPolicy(table: DecideTable, local: Version, server: Version): 'local' | 'server' {
+  if (table.conflict === 'client-wins') return 'local';
+  if (table.conflict === 'server-wins' || !table.updated) return 'server';
   if ((!local.row || !server.row) && !TEMPORAL.has(table.updated.family)) {
     // A delete carries a time, not a version number: against a counter column the delete wins.
     return local.row ? 'server' : 'local';

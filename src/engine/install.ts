@@ -8,13 +8,15 @@ import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type 
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
 import { installNewKeys } from '../db/sqlite/new-keys.ts';
+import { ensureBaseTable } from '../db/sqlite/base-copy.ts';
+import { baseCopySpec } from './merge/base.ts';
 import { markTillRowsOnce } from './push/cloud-keys.ts';
 import { logRevival } from '../db/postgres/capture-registry.ts';
 import { pgIdent, pgTable } from '../db/quote.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
 
 export function sqliteCaptureSpec(t: TablePlan): SqliteCaptureSpec {
-  const spec: SqliteCaptureSpec = { table: t.sqliteName, localKey: t.localKey, sharedKey: t.key.map((k) => k.sqlite), columns: t.columns.map((c) => c.sqlite) };
+  const spec: SqliteCaptureSpec = { table: t.sqliteName, localKey: t.localKey, sharedKey: t.key.map((k) => k.sqlite), columns: t.columns.map((c) => c.sqlite), base: baseCopySpec(t) };
   return t.cloudKey ? { ...spec, newKeys: true } : spec;
 }
 
@@ -194,6 +196,7 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   const installed: string[] = [];
   for (const t of plan.tables.filter(capturesLocally)) {
     const spec = sqliteCaptureSpec(t);
+    if (spec.base) sqlite.immediate(() => ensureBaseTable(db, spec.base!));
     if (sqliteTriggerState(db, spec) !== 'ok') {
       sqlite.immediate(() => {
         const marked = t.cloudKey ? markTillRowsOnce(db, plan.terminalId, t) : 0;

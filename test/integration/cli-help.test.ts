@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 
 // Every command's --help reads like a man page: what it does, its options, examples, exit codes.
-const COMMANDS = ['trigger', 'daemon', 'reset-checkpoints', 'verify-schemas', 'verify-data', 'status', 'logs', 'init', 'rejected', 'demo', 'config', 'config schema', 'config check'];
+const COMMANDS = ['trigger', 'daemon', 'reset-checkpoints', 'verify-schemas', 'verify-data', 'status', 'logs', 'init', 'rejected', 'conflicts', 'demo', 'config', 'config schema', 'config check'];
 const TOP_LEVEL = COMMANDS.filter((c) => !c.includes(' '));
 /** Commander wraps help at 80 columns when stdout is not a terminal. */
 const HELP_WIDTH = 80;

@@ -5,6 +5,7 @@ import { runAndKill } from './crash.ts';
 import { appliedRows, createLedger, describeDiff, sidesDiff, TABLE_NAMES, uid, type Ledger, type TableName, type Terminal } from './ledger.ts';
 import { COLUMNS, diffLive, livePg, liveSqlite, Model, SOFT, type Values } from './model.ts';
 import { rng, type Rng } from './prng.ts';
+import { STOCK_PG, STOCK_SQLITE, STOCK_TABLE, StockModel, milli, weightText } from './stock-model.ts';
 
 /**
  * A seeded random workload on both sides of several terminals, interleaved with sync runs, then a
@@ -59,7 +60,13 @@ const LWW: TableName[] = ['accounts', 'entries', 'tags'];
 const POLICY: TableName[] = ['prices', 'notes'];
 
 export async function runWorkload(options: WorkloadOptions): Promise<WorkloadReport> {
-  const ledger = await createLedger(`w${options.seed}`, { adminUrl: options.adminUrl, batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3 });
+  const ledger = await createLedger(`w${options.seed}`, {
+    adminUrl: options.adminUrl,
+    batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3,
+    extraPg: STOCK_PG,
+    extraSqlite: STOCK_SQLITE,
+    extraTables: [STOCK_TABLE],
+  });
   const w = new Workload(ledger, options);
   try {
     for (let i = 0; i < options.steps && w.problems.length === 0; i++) await w.step(i);
@@ -94,6 +101,7 @@ class Workload {
   private readonly r: Rng;
   private readonly terms: Terminal[];
   private readonly model = new Model();
+  private readonly stocks = new StockModel();
   private readonly meta = new Map<string, Meta>();
   private readonly held: Held[] = [];
   private last = 0;
@@ -116,6 +124,7 @@ class Workload {
     else if (roll < 0.43) await this.policyRound();
     else if (roll < 0.6) await this.conflict();
     else if (roll < 0.65) await this.childFirst();
+    else if (roll < 0.75) await this.stock(this.r.pick(this.actors()));
     else await this.edit(this.r.pick(this.actors()), this.r.pick(TABLE_NAMES), this.r.pick(['insert', 'insert', 'update', 'update', 'soft', 'hard'] as const));
   }
 
@@ -132,6 +141,8 @@ class Workload {
       const held = t.local.prepare(`SELECT side, tbl, key, kind, reason FROM _possync_held`).all();
       if (held.length > 0) this.problems.push(`${t.id} still holds rows: ${JSON.stringify(held.slice(0, 5))}`);
     }
+    this.problems.push(...this.stocks.diff(await this.stocks.pg(this.ledger.db), 'postgres').slice(0, 5));
+    for (const t of this.terms) this.problems.push(...this.stocks.diff(this.stocks.sqlite(t.local), t.id).slice(0, 5));
     for (const table of TABLE_NAMES) {
       const want = this.model.live(table);
       this.problems.push(...diffLive(table, want, await livePg(this.ledger.db, table), 'postgres').slice(0, 5));
@@ -276,6 +287,43 @@ class Workload {
       if (table === 'accounts') m.hardDeleted = true;
       this.model.set(table, id, 'deleted');
       this.log(`${actor} hard-delete ${table}:${id}`);
+    }
+  }
+
+  /**
+   * The merged table: a new stock row, a counter change (a sale or a delivery: deltas that must
+   * all count, never stamped), or a label edit (stamped: the last one must win).
+   */
+  private async stock(actor: Actor): Promise<void> {
+    const present = (await this.ids(actor, 'stocks' as TableName, false)).filter((id) => this.stocks.rows.has(id));
+    const roll = this.r.next();
+    if (present.length === 0 || roll < 0.15) {
+      const id = uid(++this.n, 9);
+      const at = this.tick();
+      const row = { label: `stock ${this.n} by ${actor}`, qty: BigInt(this.r.int(100)), weight: BigInt(this.r.int(100_000)), updatedAt: at };
+      await this.exec(actor, `INSERT INTO stocks (id, label, qty, weight, updated_at) VALUES (?, ?, ?, ?, ?)`, [id, row.label, Number(row.qty), weightText(row.weight), new Date(at).toISOString()]);
+      this.stocks.rows.set(id, row);
+      this.log(`${actor} insert stocks:${id} ${row.label} qty ${row.qty} weight ${weightText(row.weight)}`);
+      return;
+    }
+    const id = this.r.pick(present);
+    const row = this.stocks.rows.get(id)!;
+    if (roll < 0.75) {
+      const dq = this.r.int(11) - 7;
+      const dw = BigInt(this.r.int(20_001) - 12_000);
+      const cur = actor === 'pg'
+        ? (await this.ledger.db.query<{ w: string }>(`SELECT weight::text AS w FROM stocks WHERE id = $1`, [id]))[0]!.w
+        : (this.term(actor).local.prepare(`SELECT weight AS w FROM stocks WHERE id = ?`).get(id) as { w: string }).w;
+      await this.exec(actor, `UPDATE stocks SET qty = qty + ?, weight = ? WHERE id = ?`, [dq, weightText(milli(cur) + dw), id]);
+      row.qty += BigInt(dq);
+      row.weight += dw;
+      this.log(`${actor} stocks:${id} qty ${dq >= 0 ? '+' : ''}${dq}, weight ${weightText(dw)}`);
+    } else {
+      const at = this.tick();
+      row.label = `label ${++this.n} by ${actor}`;
+      row.updatedAt = at;
+      await this.exec(actor, `UPDATE stocks SET label = ?, updated_at = ? WHERE id = ?`, [row.label, new Date(at).toISOString(), id]);
+      this.log(`${actor} stocks:${id} label ${row.label}`);
     }
   }
 

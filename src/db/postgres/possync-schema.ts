@@ -9,7 +9,7 @@ import type { PgDescendant } from './routing.ts';
  * (pg_current_xact_id) and the origin terminal (set by possync's own pushes).
  */
 export const PG_SCHEMA = 'possync';
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /**
  * possync's bookkeeping objects, each created only if it is missing. Plain `CREATE … IF NOT
@@ -61,6 +61,12 @@ BEGIN
       local_row jsonb,
       server_row jsonb
     );
+  END IF;
+  -- Version 3: a column merge (merge "column", counters) is recorded with the base both sides
+  -- last agreed on, the result written, and the columns that clashed. Older possyncs name their
+  -- columns when they insert, so the added ones are simply NULL in their rows.
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'possync.conflicts'::regclass AND attname = 'result_row' AND NOT attisdropped) THEN
+    ALTER TABLE possync.conflicts ADD COLUMN IF NOT EXISTS base_row jsonb, ADD COLUMN IF NOT EXISTS result_row jsonb, ADD COLUMN IF NOT EXISTS columns text[];
   END IF;
   IF to_regclass('possync.sync_logs') IS NULL THEN
     CREATE TABLE possync.sync_logs (

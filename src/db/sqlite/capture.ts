@@ -1,5 +1,6 @@
 import { sqliteIdent, sqliteLiteral } from '../quote.ts';
 import type { SqliteDb } from './gateway.ts';
+import { captureBaseSql, type BaseCopySpec } from './base-copy.ts';
 
 export interface SqliteCaptureSpec {
   /** SQLite table name (also the `tbl` value in _possync_changes). */
@@ -16,6 +17,8 @@ export interface SqliteCaptureSpec {
    * deletes the cloud row that happens to have the same number.
    */
   newKeys?: boolean;
+  /** Column merge: the first local update after an agreement copies the OLD row as its base (base-copy.ts). */
+  base?: BaseCopySpec | undefined;
 }
 
 type TriggerSuffix = 'ins' | 'upd' | 'del';
@@ -37,7 +40,8 @@ export function sqliteCaptureTriggers(spec: SqliteCaptureSpec): Array<{ name: st
   const updateOf = [...new Set([...spec.columns, ...spec.localKey])].map(sqliteIdent).join(', ');
   const keyMoved = spec.localKey.map((k) => `OLD.${sqliteIdent(k)} IS NOT NEW.${sqliteIdent(k)}`).join(' OR ');
   const name = (suffix: TriggerSuffix) => triggerName(spec.table, suffix);
-  if (spec.newKeys) return newKeyTriggers(spec, { t, tbl, when, updateOf, keyMoved, name });
+  const base = spec.base ? `\n  ${captureBaseSql(spec.base, json('OLD', spec.localKey))}` : '';
+  if (spec.newKeys) return newKeyTriggers(spec, { t, tbl, when, updateOf, keyMoved, name, base });
   return [
     {
       name: name('ins'),
@@ -49,7 +53,7 @@ END`,
     {
       name: name('upd'),
       sql: `CREATE TRIGGER ${sqliteIdent(name('upd'))} AFTER UPDATE OF ${updateOf} ON ${t} ${when}
-BEGIN
+BEGIN${base}
   INSERT INTO _possync_changes (tbl, lkey, op, skey) SELECT ${tbl}, ${json('OLD', spec.localKey)}, 'D', ${json('OLD', spec.sharedKey)} WHERE ${keyMoved};
   INSERT INTO _possync_changes (tbl, lkey, op) VALUES (${tbl}, ${json('NEW', spec.localKey)}, 'U');
 END`,
@@ -67,7 +71,7 @@ END`,
 /** The capture triggers of an assignKey "cloud" table (see SqliteCaptureSpec.newKeys). */
 function newKeyTriggers(
   spec: SqliteCaptureSpec,
-  p: { t: string; tbl: string; when: string; updateOf: string; keyMoved: string; name: (suffix: TriggerSuffix) => string },
+  p: { t: string; tbl: string; when: string; updateOf: string; keyMoved: string; name: (suffix: TriggerSuffix) => string; base: string },
 ): Array<{ name: string; sql: string }> {
   const isNew = (alias: 'OLD' | 'NEW') => `EXISTS (SELECT 1 FROM _possync_new_keys WHERE tbl = ${p.tbl} AND lkey = ${json(alias, spec.localKey)})`;
   const skey = `CASE WHEN ${isNew('OLD')} THEN NULL ELSE ${json('OLD', spec.sharedKey)} END`;
@@ -83,7 +87,7 @@ END`,
     {
       name: p.name('upd'),
       sql: `CREATE TRIGGER ${sqliteIdent(p.name('upd'))} AFTER UPDATE OF ${p.updateOf} ON ${p.t} ${p.when}
-BEGIN
+BEGIN${p.base}
   INSERT INTO _possync_changes (tbl, lkey, op, skey) SELECT ${p.tbl}, ${json('OLD', spec.localKey)}, 'D', ${skey} WHERE ${p.keyMoved};
   UPDATE OR REPLACE _possync_new_keys SET lkey = ${json('NEW', spec.localKey)} WHERE tbl = ${p.tbl} AND lkey = ${json('OLD', spec.localKey)} AND (${p.keyMoved});
   INSERT INTO _possync_changes (tbl, lkey, op) VALUES (${p.tbl}, ${json('NEW', spec.localKey)}, 'U');

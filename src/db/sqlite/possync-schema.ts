@@ -5,7 +5,7 @@ import type { SqliteDb } from './gateway.ts';
  * they never collide with the POS app's tables; `system_settings` (checkpoints) follows DESIGN.md
  * and is only created when the app does not already have one.
  */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS _possync_state (
@@ -102,6 +102,19 @@ CREATE TABLE IF NOT EXISTS _possync_synced_columns (
   updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
+-- Version 3. Column merge (engine/merge): what a pushed batch makes the new base of its rows, and
+-- the merged row to write back locally, as wire JSON. Written before the Postgres COMMIT with a
+-- token that the batch's Postgres transaction also stores; applied after the commit, or on the
+-- next run when Postgres holds the token (discarded when it does not: the batch rolled back).
+CREATE TABLE IF NOT EXISTS _possync_base_next (
+  tbl TEXT NOT NULL,
+  lkey TEXT NOT NULL,
+  token TEXT NOT NULL,
+  base TEXT NOT NULL,
+  result TEXT,
+  PRIMARY KEY (tbl, lkey)
+);
+
 CREATE TABLE IF NOT EXISTS system_settings (
   setting_key TEXT PRIMARY KEY,
   setting_value TEXT,
@@ -111,4 +124,7 @@ CREATE TABLE IF NOT EXISTS system_settings (
 
 export function installSqliteBookkeeping(db: SqliteDb): void {
   db.exec(DDL);
+  // Version 3: conflicts record the base, the result and the clashing columns of a column merge.
+  const have = new Set((db.prepare(`SELECT name FROM pragma_table_info('_possync_conflicts')`).all() as { name: string }[]).map((r) => r.name));
+  for (const col of ['base_row', 'result_row', 'columns']) if (!have.has(col)) db.exec(`ALTER TABLE _possync_conflicts ADD COLUMN ${col} TEXT`);
 }

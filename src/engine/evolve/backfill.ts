@@ -118,8 +118,10 @@ function winner(t: TablePlan, cloud: string | null, local: string | null, localR
   if (t.direction === 'pull') return 'server';
   if (local === null) return 'server';
   if (cloud === null) return 'local';
-  if (t.conflict === 'client-wins') return 'local';
-  if (t.conflict === 'server-wins' || !t.updated) return 'server';
+  // conflict "version": a backfilled column's values carry no version of their own; the fallback settles them.
+  const policy = t.conflict === 'version' ? (t.fallback ?? 'server-wins') : t.conflict;
+  if (policy === 'client-wins') return 'local';
+  if (policy === 'server-wins' || !t.updated) return 'server';
   const cmp = compareVersion(t.updated.family, localRow[t.updated.pg] ?? null, cloudRow[t.updated.pg] ?? null);
   return cmp > 0 ? 'local' : 'server'; // ties go to the server, as in every conflict
 }

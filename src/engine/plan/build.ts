@@ -111,6 +111,15 @@ function planTable(
   const updated = special(table.updatedCol, 'updatedCol');
   const deleted = special(table.deletedCol, 'deletedCol');
   special(table.createdCol, 'createdCol');
+  const version = special(table.versionCol, 'versionCol');
+  if (version && !VERSION_FAMILIES.has(version.family)) problem(`versionCol "${version.pg}" of "${table.name}" is ${version.castType}; a version must be a number or a timestamp`);
+  const counters: ColumnPlan[] = [];
+  for (const name of table.counters ?? []) {
+    const c = special(name, 'counter column');
+    if (!c) continue;
+    if (!COUNTER_FAMILIES.has(c.family)) problem(`counter column "${name}" of "${table.name}" is ${c.castType}; counters add up, so they must be numeric (integer, numeric or float)`);
+    else counters.push(c);
+  }
 
   // fill: SQLite column names; a column SQLite lacks becomes a Postgres-only constant.
   const constants: ConstantColumn[] = [];
@@ -157,6 +166,11 @@ function planTable(
     columns,
     updated,
     deleted,
+    version,
+    fallback: table.fallback,
+    merge: table.merge ?? 'row',
+    counters,
+    immutable: table.immutable ?? false,
     constants,
     localFills,
     scope,
@@ -168,6 +182,9 @@ function planTable(
     order: 0,
   };
 }
+
+const VERSION_FAMILIES = new Set(['int', 'numeric', 'float', 'timestamptz', 'timestamp']);
+const COUNTER_FAMILIES = new Set(['int', 'numeric', 'float']);
 
 /**
  * naturalKey columns must be synced and unique in Postgres: adoption relies on at most one cloud

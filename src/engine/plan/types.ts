@@ -1,4 +1,4 @@
-import type { ConflictPolicy, Direction, TableConfig } from '../../config/types.ts';
+import type { ConflictPolicy, Direction, FallbackPolicy, TableConfig } from '../../config/types.ts';
 import type { PgTableInfo } from '../../db/postgres/introspect.ts';
 import type { SqliteTableInfo } from '../../db/sqlite/introspect.ts';
 import type { ColumnCodec, Family } from '../values/codec.ts';
@@ -78,6 +78,15 @@ export interface TablePlan {
   columns: ColumnPlan[];
   updated: ColumnPlan | undefined;
   deleted: ColumnPlan | undefined;
+  /** conflict "version": the version column, and what settles equal versions with different content. */
+  version?: ColumnPlan | undefined;
+  fallback?: FallbackPolicy | undefined;
+  /** 'column': conflicts are settled per column against a base (engine/merge); 'row': whole rows. */
+  merge?: 'row' | 'column';
+  /** Columns whose concurrent changes add up (engine/merge/counters.ts). */
+  counters?: ColumnPlan[];
+  /** Synced rows never change: updates and deletes of them are refused and listed. */
+  immutable?: boolean;
   constants: ConstantColumn[];
   localFills: LocalFill[];
   scope: ScopeFilter[];

@@ -4,7 +4,7 @@ import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
 import type { RunContext } from '../context.ts';
 import { describeRow, localRowsToWire, wireRowsToLocal } from '../convert.ts';
-import { decide, type WireRow } from '../decide.ts';
+import { decide, type Decision, type WireRow } from '../decide.ts';
 import { LINK_PENDING, linkPendingKeys, recordHeld, releaseHeld, type HeldRow } from '../held.ts';
 import { displayKey, keyString, type Key } from '../keys.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
@@ -13,6 +13,10 @@ import { addReason, type TableResult } from '../result.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { moveUnkeyedAside } from './make-room.ts';
 import { fromSqlite, same } from '../values/codec.ts';
+import { deleteBases, readBases, writeBases } from '../merge/base.ts';
+import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
+import { rowsEqual } from '../decide.ts';
+import { refuseImmutable } from '../merge/immutable.ts';
 
 export interface PullBatch {
   /** Every key this batch is about (changed, deleted, or held). */
@@ -91,10 +95,24 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     const pending = pendingLocalKeys(ctx, t, [...local.values()].map((l) => l.lkey));
     const pendingDeletes = pendingLocalDeletes(ctx, t, batch.keys.filter((k) => !local.has(keyString(k))));
 
-    const toLocal = wireRowsToLocal(db, plan, t, batch.rows);
+    // Column merge: a row changed on both sides since they last agreed (its base) is merged per
+    // column; what is written locally is the merged row, and the cloud's row becomes the base.
+    const bases = readBases(db, plan, t, [...local.values()].map((l) => l.lkey));
+    const merges = new Map<string, ColumnMerge>();
+    const rebase: Array<{ lkey: string; row: WireRow }> = [];
+    const clearBase: string[] = [];
+    for (const [ks, loc] of local) {
+      const base = bases.get(loc.lkey);
+      if (!base) continue;
+      const inc = incoming.get(ks);
+      if (!pending.has(loc.lkey)) clearBase.push(loc.lkey);
+      else if (inc && (!t.deleted || inc[t.deleted.pg] === null) && !rowsEqual(t.columns, inc, loc.row)) merges.set(ks, mergeColumns(t, base, loc.row, inc));
+    }
+    const rows = merges.size === 0 ? batch.rows : batch.rows.map((r) => merges.get(keyString(t.key.map((k) => r[k.pg] ?? '')))?.row ?? r);
+    const toLocal = wireRowsToLocal(db, plan, t, rows);
     const converted = new Map<string, ReturnType<typeof wireRowsToLocal>[number]>();
-    batch.rows.forEach((r, i) => converted.set(keyString(t.key.map((k) => r[k.pg] ?? '')), toLocal[i]!));
-    const missingParent = missingLocalParents(ctx, t, batch.rows);
+    rows.forEach((r, i) => converted.set(keyString(t.key.map((k) => r[k.pg] ?? '')), toLocal[i]!));
+    const missingParent = missingLocalParents(ctx, t, rows);
     // Rows insert-then-link wrote earlier without their links: completing one is its insert.
     const linkPending = t.fks.length > 0 ? linkPendingKeys(db, 'pull', t.name, batch.keys.map(keyString)) : new Set<string>();
 
@@ -113,10 +131,27 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
       const display = inc ? describeRow(t, inc) : `${t.name}:${displayKey(key)}`;
       const pendingDelete = pendingDeletes.get(ks);
       const contested = loc ? pending.has(loc.lkey) : pendingDelete !== undefined;
-      const d = decide(t, 'pull', { row: inc, deletedAt: batch.deletedAt.get(ks) }, { row: loc?.row, deletedAt: pendingDelete }, contested);
-      if (d.conflict) conflicts.push({ key: ks, winner: d.winner!, local: loc?.row ?? null, server: inc ?? null });
-      // The local change lost: it must not be pushed later over the version that won.
-      if (d.conflict && d.winner === 'server') superseded.push(loc ? { lkey: loc.lkey } : { skey: ks });
+      const m = merges.get(ks);
+      let d: Decision;
+      if (m && loc && inc) {
+        d = { action: rowsEqual(t.columns, m.row, loc.row) ? 'unchanged' : 'update', conflict: false };
+        if (isMerge(m)) conflicts.push({ key: ks, winner: m.winner ?? 'merged', local: loc.row, server: inc, base: bases.get(loc.lkey), result: m.row, columns: m.clashing });
+        // Nothing of the local change is left once merged: it must not be pushed again.
+        if (rowsEqual(t.columns, m.row, inc)) superseded.push({ lkey: loc.lkey });
+        else rebase.push({ lkey: loc.lkey, row: inc });
+      } else {
+        d = decide(t, 'pull', { row: inc, deletedAt: batch.deletedAt.get(ks) }, { row: loc?.row, deletedAt: pendingDelete }, contested);
+        if (t.immutable && loc && (d.action === 'update' || d.action === 'delete')) {
+          // The till has the row: it is final. The cloud's edit is refused and listed, not
+          // applied, and a local edit of it stays pending (the push refuses and lists it too).
+          held.push(refuseImmutable(t, 'pull', d.action, ks, display));
+          continue;
+        }
+        if (d.conflict) conflicts.push({ key: ks, winner: d.winner!, local: loc?.row ?? null, server: inc ?? null });
+        // The local change lost: it must not be pushed later over the version that won.
+        if (d.conflict && d.winner === 'server') superseded.push(loc ? { lkey: loc.lkey } : { skey: ks });
+        if (d.action === 'delete' && loc && bases.has(loc.lkey)) clearBase.push(loc.lkey);
+      }
       if (d.action === 'unchanged' || d.action === 'keep') {
         if (d.action === 'unchanged' && linkPending.has(ks)) result.inserted++;
         else if (d.action === 'unchanged') unchanged++;
@@ -132,7 +167,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
         held.push({ side: 'pull', table: t.name, key: ks, kind: conv.kind, reason: conv.reason, display, detail: linkPending.has(ks) ? LINK_PENDING : undefined });
         continue;
       }
-      const values = d.action === 'insert' ? conv.values : keepLocalSpelling(t, conv.values, inc!, loc!);
+      const values = d.action === 'insert' ? conv.values : keepLocalSpelling(t, conv.values, m?.row ?? inc!, loc!);
       const missing = [...conv.missing, ...(missingParent.get(ks) ?? [])];
       if (missing.length > 0) {
         // Insert-then-link: a row whose missing parents are all through nullable columns is
@@ -171,6 +206,8 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     if (options.held && options.held.size > 0) releaseHeld(db, 'pull', t.name, through.filter((k) => options.held!.has(k)));
     recordPullConflicts(db, t, conflicts);
     dropLocalChanges(ctx, t, superseded);
+    writeBases(db, plan, t, rebase);
+    deleteBases(db, t, [...clearBase, ...superseded.flatMap((l) => ('lkey' in l ? [l.lkey] : []))]);
     if (options.resync) {
       const seen = db.prepare(`DELETE FROM _possync_resync WHERE tbl = ? AND key = ?`);
       for (const key of batch.keys) seen.run(t.name, keyString(key));

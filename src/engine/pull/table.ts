@@ -16,6 +16,7 @@ import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { ChangeWindow, probeWindows, type WindowProbe } from './window.ts';
 import { PageSizer, charsOfArrays, charsOfRows } from './page-size.ts';
 import { below } from '../retention.ts';
+import { recoverNext } from '../merge/base.ts';
 
 let cursorCounter = 0;
 
@@ -42,6 +43,8 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   const ref = pgRef(ctx.plan, t);
   const fetch = async (keys: Key[]) => (await fetchRows(client, ref, columns, keys, scope)).map((r) => wireFromPgRow(t, r));
 
+  // A pushed batch whose base was staged but not applied (a crash after its commit) goes first.
+  await recoverNext(ctx, client, t);
   const held = await retryHeldPull(ctx, client, t, undefined, result);
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };

@@ -12,13 +12,13 @@ import { below, PRUNED_BELOW_SQL } from '../retention.ts';
 import type { PushItem } from './prepare.ts';
 import { rowWriter } from './write-path.ts';
 import { outsideFkReason } from './outside-fk-reason.ts';
+import type { ConflictEntry } from '../conflicts.ts';
+import { keepsBase, type NextBase } from '../merge/base.ts';
+import { refuseImmutable } from '../merge/immutable.ts';
+import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
 
-export interface ConflictRecord {
-  key: string;
+export interface ConflictRecord extends ConflictEntry {
   display: string;
-  winner: 'local' | 'server';
-  local: WireRow | null;
-  server: WireRow | null;
 }
 
 export interface PushOutcome {
@@ -34,6 +34,10 @@ export interface PushOutcome {
   lost: Array<{ item: PushItem; server: WireRow | undefined }>;
   /** Items refused for good (another scope's row): reported once, never retried. */
   refused: Array<{ item: PushItem; reason: string }>;
+  /** Column merge: the next base of each row Postgres now agrees with (engine/merge/base.ts). */
+  next: NextBase[];
+  /** Set when `next` is staged: the token the batch's transaction stores. */
+  token?: string | undefined;
 }
 
 export function pgRef(plan: SyncPlan, t: TablePlan): PgTableRef {
@@ -53,7 +57,7 @@ export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>):
  */
 export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, batch: readonly PushItem[], pullFence: PullSnapshot | undefined): Promise<PushOutcome> {
   let items = batch;
-  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [] };
+  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [] };
   if (items.length === 0) return out;
   const ref = pgRef(plan, t);
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
@@ -87,9 +91,18 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const contested = candidates.length > 0 ? await contestedKeys(client, plan, t, candidates, pullFence) : new Map<string, { deletedAt: string | undefined }>();
 
   const decisions = new Map<PushItem, Decision>();
+  const merges = new Map<PushItem, ColumnMerge>();
+  const immutableRefused = new Set<PushItem>();
   for (const item of items) {
     const server = existing.get(item.keyStr);
     const c = contested.get(item.keyStr);
+    if (item.base && item.row && server && keepsBase(t) && !rowsEqual(t.columns, item.row, server) && (!t.deleted || server[t.deleted.pg] === null)) {
+      // Column merge against what both last agreed on: only columns both changed are contested.
+      const m = mergeColumns(t, item.base, item.row, server);
+      merges.set(item, m);
+      decisions.set(item, { action: rowsEqual(t.columns, m.row, server) ? 'unchanged' : 'update', conflict: isMerge(m), ...(m.winner ? { winner: m.winner } : {}) });
+      continue;
+    }
     if (!item.row && server && t.deleted && server[t.deleted.pg] !== null) {
       // Already a tombstone. A newer delete still moves the tombstone's version forward, so an
       // update made between the two deletes cannot win against it later.
@@ -100,14 +113,22 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
       decisions.set(item, { action: 'keep', conflict: false }); // stale, not an edit: Postgres' version stands
       continue;
     }
+    if (t.immutable && server && (!item.row || !rowsEqual(t.columns, item.row, server))) {
+      // The cloud has the row: it is final. Neither this update nor this delete goes through.
+      out.held.push(refuseImmutable(t, 'push', item.row ? 'update' : 'delete', item.lkey, item.display, item.detail));
+      immutableRefused.add(item);
+      continue;
+    }
     decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: server ? undefined : c?.deletedAt }, c !== undefined));
   }
+  if (immutableRefused.size > 0) items = items.filter((i) => !immutableRefused.has(i));
 
   const writes = items.filter((i) => {
     const a = decisions.get(i)!.action;
     return a === 'insert' || a === 'update';
   });
-  const deferred = await deferOrphans(client, plan, t, writes);
+  const rowOf = (i: PushItem): WireRow => merges.get(i)?.row ?? i.row!;
+  const deferred = await deferOrphans(client, plan, t, writes, rowOf);
   for (const item of items) {
     const d = decisions.get(item)!;
     const server = existing.get(item.keyStr);
@@ -115,6 +136,11 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
       // Written now without its missing links (a new row), or already so: its insert completes later.
       const linked = item.linkPending || (d.action === 'insert' && deferred.get(item)!.unlink !== undefined);
       out.held.push({ side: 'push', table: t.name, key: item.lkey, kind: 'deferred', reason: deferred.get(item)!.reason, display: item.display, detail: item.detail ?? (linked ? LINK_PENDING : undefined) });
+      continue;
+    }
+    const m = merges.get(item);
+    if (m && d.conflict) {
+      out.conflicts.push({ key: item.keyStr, display: item.display, winner: m.winner ?? 'merged', local: item.row ?? null, server: server ?? null, base: item.base, result: m.row, columns: m.clashing });
       continue;
     }
     if (d.conflict) out.conflicts.push({ key: item.keyStr, display: item.display, winner: d.winner!, local: item.row ?? null, server: server ?? null });
@@ -142,7 +168,7 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const toRow = (row: WireRow) => t.columns.map((c) => row[c.pg] ?? null);
   const rowToWrite = (i: PushItem) => {
     const server = existing.get(i.keyStr);
-    const row = server ? mergeForUpdate(t.columns, i.row!, server) : { ...i.row! };
+    const row = server ? mergeForUpdate(t.columns, rowOf(i), server) : { ...rowOf(i) };
     for (const col of deferred.get(i)?.unlink ?? []) row[col] = server ? (server[col] ?? null) : null;
     return toRow(row);
   };
@@ -193,6 +219,12 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     out.done.push(item);
   }
   out.conflicts = out.conflicts.filter((c) => out.done.some((i) => i.keyStr === c.key));
+  if (keepsBase(t)) {
+    for (const item of out.done) {
+      const m = merges.get(item);
+      out.next.push({ lkey: item.lkey, base: item.row ?? null, result: m && item.row && !rowsEqual(t.columns, m.row, item.row) ? m.row : null });
+    }
+  }
   return out;
 }
 
@@ -285,12 +317,12 @@ interface Orphan {
  * batch on the FK. Repeated until stable, because a deferred row may be the parent of another;
  * a row written without its nullable links still counts as present for the rows that need it.
  */
-async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writes: readonly PushItem[]): Promise<Map<PushItem, Orphan>> {
+async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writes: readonly PushItem[], rowOf: (i: PushItem) => WireRow): Promise<Map<PushItem, Orphan>> {
   const deferred = new Map<PushItem, Orphan>();
   if (t.fks.length === 0 || writes.length === 0) return deferred;
   const missingByFk = new Map<number, Set<string>>();
   for (const [n, fk] of t.fks.entries()) {
-    const values = [...new Set(writes.map((w) => w.row![fk.column.pg]).filter((v): v is string => v !== null && v !== undefined))];
+    const values = [...new Set(writes.map((w) => rowOf(w)[fk.column.pg]).filter((v): v is string => v !== null && v !== undefined))];
     const parent = plan.byName.get(fk.refTable)!;
     const refCol = parent.columns.find((c) => c.pg === fk.refPg) ?? parent.key[0]!;
     missingByFk.set(n, await missingParents(client, plan.schema, parent.name, { name: refCol.pg, castType: refCol.castType }, values));
@@ -302,13 +334,13 @@ async function deferOrphans(client: PgClient, plan: SyncPlan, t: TablePlan, writ
     for (const w of writes) {
       if (deferred.has(w)) continue;
       const missing = t.fks.filter((fk, n) => {
-        const v: Wire = w.row![fk.column.pg] ?? null;
+        const v: Wire = rowOf(w)[fk.column.pg] ?? null;
         if (v === null || !missingByFk.get(n)!.has(v)) return false;
         // A self-reference to a row this batch writes is fine.
-        return !(fk.refTable === t.name && writes.some((p) => p !== w && written(p) && p.row![fk.refPg] === v));
+        return !(fk.refTable === t.name && writes.some((p) => p !== w && written(p) && rowOf(p)[fk.refPg] === v));
       });
       if (missing.length === 0) continue;
-      const reasons = missing.map((fk) => `${fk.column.pg} → ${fk.refTable}[${w.row![fk.column.pg]}]`).join(', ');
+      const reasons = missing.map((fk) => `${fk.column.pg} → ${fk.refTable}[${rowOf(w)[fk.column.pg]}]`).join(', ');
       const nullable = missing.every((fk) => !fk.column.pgNotNull);
       deferred.set(w, { reason: `${w.display} waits for ${reasons}`, unlink: nullable ? missing.map((fk) => fk.column.pg) : undefined });
       changed = true;

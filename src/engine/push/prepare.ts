@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { selectByKeys, type RawRow, type RawValue } from '../../db/sqlite/rows.ts';
 import { localRowsToWire, describeRow, keyOf } from '../convert.ts';
+import { readBases } from '../merge/base.ts';
 import type { WireRow } from '../decide.ts';
 import type { HeldRow } from '../held.ts';
 import { displayKey, keyString, parseKey, type Key } from '../keys.ts';
@@ -39,6 +40,8 @@ export interface PushItem {
    * link: this push completes the row's insert (counted as an insert, not an update).
    */
   linkPending?: boolean;
+  /** Column merge: the values the till and the cloud last agreed on (engine/merge/base.ts), when the till kept them. */
+  base?: WireRow | undefined;
 }
 
 /** Values possync assigns locally before pushing (a new row's shared id, `fill` columns). */
@@ -75,6 +78,8 @@ export function preparePush(db: SqliteDb, plan: SyncPlan, t: TablePlan, changes:
     else present.push({ lkey: c.lkey, raw });
   }
   const out = prepareRows(db, plan, t, present);
+  const bases = readBases(db, plan, t, out.items.map((i) => i.lkey));
+  for (const item of out.items) item.base = bases.get(item.lkey);
   out.gone.push(...gone);
   prepareDeletes(t, changes.filter((ch) => ch.op === 'D'), out);
   return out;

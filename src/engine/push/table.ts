@@ -17,6 +17,7 @@ import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud
 import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
+import { applyNext, newToken, recoverNext, stageNext, writeMergeToken } from '../merge/base.ts';
 
 // Deadlocks are detected after deadlock_timeout (1 s by default): allow several, backing off.
 const MAX_ATTEMPTS = 8;
@@ -29,6 +30,7 @@ const MAX_ATTEMPTS = 8;
 export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResult, stored: PushCheckpoint | undefined): Promise<void> {
   const db = ctx.sqlite.db;
   await recoverInflight(ctx, t);
+  await recoverNext(ctx, ctx.pg.pool, t);
   // assignKey "cloud": rows the till created take their keys from the cloud's sequence first.
   await keyWaitingRows(ctx, t);
   // Read for all tables at the start of the step; only this table's own batches write it.
@@ -138,6 +140,10 @@ export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: P
         if (ctx.dryRun) throw new DryRunRollback(outcome);
         await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
         if (options.checkpoint) await writePushCheckpoint(client, ctx.plan.terminalId, t.name, options.checkpoint);
+        if (outcome.next.length > 0) {
+          outcome.token = newToken();
+          await writeMergeToken(client, ctx.plan.terminalId, t.name, outcome.token);
+        }
         beforeCommit(ctx, t, prepared, outcome, options.gcSeq);
         return outcome;
       },
@@ -156,10 +162,11 @@ export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: P
  */
 export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, gcSeq: number | undefined): void {
   const db = ctx.sqlite.db;
-  if (prepared.writeBack.length === 0 && prepared.held.length === 0 && outcome.held.length === 0 && gcSeq === undefined) return;
+  if (prepared.writeBack.length === 0 && prepared.held.length === 0 && outcome.held.length === 0 && gcSeq === undefined && !outcome.token) return;
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       writeBack(ctx, t, prepared);
+      if (outcome.token) stageNext(db, t, outcome.token, outcome.next);
       recordHeld(db, [...prepared.held, ...outcome.held], ctx.startedAt);
       if (gcSeq !== undefined) db.prepare(`INSERT OR REPLACE INTO _possync_inflight (tbl, seq) VALUES (?, ?)`).run(t.sqliteName, gcSeq);
     }),
@@ -169,7 +176,7 @@ export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, 
 /** After the Postgres commit: trim the change log, release rows that went through, and write back the winning server version of rows that lost a conflict. */
 export function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, options: BatchOptions): void {
   const db = ctx.sqlite.db;
-  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0 && outcome.refused.length === 0) return;
+  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0 && outcome.refused.length === 0 && !outcome.token) return;
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       if (options.gcSeq !== undefined) {
@@ -178,6 +185,8 @@ export function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, o
       }
       if (options.held.size > 0) releaseHeld(db, 'push', t.name, [...outcome.done.map((i) => i.lkey), ...outcome.refused.map((r) => r.item.lkey), ...prepared.gone].filter((k) => options.held.has(k)));
       writeLostLocally(ctx, t, outcome, options.gcSeq);
+      // After the trim and the releases: what is still pending locally now is newer than the batch.
+      if (outcome.token) applyNext(db, ctx.plan, t, outcome.token);
     }),
   );
 }

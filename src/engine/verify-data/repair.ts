@@ -26,8 +26,10 @@ export function repairSide(t: TablePlan, item: RepairItem): 'push' | 'pull' {
   if (t.direction === 'push') return 'push';
   if (item.kind === 'missing') return 'pull';
   if (item.kind === 'extra') return 'push';
-  if (t.conflict === 'client-wins') return 'push';
-  if (t.conflict === 'server-wins' || !t.updated) return 'pull';
+  // conflict "version": versions are not read here; the table's fallback settles it.
+  const policy = t.conflict === 'version' ? (t.fallback ?? 'server-wins') : t.conflict;
+  if (policy === 'client-wins') return 'push';
+  if (policy === 'server-wins' || !t.updated) return 'pull';
   return compareVersion(t.updated.codec, item.localVersion ?? null, item.cloudVersion ?? null) > 0 ? 'push' : 'pull';
 }
 
