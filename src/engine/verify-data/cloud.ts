@@ -35,8 +35,7 @@ export async function cloudBuckets(client: PgClient, schema: string, t: TablePla
   // reads even a large table in one process; hashing is what costs here, and it splits across
   // workers as a plain scan does. For this transaction only; small tables stay below
   // min_parallel_table_scan_size and are read by one process as before.
-  await client.query(`SET LOCAL parallel_setup_cost = 100`);
-  await client.query(`SET LOCAL parallel_tuple_cost = 0.01`);
+  await client.query(`SET LOCAL parallel_setup_cost = 100; SET LOCAL parallel_tuple_cost = 0.01`);
   const { rows } = await client.query<{ b: number; n: string; s1: string; s2: string }>(
     `SELECT ${bucketSql('s.rh', buckets)} AS b, count(*)::text AS n, sum(${sliceSql('s.rh', 1)})::text AS s1, sum(${sliceSql('s.rh', 8)})::text AS s2
        FROM (${source(schema, t, params, false)}) s GROUP BY 1`,

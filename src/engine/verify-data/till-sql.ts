@@ -13,7 +13,8 @@ import type { ColumnPlan, TablePlan } from '../plan/types.ts';
  * checks this value by value). Two cases give a text the conversion would refuse, and neither
  * can equal a cloud row's text, so they only make their bucket differ and are then judged by the
  * conversion itself: a text containing NUL (Postgres text cannot hold it), a timestamp of the
- * right shape that is no real instant (see below), and invalid UTF-8, which reaches JavaScript
+ * right shape that is no real instant, numeric or uuid text in no spelling Postgres prints (see
+ * below), and invalid UTF-8, which reaches JavaScript
  * with U+FFFD in it and is then sent to the conversion (till.ts). Valid values in other spellings
  * ('1e2', uppercase uuids, '2026-01-01 10:00') must get no text here: theirs would differ from
  * the cloud's, and every such row would be fetched.
@@ -21,16 +22,15 @@ import type { ColumnPlan, TablePlan } from '../plan/types.ts';
  * Families and spellings with a text here (others, and translated FK columns, have none: the
  * table is then read as before):
  *   int          INTEGER storage                   → decimal digits
- *   numeric      INTEGER storage, or plain decimal text without leading zeros or signs other
- *                than '-' ('12.50', '-0.5', '7')    → without trailing fraction zeros
+ *   numeric      INTEGER storage, or text ('12.50', '-0.5', '7') → without trailing fraction zeros
  *   bool         0 / 1, 'true' / 'false' / 't' / 'f'
  *   text, other  TEXT storage                      → the text
  *   bpchar       TEXT storage                      → without trailing blanks
- *   uuid         canonical lowercase TEXT
+ *   uuid         TEXT of 36 characters              → lowercased
  *   timestamptz  'YYYY-MM-DDTHH:MM:SS.sssZ' (JavaScript's toISOString)
  *                                                   → 'YYYY-MM-DD HH:MM:SS[.sss]+00' (normal-form.ts)
- * Declared lengths (varchar(n), char(n)) and scales (numeric(p,s), timestamptz(p)) are checked
- * as the push checks them; a value that does not fit has no text here.
+ * Declared lengths (varchar(n), char(n)) and timestamptz(p) scales are checked as the push checks
+ * them; a value that does not fit has no text here.
  */
 export function tillRowTextSql(t: TablePlan): string | undefined {
   if (t.fks.some((f) => f.translate)) return undefined;
@@ -43,8 +43,6 @@ export function tillRowTextSql(t: TablePlan): string | undefined {
   return parts.join(' || ');
 }
 
-const HEX = '[0-9a-f]';
-const UUID_GLOB = [8, 4, 4, 4, 12].map((n) => HEX.repeat(n)).join('-');
 
 /** `<UTF-8 byte length>:<text>` of a non-NULL text expression. */
 const framed = (text: string) => `length(CAST(${text} AS BLOB)) || ':' || ${text}`;
@@ -67,11 +65,14 @@ function columnSql(c: ColumnPlan): string | undefined {
       return when([[length === undefined ? isText : `${isText} AND length(${bare}) <= ${length}`, bare]]);
     }
     case 'uuid':
-      return when([[`${isText} AND ${v} GLOB '${UUID_GLOB}'`, v]]);
+      // Lowercased, as the conversion does: a text of 36 characters whose lowercase Postgres
+      // prints is an 8-4-4-4-12 uuid in some case, which the conversion lowercases too. Other
+      // spellings of that length (padded, braced) give a text Postgres never prints.
+      return when([[`${isText} AND length(${v}) = 36`, `lower(${v})`]]);
     case 'bool':
       return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN (${isInt} AND ${v} = 1) OR (${isText} AND ${v} IN ('true', 't')) THEN '4:true' WHEN (${isInt} AND ${v} = 0) OR (${isText} AND ${v} IN ('false', 'f')) THEN '5:false' END)`;
     case 'numeric':
-      return numericSql(v, c.modifier?.scale);
+      return numericSql(v);
     case 'timestamptz': {
       if (c.codec.form === 'epoch-ms' || c.codec.form === 'epoch-s') return undefined;
       const scale = c.modifier?.scale;
@@ -90,21 +91,16 @@ function columnSql(c: ColumnPlan): string | undefined {
 }
 
 /**
- * numeric: INTEGER storage as its digits; plain decimal text ('-'? digits, at most one point with
- * digits after it, no leading zero but a lone '0' before the point) without its trailing fraction
- * zeros, and '0' for any zero (Postgres has no negative zero). Under numeric(p,s) the text may
- * have at most s digits after the point (a longer one, even if only by zeros, is converted in
- * JavaScript).
+ * numeric: INTEGER storage as its digits; text with at most one point, not last, without its
+ * trailing fraction zeros. Only what could make a text Postgres prints is excluded: a second
+ * point or a last one ('1.5.0' and '12.' would trim to '1.5' and '12'). Any other text that is
+ * no plain decimal ('1e5', '012.5', '-0.0', ' 7') keeps a character or a leading zero Postgres
+ * never prints, so it equals no cloud row's text and is judged by the conversion; a text Postgres
+ * does print ('-'? digits without leading zeros, a fraction not ending in 0) is one the conversion
+ * gives too. A fraction longer than numeric(p,s) keeps is never printed either.
  */
-function numericSql(v: string, scale: number | undefined): string {
-  const plain = (x: string) =>
-    `${x} NOT GLOB '*[^0-9.]*' AND ${x} NOT GLOB '*.*.*' AND ${x} NOT GLOB '*.' AND (${x} GLOB '[1-9]*' OR ${x} GLOB '0.?*' OR ${x} = '0')` +
-    (scale === undefined ? '' : ` AND (instr(${x}, '.') = 0 OR length(${x}) - instr(${x}, '.') <= ${scale})`);
-  const trimmed = (x: string) => `(CASE WHEN instr(${x}, '.') > 0 THEN rtrim(rtrim(${x}, '0'), '.') ELSE ${x} END)`;
-  const abs = `substr(${v}, 2)`;
-  const negative = `(CASE WHEN ${trimmed(abs)} = '0' THEN '0' ELSE '-' || ${trimmed(abs)} END)`;
+function numericSql(v: string): string {
+  const trimmed = `(CASE WHEN instr(${v}, '.') > 0 THEN rtrim(rtrim(${v}, '0'), '.') ELSE ${v} END)`;
   return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN typeof(${v}) = 'integer' THEN ${framed(`CAST(${v} AS TEXT)`)}
-    WHEN typeof(${v}) <> 'text' THEN NULL
-    WHEN ${plain(v)} THEN ${framed(trimmed(v))}
-    WHEN ${v} GLOB '-?*' AND ${plain(abs)} THEN ${framed(negative)} END)`;
+    WHEN typeof(${v}) = 'text' AND ${v} NOT GLOB '*.*.*' AND ${v} NOT GLOB '*.' THEN ${framed(trimmed)} END)`;
 }
