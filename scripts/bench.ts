@@ -1,8 +1,11 @@
 // npm run bench -- [--rows 1000000] [--changes 100] [--cycles 15] [--small-rows 100000] [--out file.json] [--no-pgloader] [--merge]
+//                   [--only verify-data]
 //
 // --merge: after the plain cycles, the same cycles again with column merge on (merge "column",
 // qty a counter), on the same databases in the same run: once with the changes on one side
 // only, and once with every changed row changed on both sides first (all of them merged).
+// --only verify-data: only what verify-data needs (the initial push and the first pull that
+// settles the till) and verify-data itself; the other figures print as n/a.
 //
 // Measures, in one run on one machine: the initial push of N rows (SQLite → Postgres), the
 // initial pull into an empty SQLite (Postgres → SQLite), incremental push and pull cycles with
@@ -35,6 +38,8 @@ interface Options {
   out: string;
   pgloader: boolean;
   merge: boolean;
+  /** Run only this measurement (and what it needs). */
+  only: 'verify-data' | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -50,7 +55,10 @@ function parseArgs(argv: string[]): Options {
     return n;
   };
   const rows = num('rows', 1_000_000);
+  const only = get('only');
+  if (only !== undefined && only !== 'verify-data') throw new Error('--only takes verify-data');
   return {
+    only,
     rows,
     smallRows: num('small-rows', Math.max(1, Math.floor(rows / 10))),
     changes: num('changes', Math.min(100, rows)),
@@ -152,13 +160,16 @@ async function main(): Promise<void> {
     writeCopyFile(big, copyFile);
     const url = await createDb('main');
 
-    results.baseline = await runPhase({ phase: 'baseline', url, sqlite: big, terminal: 'bench' });
+    const all = opts.only === undefined;
+    if (all) results.baseline = await runPhase({ phase: 'baseline', url, sqlite: big, terminal: 'bench' });
 
-    spinner.text('raw COPY FROM STDIN (reference)');
-    results.copy = await runPhase({ phase: 'copy', url, sqlite: big, terminal: 'bench', copyFile });
-    log(`copy: ${results.copy.ms.toFixed(0)} ms`);
+    if (all) {
+      spinner.text('raw COPY FROM STDIN (reference)');
+      results.copy = await runPhase({ phase: 'copy', url, sqlite: big, terminal: 'bench', copyFile });
+      log(`copy: ${results.copy.ms.toFixed(0)} ms`);
+    }
 
-    if (opts.pgloader && pgloaderAvailable()) {
+    if (all && opts.pgloader && pgloaderAvailable()) {
       spinner.text('pgloader (reference)');
       const target = await createDb('pgloader');
       const c = new pg.Client({ connectionString: target });
@@ -175,11 +186,13 @@ async function main(): Promise<void> {
     results.push = await runPhase({ phase: 'push', url, sqlite: big, terminal: 'bench-a' });
     log(`push: ${results.push.ms.toFixed(0)} ms`);
 
-    const empty = path.join(work, 'empty.sqlite');
-    createEmptyTerminal(empty);
-    spinner.text(`possync initial pull of ${opts.rows} rows into an empty SQLite`);
-    results.pull = await runPhase({ phase: 'pull', url, sqlite: empty, terminal: 'bench-b' });
-    log(`pull: ${results.pull.ms.toFixed(0)} ms`);
+    if (all) {
+      const empty = path.join(work, 'empty.sqlite');
+      createEmptyTerminal(empty);
+      spinner.text(`possync initial pull of ${opts.rows} rows into an empty SQLite`);
+      results.pull = await runPhase({ phase: 'pull', url, sqlite: empty, terminal: 'bench-b' });
+      log(`pull: ${results.pull.ms.toFixed(0)} ms`);
+    }
 
     // The till that pushed has every row but has never pulled: its first pull compares them all.
     // Measured on its own, so the cycles' figures are the cycles'.
@@ -187,33 +200,37 @@ async function main(): Promise<void> {
     results.settle = await runPhase({ phase: 'settle', url, sqlite: big, terminal: 'bench-a' });
     log(`settle: ${results.settle.ms.toFixed(0)} ms`);
 
-    spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.rows}-row database)`);
-    await quiesce(url);
-    results.cyclePush = await runPhase({ phase: 'cycle-push', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
-    results.cyclePull = await runPhase({ phase: 'cycle-pull', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
+    if (all) {
+      spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.rows}-row database)`);
+      await quiesce(url);
+      results.cyclePush = await runPhase({ phase: 'cycle-push', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
+      results.cyclePull = await runPhase({ phase: 'cycle-pull', url, sqlite: big, terminal: 'bench-a', changes: opts.changes, cycles: opts.cycles });
+    } else await quiesce(url);
 
     spinner.text(`verify-data on ${opts.rows} rows with 10 planted differences`);
     results.verifyData = await runPhase({ phase: 'verify-data', url, sqlite: big, terminal: 'bench-a' });
     log(`verify-data: ${results.verifyData.ms.toFixed(0)} ms`);
 
-    spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.smallRows}-row database)`);
-    const small = path.join(work, 'small.sqlite');
-    createTerminal(small, opts.smallRows);
-    const smallUrl = await createDb('small');
-    await runPhase({ phase: 'push', url: smallUrl, sqlite: small, terminal: 'bench-s' });
-    await runPhase({ phase: 'settle', url: smallUrl, sqlite: small, terminal: 'bench-s' });
-    await quiesce(smallUrl);
-    results.smallCyclePush = await runPhase({ phase: 'cycle-push', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
-    results.smallCyclePull = await runPhase({ phase: 'cycle-pull', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
-    if (opts.merge) {
-      spinner.text(`incremental cycles with column merge (${opts.changes} changed rows)`);
-      for (const [prefix, u, file, terminal] of [['merge', url, big, 'bench-a'], ['smallMerge', smallUrl, small, 'bench-s']] as const) {
-        await quiesce(u);
-        const common = { url: u, sqlite: file, terminal, changes: opts.changes, cycles: opts.cycles, merge: true };
-        results[`${prefix}CyclePush`] = await runPhase({ phase: 'cycle-push', ...common });
-        results[`${prefix}CyclePull`] = await runPhase({ phase: 'cycle-pull', ...common });
-        results[`${prefix}ContestedPush`] = await runPhase({ phase: 'cycle-push', ...common, contested: true });
-        results[`${prefix}ContestedPull`] = await runPhase({ phase: 'cycle-pull', ...common, contested: true });
+    if (all) {
+      spinner.text(`incremental cycles (${opts.changes} changed rows, ${opts.smallRows}-row database)`);
+      const small = path.join(work, 'small.sqlite');
+      createTerminal(small, opts.smallRows);
+      const smallUrl = await createDb('small');
+      await runPhase({ phase: 'push', url: smallUrl, sqlite: small, terminal: 'bench-s' });
+      await runPhase({ phase: 'settle', url: smallUrl, sqlite: small, terminal: 'bench-s' });
+      await quiesce(smallUrl);
+      results.smallCyclePush = await runPhase({ phase: 'cycle-push', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
+      results.smallCyclePull = await runPhase({ phase: 'cycle-pull', url: smallUrl, sqlite: small, terminal: 'bench-s', changes: opts.changes, cycles: opts.cycles });
+      if (opts.merge) {
+        spinner.text(`incremental cycles with column merge (${opts.changes} changed rows)`);
+        for (const [prefix, u, file, terminal] of [['merge', url, big, 'bench-a'], ['smallMerge', smallUrl, small, 'bench-s']] as const) {
+          await quiesce(u);
+          const common = { url: u, sqlite: file, terminal, changes: opts.changes, cycles: opts.cycles, merge: true };
+          results[`${prefix}CyclePush`] = await runPhase({ phase: 'cycle-push', ...common });
+          results[`${prefix}CyclePull`] = await runPhase({ phase: 'cycle-pull', ...common });
+          results[`${prefix}ContestedPush`] = await runPhase({ phase: 'cycle-push', ...common, contested: true });
+          results[`${prefix}ContestedPull`] = await runPhase({ phase: 'cycle-pull', ...common, contested: true });
+        }
       }
     }
     spinner.stop();

@@ -5,7 +5,7 @@ import { unseenSql, type PullSnapshot } from '../checkpoints.ts';
 import { keyString } from '../keys.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { fromPg } from '../values/codec.ts';
-import { bucketSql, hashesSql, sliceSql, type BucketSum } from './checksum.ts';
+import { bucketSql, rowHashSql, sliceSql, type BucketSum } from './checksum.ts';
 
 /**
  * The cloud's side of verify-data: everything is computed in Postgres, so only bucket checksums,
@@ -13,21 +13,32 @@ import { bucketSql, hashesSql, sliceSql, type BucketSum } from './checksum.ts';
  * REPEATABLE READ transaction with possync's session settings (PgGateway.tx), so every query sees
  * one snapshot and prints values the way normalSql expects.
  */
-function source(schema: string, t: TablePlan, params: unknown[]): string {
+/**
+ * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope. Kept from being merged into
+ * the query around it (OFFSET 0): merged, each reference to `rh` (bucket and two slices) would
+ * compute the hash again. Unmerged, the hash is computed where the table is read, in each
+ * parallel worker when the planner splits the scan.
+ */
+function source(schema: string, t: TablePlan, params: unknown[], withKeys = true): string {
   const where = t.scope.map((s) => {
     params.push(s.value);
     return `t.${pgIdent(s.pg)} = $${params.length}::text::${s.castType}`;
   });
-  const h = hashesSql(t);
-  return `SELECT ${t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}`).join(', ')}, ${h.kh} AS kh, ${h.rh} AS rh
-            FROM ${pgTable(schema, t.name)} t ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`;
+  const keys = withKeys ? t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}, `).join('') : '';
+  return `SELECT ${keys}${rowHashSql(t)} AS rh
+            FROM ${pgTable(schema, t.name)} t ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} OFFSET 0`;
 }
 
 export async function cloudBuckets(client: PgClient, schema: string, t: TablePlan, buckets: number): Promise<Map<number, BucketSum>> {
   const params: unknown[] = [];
+  // The planner prices the per-row work (normal forms, md5) as nearly free, so by default it
+  // reads even a large table in one process; hashing is what costs here, and it splits across
+  // workers as a plain scan does. For this transaction only; small tables stay below
+  // min_parallel_table_scan_size and are read by one process as before.
+  await client.query(`SET LOCAL parallel_setup_cost = 100; SET LOCAL parallel_tuple_cost = 0.01`);
   const { rows } = await client.query<{ b: number; n: string; s1: string; s2: string }>(
-    `SELECT ${bucketSql('s.kh', buckets)} AS b, count(*)::text AS n, sum(${sliceSql('s.rh', 1)})::text AS s1, sum(${sliceSql('s.rh', 8)})::text AS s2
-       FROM (${source(schema, t, params)}) s GROUP BY 1`,
+    `SELECT ${bucketSql('s.rh', buckets)} AS b, count(*)::text AS n, sum(${sliceSql('s.rh', 1)})::text AS s1, sum(${sliceSql('s.rh', 8)})::text AS s2
+       FROM (${source(schema, t, params, false)}) s GROUP BY 1`,
     params,
   );
   return new Map(rows.map((r) => [r.b, { n: Number(r.n), s1: Number(r.s1), s2: Number(r.s2) }]));
@@ -40,7 +51,7 @@ export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan
   const from = source(schema, t, params);
   params.push(which);
   const { rows } = await client.query<Record<string, string>>(
-    `SELECT * FROM (${from}) s WHERE ${bucketSql('s.kh', buckets)} = ANY($${params.length}::int[])`,
+    `SELECT * FROM (${from}) s WHERE ${bucketSql('s.rh', buckets)} = ANY($${params.length}::int[])`,
     params,
   );
   return new Map(rows.map((r) => [keyString(t.key.map((k, i) => fromPg(k.codec, r[`k${i}`] ?? null) ?? '')), r.rh!]));

@@ -16,8 +16,11 @@ import { isWireTimestamptz } from '../values/timestamp-fast.ts';
  *   numeric    value without trailing zeros        ('12.50' → '12.5'; SQL: trim_scale(col)::text)
  *   bool       'true' / 'false'                    (wire 0/1/t/yes… parsed; SQL: CASE)
  *   bpchar     without trailing blanks             (SQL: rtrim(col::text, ' '))
- *   timestamptz / timestamp  'YYYY-MM-DDTHH:MM:SS.mmm' in UTC, truncated to the millisecond, the
- *              precision `same()` compares at      (SQL: to_char(… 'MS') truncates µs as well)
+ *   timestamptz / timestamp  Postgres' own text in UTC of the value truncated to the millisecond,
+ *              the precision `same()` compares at: 'YYYY-MM-DD HH:MM:SS[.mmm without trailing
+ *              zeros]' then '+00' for timestamptz (SQL: date_trunc('milliseconds', col)::text, or
+ *              col::text when the column keeps no more than milliseconds; to_char would cost
+ *              several times as much per value)
  *   uuid, bytea, date, text  the canonical text Postgres prints in possync's session settings
  *
  * time, float, json and array columns hash their wire text against `col::text`, which can differ
@@ -43,10 +46,9 @@ export function normalText(family: Family, wire: Wire): string | null {
       case 'bytea':
         return wire.toLowerCase();
       case 'timestamptz':
-        if (isWireTimestamptz(wire)) return wire.slice(0, 23);
-        return atMs(formatWireTimestamp(parseDateTime(wire, family), true));
+        return pgAtMs(isWireTimestamptz(wire) ? wire : formatWireTimestamp(parseDateTime(wire, family), true), '+00');
       case 'timestamp':
-        return atMs(formatWireTimestamp(parseDateTime(wire, family), false));
+        return pgAtMs(formatWireTimestamp(parseDateTime(wire, family), false), '');
       default:
         return wire;
     }
@@ -55,7 +57,15 @@ export function normalText(family: Family, wire: Wire): string | null {
   }
 }
 
-const atMs = (wire: string) => (/^\d{4}-/.test(wire) ? wire.slice(0, 23) : wire);
+const WIRE_STAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z?$/;
+
+/** A wire timestamp 'YYYY-MM-DDTHH:MM:SS.ffffff' as Postgres prints it at millisecond precision. */
+function pgAtMs(wire: string, zone: string): string {
+  if (!WIRE_STAMP.test(wire)) return wire;
+  let ms = wire.slice(20, 23);
+  while (ms.endsWith('0')) ms = ms.slice(0, -1);
+  return `${wire.slice(0, 10)} ${wire.slice(11, 19)}${ms ? `.${ms}` : ''}${zone}`;
+}
 
 const PLAIN = /^(-?)(\d+)(?:\.(\d+))?$/;
 
@@ -69,8 +79,11 @@ function normalDecimal(text: string): string {
   return m[1] && body !== '0' ? `-${body}` : body;
 }
 
-/** The SQL expression giving `normalText` of column `col` of alias `t`, in possync's session settings. */
-export function normalSql(family: Family, col: string, alias = 't'): string {
+/**
+ * The SQL expression giving `normalText` of column `col` of alias `t`, in possync's session
+ * settings. `scale` is a timestamp column's declared precision (timestamp(3): nothing to cut).
+ */
+export function normalSql(family: Family, col: string, scale?: number, alias = 't'): string {
   const c = `${alias}.${pgIdent(col)}`;
   switch (family) {
     case 'numeric':
@@ -80,9 +93,8 @@ export function normalSql(family: Family, col: string, alias = 't'): string {
     case 'bpchar':
       return `rtrim(${c}::text, ' ')`;
     case 'timestamptz':
-      return `CASE WHEN isfinite(${c}) THEN to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') ELSE ${c}::text END`;
     case 'timestamp':
-      return `CASE WHEN isfinite(${c}) THEN to_char(${c}, 'YYYY-MM-DD"T"HH24:MI:SS.MS') ELSE ${c}::text END`;
+      return scale !== undefined && scale <= 3 ? `${c}::text` : `date_trunc('milliseconds', ${c})::text`;
     default:
       return `${c}::text`;
   }

@@ -1,12 +1,13 @@
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
-import { selectByKeys, type RawRow } from '../../db/sqlite/rows.ts';
+import type { RawRow } from '../../db/sqlite/rows.ts';
 import { localRowsToWire, type ToWire } from '../convert.ts';
-import { keyString, parseKey } from '../keys.ts';
+import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { addTo, bucketOf, keyHash, keyPartsHash, rowHash, type BucketSum } from './checksum.ts';
+import { addTo, bucketOf, md5, rowHash, type BucketSum } from './checksum.ts';
+import { tillRowTextSql } from './till-sql.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
 export interface TillRow {
@@ -55,10 +56,6 @@ function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
   }
 }
 
-function bucketOfKey(t: TablePlan, key: string, buckets: number): number {
-  return bucketOf(keyPartsHash(t, JSON.parse(key) as string[]), buckets);
-}
-
 /** Whether the table has rowids (not WITHOUT ROWID): pass 1 then remembers each row's bucket by rowid. */
 function hasRowid(db: SqliteDb, t: TablePlan): boolean {
   try {
@@ -95,9 +92,20 @@ export class RowidBuckets {
   }
 }
 
+/** A till row's hash: of its row text after the push's conversion, or UNREADABLE when that fails. */
+function convertedHash(t: TablePlan, raw: RawRow, conv: ToWire): string | undefined {
+  if (conv.ok) return rowHash(t, conv.row);
+  return sharedKey(t, raw) === undefined ? undefined : UNREADABLE;
+}
+
 /**
- * Pass 1: every till row's bucket checksum. Nothing per row is kept, so memory stays flat
- * whatever the table's size. `betweenPages` runs between pages (the cloud's query runs meanwhile).
+ * Pass 1: every till row's bucket checksum. Nothing per row is kept but its rowid and bucket, so
+ * memory stays flat whatever the table's size. `betweenPages` runs between pages (the cloud's
+ * query runs meanwhile).
+ *
+ * Where SQLite can build the row text itself (till-sql.ts), the scan reads one string a row and
+ * only hashes it; rows stored in other spellings (no text from SQLite) are read again by rowid a
+ * page at a time and go through the push's conversion, as every row of other tables does.
  */
 export async function tillBuckets(
   db: SqliteDb,
@@ -109,72 +117,73 @@ export async function tillBuckets(
   const sums = new Map<number, BucketSum>();
   let rows = 0;
   const byRowid = hasRowid(db, t) ? new RowidBuckets() : undefined;
-  for (const page of convertedPages(db, plan, t, byRowid !== undefined)) {
-    await betweenPages();
-    for (const { raw, conv } of page) {
-      let bucket: number;
-      if (conv.ok) {
-        bucket = bucketOf(keyHash(t, conv.row), buckets);
-        addTo(sums, bucket, rowHash(t, conv.row));
-      } else {
-        const key = sharedKey(t, raw);
-        if (key === undefined) continue;
-        bucket = bucketOfKey(t, key, buckets);
-        addTo(sums, bucket, UNREADABLE);
-      }
-      rows += 1;
-      byRowid?.add(Number(raw[ROWID_KEY]), bucket);
+  const add = (rh: string | undefined, rowid: unknown) => {
+    if (rh === undefined) return;
+    const bucket = bucketOf(rh, buckets);
+    addTo(sums, bucket, rh);
+    rows += 1;
+    byRowid?.add(Number(rowid), bucket);
+  };
+  const text = byRowid ? tillRowTextSql(t) : undefined;
+  if (!byRowid || text === undefined) {
+    for (const page of convertedPages(db, plan, t, byRowid !== undefined)) {
+      await betweenPages();
+      for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
+    }
+    return { sums, rows, byRowid };
+  }
+  const present = t.key.map((k) => `t.${sqliteIdent(k.sqlite)} IS NOT NULL`).join(' AND ');
+  const scan = db.prepare(`SELECT t.rowid, ${text} FROM ${sqliteIdent(t.sqliteName)} AS t WHERE ${present}`).raw(true).safeIntegers(false);
+  const byId = db.prepare(`SELECT t.rowid AS ${ROWID}, t.* FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
+  let others: number[] = [];
+  const convertOthers = () => {
+    const raws = byId.all(JSON.stringify(others)) as RawRow[];
+    others = [];
+    localRowsToWire(db, plan, t, raws).forEach((conv, i) => add(convertedHash(t, raws[i]!, conv), raws[i]![ROWID_KEY]));
+  };
+  let n = 0;
+  for (const [rowid, rowText] of scan.iterate() as Iterable<[number, string | null]>) {
+    // U+FFFD: maybe invalid UTF-8 that the driver replaced, so the byte lengths SQLite wrote may
+    // not be the text's: the conversion decides (it sees the same replaced text).
+    if (rowText === null || rowText.includes('\uFFFD')) others.push(rowid);
+    else add(md5(rowText), rowid);
+    if (++n % PAGE === 0) {
+      if (others.length > 0) convertOthers();
+      await betweenPages();
     }
   }
+  if (others.length > 0) convertOthers();
   return { sums, rows, byRowid };
 }
 
 /**
  * Pass 2, only when buckets differ: the rows of those buckets with key, local key and hash. With
- * rowids (most tables) pass 1 noted each row's bucket, so only those rows are read again. A
- * WITHOUT ROWID table reads just the key columns of every row; a WITHOUT ROWID table whose key is
- * a translated FK (the till stores a parent's local id) converts every row again. The rows found
- * are read in full by local key and converted.
+ * rowids (most tables) pass 1 noted each row's bucket, so only those rows are read again; a
+ * WITHOUT ROWID table converts every row again and keeps those whose hash falls in a differing
+ * bucket. The hash here is always the push's conversion's, whichever way pass 1 computed it.
  */
 export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: number, which: ReadonlySet<number>, byRowid: RowidBuckets | undefined): TillRow[] {
   if (which.size === 0) return [];
-  const translatedKey = t.fks.some((f) => f.translate && t.key.includes(f.column));
-  const lkeys: string[] = [];
-  const rowids = byRowid?.in(which);
-  if (rowids) {
-    // Pass 1 remembered each row's bucket: only the rows of differing buckets are read again.
-    const cols = [...new Set([...t.localKey, ...t.key.map((k) => k.sqlite)])].map((c) => `t.${sqliteIdent(c)} AS ${sqliteIdent(c)}`).join(', ');
-    const stmt = db.prepare(`SELECT ${cols} FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
-    for (let i = 0; i < rowids.length; i += PAGE) {
-      for (const raw of stmt.all(JSON.stringify(rowids.slice(i, i + PAGE))) as RawRow[]) lkeys.push(localKeyString(t, raw));
-    }
-  } else if (!translatedKey) {
-    const cols = [...new Set([...t.localKey, ...t.key.map((k) => k.sqlite)])].map(sqliteIdent).join(', ');
-    const stmt = db.prepare(`SELECT ${cols} FROM ${sqliteIdent(t.sqliteName)}`).safeIntegers(true);
-    for (const raw of stmt.iterate() as Iterable<RawRow>) {
-      if (t.key.some((k) => raw[k.sqlite] === null || raw[k.sqlite] === undefined)) continue;
-      const key = sharedKey(t, raw);
-      if (key === undefined || which.has(bucketOfKey(t, key, buckets))) lkeys.push(localKeyString(t, raw));
-    }
-  }
   const out: TillRow[] = [];
-  const take = (raw: RawRow, conv: ToWire) => {
+  const take = (raw: RawRow, conv: ToWire, inBucket: (rh: string) => boolean) => {
+    const rh = convertedHash(t, raw, conv);
+    if (rh === undefined || !inBucket(rh)) return;
     const lkey = localKeyString(t, raw);
-    if (conv.ok) {
-      if (which.has(bucketOf(keyHash(t, conv.row), buckets))) out.push({ key: keyString(t.key.map((k) => conv.row[k.pg] ?? '')), lkey, rh: rowHash(t, conv.row) });
-      return;
-    }
-    const key = sharedKey(t, raw);
-    if (key !== undefined && which.has(bucketOfKey(t, key, buckets))) out.push({ key, lkey, rh: undefined, unreadable: conv.reason });
+    if (conv.ok) out.push({ key: keyString(t.key.map((k) => conv.row[k.pg] ?? '')), lkey, rh });
+    else out.push({ key: sharedKey(t, raw)!, lkey, rh: undefined, unreadable: conv.reason });
   };
-  if (translatedKey && !rowids) {
-    for (const page of convertedPages(db, plan, t)) for (const { raw, conv } of page) take(raw, conv);
+  const rowids = byRowid?.in(which);
+  if (!rowids) {
+    const differs = (rh: string) => which.has(bucketOf(rh, buckets));
+    for (const page of convertedPages(db, plan, t)) for (const { raw, conv } of page) take(raw, conv, differs);
     return out;
   }
-  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
-  for (let i = 0; i < lkeys.length; i += PAGE) {
-    const raws = selectByKeys(db, t.sqliteName, t.localKey, cols, lkeys.slice(i, i + PAGE).map(parseKey));
-    localRowsToWire(db, plan, t, raws).forEach((conv, j) => take(raws[j]!, conv));
+  // Pass 1 put these rows in differing buckets: each is taken, with the conversion's hash.
+  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])].map((c) => `t.${sqliteIdent(c)} AS ${sqliteIdent(c)}`).join(', ');
+  const stmt = db.prepare(`SELECT ${cols} FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
+  for (let i = 0; i < rowids.length; i += PAGE) {
+    const raws = stmt.all(JSON.stringify(rowids.slice(i, i + PAGE))) as RawRow[];
+    localRowsToWire(db, plan, t, raws).forEach((conv, j) => take(raws[j]!, conv, () => true));
   }
   return out;
 }

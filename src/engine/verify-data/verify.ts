@@ -27,9 +27,11 @@ export interface VerifyDataOptions {
 
 /**
  * Compares the till and the cloud table by table without moving every row:
- *  1. both sides hash every row in its normal form (normal-form.ts; the cloud in SQL, the till in
- *     JS from the push's own conversion) and sum the hashes per bucket of keys;
- *  2. buckets whose sums differ are split into their rows: the cloud sends key + hash of each;
+ *  1. both sides hash every row in its normal form (normal-form.ts; the cloud in SQL, the till
+ *     from a text SQLite builds for common spellings, till-sql.ts, or else in JS from the push's
+ *     own conversion) and sum the hashes per bucket (chosen by the hash itself, checksum.ts);
+ *  2. buckets whose sums differ are split into their rows: the cloud sends key + hash of each,
+ *     and the till's rows of those buckets are hashed again through the push's conversion;
  *  3. rows whose hashes differ are fetched in full and compared with the sync's own rowsEqual,
  *     so what is reported is exactly what the sync would call unequal.
  * Rows with a change still in flight (pending on the till, unpulled above this till's pull
