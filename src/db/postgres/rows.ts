@@ -103,22 +103,6 @@ export async function scanRows(
 }
 
 /**
- * scanRows with each row as an array of column texts in `columns` order: no per-row object,
- * which is most of the cost when a first pull reads a million rows.
- */
-export async function scanRowArrays(
-  q: Queryable,
-  ref: PgTableRef,
-  columns: readonly PgColumnRef[],
-  after: readonly string[] | null,
-  limit: number,
-  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
-): Promise<Array<Array<string | null>>> {
-  const { sql, params } = scanSql(ref, columns, after, limit, scope);
-  return (await q.query<Array<string | null>>({ text: sql, values: params, rowMode: 'array' })).rows;
-}
-
-/**
  * The statement of one scan page. With `literal`, values are written into the SQL as literals
  * (for `COPY (SELECT …)`, which takes no parameters) instead of as parameters.
  */
