@@ -23,10 +23,13 @@ let cursorCounter = 0;
 /**
  * Rows per page of a full resync at most (page-size.ts keeps pages of wide rows smaller). Two
  * pages are in memory at once (one written while the next is read). Into an empty table (bulk
- * insert, rows as arrays) bigger pages are faster: 1M rows took 6.0 s at 2,500 and 6.4 / 6.9 s
- * at 1,000 / 500. Pages compared with the rows a till already holds carry several objects per
- * row, and there 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s for 1M rows) and peaked
- * lower (140 vs 144-153 MB). 10,000-row pages peaked at 222 / 261 MB.
+ * insert) a page is held as its COPY text (~125 bytes a row for the benchmark's products) and
+ * split row by row as it is written, so 10,000 rows weigh ~1.3 MB: a 1M-row first pull peaked at
+ * 119-128 MB with them (135-140 MB with 2,500-row pages of JS arrays before; 25,000-row pages
+ * peaked at 154 MB). Fewer, bigger pages mean fewer transactions, trigger swaps and statements.
+ * Pages compared with the rows a till already holds carry several objects per row, and there
+ * 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s for 1M rows) and peaked lower (140 vs
+ * 144-153 MB).
  */
 const BULK_PAGE = 10_000;
 const COMPARE_PAGE = 1_000;
