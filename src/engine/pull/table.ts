@@ -24,14 +24,15 @@ let cursorCounter = 0;
  * Rows per page of a full resync at most (page-size.ts keeps pages of wide rows smaller). Two
  * pages are in memory at once (one written while the next is read). Into an empty table (bulk
  * insert) a page is held as its COPY text (~125 bytes a row for the benchmark's products) and
- * split row by row as it is written, so 10,000 rows weigh ~1.3 MB: a 1M-row first pull peaked at
- * 119-128 MB with them (135-140 MB with 2,500-row pages of JS arrays before; 25,000-row pages
- * peaked at 154 MB). Fewer, bigger pages mean fewer transactions, trigger swaps and statements.
+ * split row by row as it is written. A 1M-row first pull peaked at 112-119 MB with 5,000-row
+ * pages, 119-147 MB with 10,000 (the high figures on a machine loaded ~10x past its cores, where
+ * V8's background collection lags) and 154 MB with 25,000, for the same CPU time at 5,000 and
+ * 10,000; 2,500-row pages of JS arrays before COPY peaked at 135-140 MB.
  * Pages compared with the rows a till already holds carry several objects per row, and there
  * 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s for 1M rows) and peaked lower (140 vs
  * 144-153 MB).
  */
-const BULK_PAGE = 10_000;
+const BULK_PAGE = 5_000;
 const COMPARE_PAGE = 1_000;
 
 /**
