@@ -43,6 +43,10 @@ describe('COPY text parsing', () => {
     expect(lastRow(page('a\tb\nc\t\\N\n', 2))).toEqual(['c', null]);
     expect(lastRow(page('only\t1\n', 2))).toEqual(['only', '1']);
     expect(lastRow(page('', 2))).toBeUndefined();
+    // One column holding an empty string: rows of a single newline.
+    expect(lastRow(page('\n', 1))).toEqual(['']);
+    expect(lastRow(page('a\n\n', 1))).toEqual(['']);
+    expect(rows(page('\n\n', 1))).toEqual([[''], ['']]);
     expect(rows(page('', 2))).toEqual([]);
   });
 });

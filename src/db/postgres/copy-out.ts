@@ -68,7 +68,8 @@ function nextBackslash(buf: Buffer, from: number): number {
 /** The column texts of the page's last row (a fresh array), or undefined for an empty page. */
 export function lastRow(page: CopyPage): Array<string | null> | undefined {
   if (page.count === 0) return undefined;
-  const from = page.data.lastIndexOf(NEWLINE, page.data.length - 2) + 1;
+  // The newline before the last row's own (none: the page is that one row).
+  const from = page.data.length >= 2 ? page.data.lastIndexOf(NEWLINE, page.data.length - 2) + 1 : 0;
   let out: Array<string | null> | undefined;
   eachRow({ data: page.data.subarray(from), width: page.width, count: 1 }, (row) => (out = [...row]));
   return out;
