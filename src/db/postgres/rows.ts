@@ -116,7 +116,8 @@ function scanSql(
 ): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const bind = (value: string | number) => {
-    if (literal) return typeof value === 'number' ? String(Math.trunc(value)) : pgLiteral(value);
+    // pgLiteral refuses an empty string (never a name); as a key or scope value it is just ''.
+    if (literal) return typeof value === 'number' ? String(Math.trunc(value)) : value === '' ? `''` : pgLiteral(value);
     params.push(value);
     return `$${params.length}`;
   };
