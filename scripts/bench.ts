@@ -10,7 +10,9 @@
 // Measures, in one run on one machine: the initial push of N rows (SQLite → Postgres), the
 // initial pull into an empty SQLite (Postgres → SQLite), incremental push and pull cycles with
 // 100 changed rows in the N-row database and in a smaller one, and for reference a raw COPY of
-// the same rows and (when `pgloader` is on the PATH) pgloader's load of the same SQLite file.
+// the same rows, (when `pgloader` is on the PATH) pgloader's load of the same SQLite file, and
+// (when `psql` and `sqlite3` are on the PATH) the two stock command-line tools doing the first
+// pull's job back to back: `psql \copy (select … order by id) to csv`, then `sqlite3 .import`.
 // Each phase runs in its own process (bundled, on plain Node) so its peak RSS is its own. Starts
 // an embedded Postgres unless BENCH_DATABASE_URL is set (the user must be allowed to create
 // databases).
@@ -23,7 +25,8 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/postgres/embedded.ts';
 import { pgIdent } from '../src/db/quote.ts';
 import { progress } from '../src/cli/output.ts';
-import { PG_TABLE, createEmptyTerminal, createTerminal, writeCopyFile } from './bench/dataset.ts';
+import Database from 'better-sqlite3';
+import { PG_TABLE, SQLITE_TABLE, createEmptyTerminal, createTerminal, writeCopyFile } from './bench/dataset.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Phases run bundled on plain Node, as the installed possync command does (scripts/build.mjs),
@@ -92,13 +95,43 @@ function runPhase(input: Record<string, unknown>): Promise<PhaseResult> {
   });
 }
 
-function pgloaderAvailable(): boolean {
+function available(command: string): boolean {
   try {
-    execFileSync('pgloader', ['--version'], { stdio: 'ignore' });
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * The first pull done by the stock command-line tools, back to back, as a reference for possync's
+ * own: psql exports the table in key order to a CSV file, then sqlite3 imports it into a new
+ * database file. The empty table (same shape and primary key as the till's) is created beforehand
+ * and not timed; the export and the import are timed, each on its own. They read and write the
+ * same rows as possync's first pull (which, unlike them, also converts and checks each value and
+ * writes a checkpoint).
+ */
+function cliPair(url: string, work: string, rows: number): PhaseResult & { psqlMs: number; sqlite3Ms: number } {
+  const csv = path.join(work, 'p.csv');
+  const db = path.join(work, 'p.db');
+  fs.rmSync(db, { force: true });
+  const setup = new Database(db);
+  setup.exec(SQLITE_TABLE);
+  setup.close();
+  let started = performance.now();
+  execFileSync('psql', [url, '-X', '-q', '-c', `\\copy (select * from products order by id) to '${csv}' csv`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const psqlMs = performance.now() - started;
+  started = performance.now();
+  execFileSync('sqlite3', [db, '.mode csv', `.import ${csv} products`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const sqlite3Ms = performance.now() - started;
+  const check = new Database(db, { readonly: true });
+  const n = (check.prepare('SELECT count(*) AS n FROM products').get() as { n: number }).n;
+  check.close();
+  if (n !== rows) throw new Error(`sqlite3 .import loaded ${n} rows, not ${rows}`);
+  fs.rmSync(csv, { force: true });
+  fs.rmSync(db, { force: true });
+  return { phase: 'cli-pair', ms: psqlMs + sqlite3Ms, rows: n, maxRssMb: 0, psqlMs, sqlite3Ms };
 }
 
 /**
@@ -169,7 +202,7 @@ async function main(): Promise<void> {
       log(`copy: ${results.copy.ms.toFixed(0)} ms`);
     }
 
-    if (all && opts.pgloader && pgloaderAvailable()) {
+    if (all && opts.pgloader && available('pgloader')) {
       spinner.text('pgloader (reference)');
       const target = await createDb('pgloader');
       const c = new pg.Client({ connectionString: target });
@@ -187,6 +220,13 @@ async function main(): Promise<void> {
     log(`push: ${results.push.ms.toFixed(0)} ms`);
 
     if (all) {
+      // The CLI pair and possync's first pull, one right after the other, on the same rows.
+      if (available('psql') && available('sqlite3')) {
+        spinner.text(`psql \\copy + sqlite3 .import of ${opts.rows} rows (reference)`);
+        const pair = cliPair(url, work, opts.rows);
+        results.cliPair = pair;
+        log(`cli pair: ${pair.ms.toFixed(0)} ms (psql ${pair.psqlMs.toFixed(0)} ms, sqlite3 ${pair.sqlite3Ms.toFixed(0)} ms)`);
+      }
       const empty = path.join(work, 'empty.sqlite');
       createEmptyTerminal(empty);
       spinner.text(`possync initial pull of ${opts.rows} rows into an empty SQLite`);
@@ -242,8 +282,10 @@ async function main(): Promise<void> {
       rows: opts.rows,
       smallRows: opts.smallRows,
       changes: opts.changes,
-      rowsPerSecond: { copy: rate(results.copy), pgloader: rate(results.pgloader), push: rate(results.push), pull: rate(results.pull), settle: rate(results.settle) },
+      rowsPerSecond: { copy: rate(results.copy), pgloader: rate(results.pgloader), push: rate(results.push), pull: rate(results.pull), cliPair: rate(results.cliPair), settle: rate(results.settle) },
+      cliPairMs: cliPairMs(results.cliPair),
       ratios: {
+        pullVsCliPair: ratio(rate(results.pull), rate(results.cliPair)),
         pushVsCopy: ratio(rate(results.push), rate(results.copy)),
         pushVsPgloader: ratio(rate(results.push), rate(results.pgloader)),
         cyclePushVsSmall: ratio(results.cyclePush?.ms, results.smallCyclePush?.ms),
@@ -282,6 +324,12 @@ async function main(): Promise<void> {
   }
 }
 
+function cliPairMs(r: PhaseResult | undefined) {
+  if (!r) return undefined;
+  const p = r as PhaseResult & { psqlMs: number; sqlite3Ms: number };
+  return { total: Math.round(p.ms), psql: Math.round(p.psqlMs), sqlite3: Math.round(p.sqlite3Ms) };
+}
+
 /** verify-data's figures: its time against one scan of each side, and what crossed the network. */
 function verifySummary(r: PhaseResult | undefined) {
   if (!r) return undefined;
@@ -304,6 +352,7 @@ function printSummary(s: {
   smallRows: number;
   changes: number;
   rowsPerSecond: Record<string, number | undefined>;
+  cliPairMs?: ReturnType<typeof cliPairMs>;
   ratios: Record<string, number | undefined>;
   cycleMs: Record<string, number | undefined>;
   peakRssMb: Record<string, number | undefined>;
@@ -320,7 +369,8 @@ function printSummary(s: {
     `  raw COPY FROM STDIN           ${fmt(s.rowsPerSecond.copy, ' rows/s')}`,
     `  pgloader                      ${fmt(s.rowsPerSecond.pgloader, ' rows/s')}`,
     `  initial push sqlite → postgres ${fmt(s.rowsPerSecond.push, ' rows/s')}   (${times(s.ratios.pushVsCopy)} COPY, ${times(s.ratios.pushVsPgloader)} pgloader)`,
-    `  initial pull postgres → sqlite ${fmt(s.rowsPerSecond.pull, ' rows/s')}`,
+    `  psql \\copy + sqlite3 .import  ${s.cliPairMs ? `${fmt(s.rowsPerSecond.cliPair, ' rows/s')}   (${fmt(s.cliPairMs.total, ' ms')}: psql ${fmt(s.cliPairMs.psql, ' ms')}, sqlite3 ${fmt(s.cliPairMs.sqlite3, ' ms')}; table created beforehand, not timed)` : 'n/a'}`,
+    `  initial pull postgres → sqlite ${fmt(s.rowsPerSecond.pull, ' rows/s')}   (${times(s.ratios.pullVsCliPair)} the CLI pair, peak RSS ${fmt(s.peakRssMb.pull, ' MB')})`,
     `  cycle push, ${s.changes} changes       ${fmt(s.cycleMs.push, ' ms')}   (${fmt(s.cycleMs.smallPush, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePushVsSmall)})`,
     `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePullVsSmall)})`,
     `  first pull, rows already there ${fmt(s.rowsPerSecond.settle, ' rows/s')}   (compares every row)`,

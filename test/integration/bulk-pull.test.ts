@@ -48,6 +48,30 @@ describe('bulk pull into an empty table', () => {
     local.close();
   });
 
+  it('reads pages through COPY exactly: text keys with quotes and backslashes, escaped values, an empty scope value', async () => {
+    await db.query(`CREATE TABLE notes (id text PRIMARY KEY, store text NOT NULL, body text, updated_at timestamptz(3) NOT NULL)`);
+    // Keys with a quote, a backslash and unicode become the next page's resume literal; bodies
+    // carry every character COPY escapes, a literal \\N, and NULL.
+    const bodies = ['tab\there', 'line\nbreak\r\n', 'back\\slash', '\\N', '', null, 'Ünïcødé — 😀', '\b\f\v\u0001'];
+    await db.query(
+      `INSERT INTO notes SELECT 'k''' || chr(92) || lpad(g::text, 4, '0') || 'é', CASE WHEN g % 5 = 0 THEN 'other' ELSE '' END, ($1::text[])[1 + g % 8], '2026-11-20T08:00:00Z'
+       FROM generate_series(1, 300) g`,
+      [bodies],
+    );
+    const file = path.join(tmp.dir, 'till.sqlite');
+    createSqliteFile(file, `CREATE TABLE notes (id TEXT PRIMARY KEY, store TEXT NOT NULL, body TEXT, updated_at TEXT NOT NULL)`);
+    const config = makeConfig(
+      { sqlite: { path: file }, postgres: { url: db.url }, terminalId: 't1', tables: [{ name: 'notes', pk: 'id', updatedCol: 'updated_at', scope: { store: '' } }] },
+      tmp.dir,
+    );
+    expect((await runSync(config, { direction: 'pull' })).tables[0]).toMatchObject({ status: 'success', inserted: 240 });
+    const cloud = await db.query<{ id: string; store: string; body: string | null }>(`SELECT id, store, body FROM notes WHERE store = '' ORDER BY id`);
+    const local = openSqlite(file);
+    expect(local.prepare(`SELECT id, store, body FROM notes ORDER BY id`).all()).toEqual(cloud);
+    expect(cloud.filter((r) => r.body === null)).toHaveLength(29);
+    local.close();
+  });
+
   it('leaves the till capturing its own inserts: the insert trigger is back, the pulled rows are not captured', async () => {
     await db.query(`INSERT INTO tags SELECT g, 'C' || g, 1.50, '2026-11-20T08:00:00Z' FROM generate_series(1, 3000) g`);
     const file = path.join(tmp.dir, 'till.sqlite');

@@ -1,5 +1,6 @@
-import { pgIdent, pgTable } from '../quote.ts';
-import type { Queryable } from './gateway.ts';
+import { pgIdent, pgLiteral, pgTable } from '../quote.ts';
+import type { PgClient, Queryable } from './gateway.ts';
+import { copyOut, type CopyPage } from './copy-out.ts';
 
 /**
  * Set-based row access for one Postgres table. Every value crosses as text: reads select
@@ -102,47 +103,50 @@ export async function scanRows(
 }
 
 /**
- * scanRows with each row as an array of column texts in `columns` order: no per-row object,
- * which is most of the cost when a first pull reads a million rows.
+ * The statement of one scan page. With `literal`, values are written into the SQL as literals
+ * (for `COPY (SELECT …)`, which takes no parameters) instead of as parameters.
  */
-export async function scanRowArrays(
-  q: Queryable,
-  ref: PgTableRef,
-  columns: readonly PgColumnRef[],
-  after: readonly string[] | null,
-  limit: number,
-  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
-): Promise<Array<Array<string | null>>> {
-  const { sql, params } = scanSql(ref, columns, after, limit, scope);
-  return (await q.query<Array<string | null>>({ text: sql, values: params, rowMode: 'array' })).rows;
-}
-
 function scanSql(
   ref: PgTableRef,
   columns: readonly PgColumnRef[],
   after: readonly string[] | null,
   limit: number,
   scope: ReadonlyArray<{ name: string; castType: string; value: string }>,
+  literal = false,
 ): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
+  const bind = (value: string | number) => {
+    // pgLiteral refuses an empty string (never a name); as a key or scope value it is just ''.
+    if (literal) return typeof value === 'number' ? String(Math.trunc(value)) : value === '' ? `''` : pgLiteral(value);
+    params.push(value);
+    return `$${params.length}`;
+  };
   const conditions: string[] = [];
   if (after) {
     const lhs = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
-    const rhs = ref.key.map((k, i) => {
-      params.push(after[i]);
-      return `$${params.length}::text::${k.castType}`;
-    });
+    const rhs = ref.key.map((k, i) => `${bind(after[i]!)}::text::${k.castType}`);
     conditions.push(`(${lhs}) > (${rhs.join(', ')})`);
   }
-  for (const s of scope) {
-    params.push(s.value);
-    conditions.push(`t.${pgIdent(s.name)} = $${params.length}::text::${s.castType}`);
-  }
-  params.push(limit);
+  for (const s of scope) conditions.push(`t.${pgIdent(s.name)} = ${bind(s.value)}::text::${s.castType}`);
   const order = ref.key.map((k) => `t.${pgIdent(k.name)}`).join(', ');
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${where} ORDER BY ${order} LIMIT $${params.length}`;
+  const sql = `SELECT ${selectList(columns)} FROM ${pgTable(ref.schema, ref.table)} t ${where} ORDER BY ${order} LIMIT ${bind(limit)}`;
   return { sql, params };
+}
+
+/**
+ * One page of a full scan in key order, after `after` (exclusive), read through COPY (see
+ * copy-out.ts): each row's values are the texts scanRows returns, in `columns` order.
+ */
+export async function scanPage(
+  client: PgClient,
+  ref: PgTableRef,
+  columns: readonly PgColumnRef[],
+  after: readonly string[] | null,
+  limit: number,
+  scope: ReadonlyArray<{ name: string; castType: string; value: string }> = [],
+): Promise<CopyPage> {
+  return copyOut(client, scanSql(ref, columns, after, limit, scope, true).sql, columns.length);
 }
 
 /**

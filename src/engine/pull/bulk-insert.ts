@@ -2,8 +2,10 @@ import { sqliteIdent } from '../../db/quote.ts';
 import { withoutInsertCapture } from '../../db/sqlite/capture.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { selectByKeys, type RawValue } from '../../db/sqlite/rows.ts';
+import { eachRow, type CopyPage } from '../../db/postgres/copy-out.ts';
 import type { FkPlan } from '../plan/types.ts';
-import { fromPg, toSqlite, ValueError, type Wire } from '../values/codec.ts';
+import { fromPg, ValueError } from '../values/codec.ts';
+import { pgToSqlite } from '../values/pg-to-sqlite.ts';
 import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import type { RunContext } from '../context.ts';
 import type { WireRow } from '../decide.ts';
@@ -32,31 +34,39 @@ export function canBulkInsert(db: SqliteDb, t: TablePlan): boolean {
 
 /**
  * The first pull of a table into an empty terminal table: plain INSERTs through one prepared
- * statement, no per-row comparison. Rows come as arrays of column texts (scanRowArrays) and are
- * converted straight to the values SQLite binds, with no wire-row or value objects for the common
- * row. Anything unusual (a parent not here yet, a value SQLite cannot hold exactly, a row the till
- * app inserted meanwhile) becomes a wire row and goes through the normal path, in the same
- * transaction as the checkpoint.
+ * statement, no per-row comparison. Rows come as a page of COPY text (scanPage), split one row at
+ * a time and converted straight to the values SQLite binds, with no wire-row or value objects for
+ * the common row. Anything unusual (a parent not here yet, a value SQLite cannot hold exactly, a
+ * row the till app inserted meanwhile) becomes a wire row and goes through the normal path, in
+ * the same transaction as the checkpoint.
  */
-export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: ReadonlyArray<ReadonlyArray<string | null>>, checkpoint: PullCheckpoint | undefined, result: TableResult): void {
+export function bulkInsertRows(ctx: RunContext, t: TablePlan, page: CopyPage, checkpoint: PullCheckpoint | undefined, result: TableResult): void {
   const db = ctx.sqlite.db;
   const cols = t.columns;
+  const width = cols.length;
   // Column texts are converted as they are bound; only a row that goes the slow way becomes a wire row.
-  const wire = (a: ReadonlyArray<string | null>, i: number): Wire => fromPg(cols[i]!.codec, a[i] ?? null);
-  const asRow = (a: ReadonlyArray<string | null>): WireRow => Object.fromEntries(cols.map((c, i) => [c.pg, wire(a, i)]));
+  const asRow = (texts: ReadonlyArray<string | null>, at = 0): WireRow => Object.fromEntries(cols.map((c, i) => [c.pg, fromPg(c.codec, texts[at + i] ?? null)]));
   // Translated FKs: the parent's shared id becomes its local id; rows with a parent missing locally go the slow way.
   const translate = cols.map((c) => t.fks.find((f) => f.translate && f.column === c));
   const maps = new Map<FkPlan, Map<string, RawValue>>();
-  for (const [i, fk] of translate.entries()) {
-    if (!fk) continue;
-    const parent = ctx.plan.byName.get(fk.refTable)!;
-    const ids = [...new Set(arrays.map((a) => wire(a, i)).filter((v): v is string => v !== null && v !== undefined))];
-    const found = selectByKeys(db, parent.sqliteName, [parent.serverIdCol!.sqlite], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
-    maps.set(fk, new Map(found.map((r) => [String(r[parent.serverIdCol!.sqlite]), r[parent.localPk!] ?? null])));
-  }
   const checksParents = t.fks.some((f) => !f.translate);
-  const orphans = checksParents ? missingLocalParents(ctx, t, arrays.map(asRow)) : new Map();
+  let orphans = new Map<string, unknown>();
+  if (translate.some(Boolean) || checksParents) {
+    // Tables with foreign keys look at the whole page first (one pass more over its text).
+    const rows: WireRow[] = [];
+    eachRow(page, (texts) => rows.push(asRow(texts)));
+    for (const [i, fk] of translate.entries()) {
+      if (!fk) continue;
+      const parent = ctx.plan.byName.get(fk.refTable)!;
+      const ids = [...new Set(rows.map((r) => r[cols[i]!.pg]).filter((v): v is string => v !== null && v !== undefined))];
+      const found = selectByKeys(db, parent.sqliteName, [parent.serverIdCol!.sqlite], [parent.localPk!, parent.serverIdCol!.sqlite], ids.map((id) => [id]));
+      maps.set(fk, new Map(found.map((r) => [String(r[parent.serverIdCol!.sqlite]), r[parent.localPk!] ?? null])));
+    }
+    if (checksParents) orphans = missingLocalParents(ctx, t, rows);
+  }
   const keyIndex = t.key.map((k) => cols.indexOf(k));
+  // Each column's text → SQLite value, as toSqlite(fromPg(…)) with shortcuts for common spellings.
+  const convert = cols.map((c) => pgToSqlite(c.codec));
   const table = sqliteIdent(t.sqliteName);
   const columnList = cols.map((c) => sqliteIdent(c.sqlite)).join(', ');
   const tuple = `(${cols.map(() => '?').join(', ')})`;
@@ -65,13 +75,12 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
   // within SQLite's limit of bound values per statement.
   const perStatement = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_BOUND_VALUES / cols.length)));
   const insertMany = perStatement > 1 ? db.prepare(`INSERT INTO ${table} (${columnList}) VALUES ${Array(perStatement).fill(tuple).join(', ')}`) : insertOne;
-  const width = cols.length;
   inPullTransaction(ctx, () => {
     const slow: WireRow[] = [];
-    // One statement's values, written in place row after row (no array per row: with the value
-    // checks, half of what a first pull allocated), and the rows' texts for the slow path.
+    // One statement's values, written in place row after row (no array per row), and the same
+    // rows' texts, for the slow path of a row the statement could not insert.
     const flat: RawValue[] = new Array<RawValue>(perStatement * width).fill(null);
-    const texts: Array<ReadonlyArray<string | null>> = [];
+    const texts: Array<string | null> = new Array<string | null>(perStatement * width).fill(null);
     let n = 0;
     const flush = () => {
       if (n === perStatement) {
@@ -91,7 +100,7 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
           result.inserted++;
         } catch (err) {
           if (!isConstraintError(err)) throw err;
-          slow.push(asRow(texts[r]!));
+          slow.push(asRow(texts, r * width));
         }
       }
       n = 0;
@@ -99,39 +108,33 @@ export function bulkInsertArrays(ctx: RunContext, t: TablePlan, arrays: Readonly
     // The fast rows go in with the insert trigger out of the way (capture is suppressed in this
     // transaction anyway); the slow rows below take the normal path with it back in place.
     withoutInsertCapture(db, t.sqliteName, () => {
-      for (const a of arrays) {
-        if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => wire(a, i) ?? '')))) {
-          slow.push(asRow(a));
-          continue;
+      eachRow(page, (row) => {
+        if (orphans.size > 0 && orphans.has(keyString(keyIndex.map((i) => fromPg(cols[i]!.codec, row[i] ?? null) ?? '')))) {
+          slow.push(asRow(row));
+          return;
         }
         // Written into the next free slot; a row that fails half way is overwritten by the next.
         const base = n * width;
-        let ok = true;
-        for (let i = 0; i < width && ok; i++) {
-          const value = fromPg(cols[i]!.codec, a[i] ?? null);
+        for (let i = 0; i < width; i++) {
+          const text = row[i] ?? null;
+          texts[base + i] = text;
           const fk = translate[i];
-          if (fk && value !== null) {
-            const local = maps.get(fk)!.get(value);
-            if (local === undefined) ok = false;
-            else flat[base + i] = local;
+          if (fk && text !== null) {
+            const local = maps.get(fk)!.get(fromPg(cols[i]!.codec, text)!);
+            if (local === undefined) return void slow.push(asRow(row));
+            flat[base + i] = local;
             continue;
           }
           try {
-            flat[base + i] = toSqlite(cols[i]!.codec, value);
+            flat[base + i] = convert[i]!(text);
           } catch (err) {
             if (!(err instanceof ValueError)) throw err;
-            ok = false;
+            return void slow.push(asRow(row));
           }
         }
-        if (!ok) {
-          slow.push(asRow(a));
-          continue;
-        }
-        texts[n++] = a;
-        if (n === perStatement) flush();
-      }
+        if (++n === perStatement) flush();
+      });
       flush();
-      texts.length = 0;
     });
     if (slow.length > 0) applyPullRows(ctx, t, { keys: slow.map((r) => t.key.map((k) => r[k.pg] ?? '')), rows: slow, deletedAt: new Map() }, {}, result);
     if (checkpoint) writePullCheckpoint(db, ctx.plan.terminalId, t.name, checkpoint);

@@ -35,7 +35,7 @@ export class PageSizer {
   }
 }
 
-/** Characters of column text in rows read as arrays (scanRowArrays). */
+/** Characters of column text in rows held as arrays. */
 export function charsOfArrays(rows: ReadonlyArray<ReadonlyArray<string | null>>): number {
   let n = 0;
   for (const row of rows) for (const v of row) if (v !== null) n += v.length;

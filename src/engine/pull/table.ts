@@ -1,5 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import { fetchRows, scanRowArrays, scanRows } from '../../db/postgres/rows.ts';
+import { fetchRows, scanPage } from '../../db/postgres/rows.ts';
+import { eachRow, lastRow, type CopyPage } from '../../db/postgres/copy-out.ts';
 import { pgTable } from '../../db/quote.ts';
 import { appliedSnapshot, pulledSnapshot, readPullCheckpoint, readPushCheckpoint, writePullCheckpoint, type PullCheckpoint, type PullSnapshot } from '../checkpoints.ts';
 import { checkAborted, type RunContext } from '../context.ts';
@@ -11,10 +12,10 @@ import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import type { WireRow } from '../decide.ts';
 import { applyPullBatch } from './apply.ts';
-import { bulkInsertArrays, canBulkInsert } from './bulk-insert.ts';
+import { bulkInsertRows, canBulkInsert } from './bulk-insert.ts';
 import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { ChangeWindow, probeWindows, type WindowProbe } from './window.ts';
-import { PageSizer, charsOfArrays, charsOfRows } from './page-size.ts';
+import { PageSizer } from './page-size.ts';
 import { below } from '../retention.ts';
 import { recoverNext } from '../merge/base.ts';
 
@@ -23,12 +24,16 @@ let cursorCounter = 0;
 /**
  * Rows per page of a full resync at most (page-size.ts keeps pages of wide rows smaller). Two
  * pages are in memory at once (one written while the next is read). Into an empty table (bulk
- * insert, rows as arrays) bigger pages are faster: 1M rows took 6.0 s at 2,500 and 6.4 / 6.9 s
- * at 1,000 / 500. Pages compared with the rows a till already holds carry several objects per
- * row, and there 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s for 1M rows) and peaked
- * lower (140 vs 144-153 MB). 10,000-row pages peaked at 222 / 261 MB.
+ * insert) a page is held as its COPY text (~125 bytes a row for the benchmark's products) and
+ * split row by row as it is written. A 1M-row first pull peaked at 112-119 MB with 5,000-row
+ * pages, 119-147 MB with 10,000 (the high figures on a machine loaded ~10x past its cores, where
+ * V8's background collection lags) and 154 MB with 25,000, for the same CPU time at 5,000 and
+ * 10,000; 2,500-row pages of JS arrays before COPY peaked at 135-140 MB.
+ * Pages compared with the rows a till already holds carry several objects per row, and there
+ * 1,000 was faster than 2,500 (21.9-22.7 s vs 23.5-25.6 s for 1M rows) and peaked lower (140 vs
+ * 144-153 MB).
  */
-const BULK_PAGE = 2_500;
+const BULK_PAGE = 5_000;
 const COMPARE_PAGE = 1_000;
 
 /**
@@ -198,20 +203,29 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
   // Pages are bounded in rows and, for wide rows, in characters (PageSizer).
   const sizer = new PageSizer(Math.max(ctx.config.batchSize, bulk ? BULK_PAGE : COMPARE_PAGE));
-  // Into an empty terminal table rows come as arrays of column texts (no per-row objects).
+  // Into an empty terminal table rows come through COPY as a page of COPY text (no per-row
+  // objects; see copy-out.ts).
   const keyIndex = t.key.map((k) => t.columns.indexOf(k));
-  type Page = { limit: number; chars: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; arrays?: Array<Array<string | null>> };
+  type Page = { limit: number; chars: number; last: Key | undefined; keys?: Key[]; rows?: WireRow[]; copy?: CopyPage };
   const load = async (from: string[] | null, limit: number): Promise<Page> => {
     if (bulk) {
       // Only the last key matters here (where the next page starts).
-      const arrays = await scanRowArrays(client, ref, columns, from, limit, scope);
-      const lastRow = arrays.at(-1);
-      return { limit, arrays, chars: charsOfArrays(arrays), last: lastRow && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, lastRow[i] ?? null) ?? '') };
+      const copy = await scanPage(client, ref, columns, from, limit, scope);
+      const end = lastRow(copy);
+      const last = end && keyIndex.map((i, j) => fromPg(t.key[j]!.codec, end[i] ?? null) ?? '');
+      // Bytes of COPY text stand for characters: never fewer, so the page budget holds.
+      return { limit, copy, chars: copy.data.length, last };
     }
-    const texts = await scanRows(client, ref, columns, from, limit, scope);
-    const rows = texts.map((r) => wireFromPgRow(t, r));
+    // Also through COPY: rows are built straight from its text, one object a row.
+    const copy = await scanPage(client, ref, columns, from, limit, scope);
+    const rows: WireRow[] = [];
+    eachRow(copy, (texts) => {
+      const row: WireRow = {};
+      t.columns.forEach((c, i) => (row[c.pg] = fromPg(c.codec, texts[i] ?? null)));
+      rows.push(row);
+    });
     const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
-    return { limit, rows, keys, chars: charsOfRows(texts, columns), last: keys.at(-1) };
+    return { limit, rows, keys, chars: copy.data.length, last: keys.at(-1) };
   };
   // Rows to expect, for progress a person can plan by: Postgres' estimate (free), or a count of the
   // table when it has none yet (never analysed); asked only when someone listens.
@@ -220,8 +234,8 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   let page = load(after, sizer.next);
   for (;;) {
     checkAborted(ctx);
-    const { keys, rows, arrays, chars, last, limit } = await page;
-    const count = (arrays ?? rows!).length;
+    const { keys, rows, copy, chars, last, limit } = await page;
+    const count = copy ? copy.count : rows!.length;
     const done = count < limit;
     after = last ?? after;
     if (!done) {
@@ -231,7 +245,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
     }
     // With a sweep pending, the final checkpoint is written by the sweep's transaction.
     const next: PullCheckpoint = done && !sweep ? final : { xid: undefined, scan: { ...scan, after } };
-    if (arrays) bulkInsertArrays(ctx, t, arrays, next, result);
+    if (copy) bulkInsertRows(ctx, t, copy, next, result);
     else applyPullBatch(ctx, t, { keys: keys!, rows: rows!, deletedAt: new Map() }, { checkpoint: next, resync: toSweep, held }, result);
     ctx.onProgress?.({ step: 'pull', table: t.name, rows: result.inserted + result.updated + result.unchanged + result.rejected + result.deferred, total });
     if (done) {
