@@ -3,8 +3,8 @@ import type { ResolvedConfig, TableConfig } from '../../config/types.ts';
 import type { PgColumn } from '../../db/postgres/introspect.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { SqliteColumn } from '../../db/sqlite/introspect.ts';
-import { sqliteIdent } from '../../db/quote.ts';
-import { affinityOf, detectTemporalForm, familyOf, type SqliteValue } from '../values/codec.ts';
+import { affinityOf, familyOf } from '../values/codec.ts';
+import { temporalFormOf } from './temporal-forms.ts';
 import type { ColumnPlan } from './types.ts';
 import { modifierOf } from '../values/fits.ts';
 
@@ -16,15 +16,14 @@ export function columnPlan(db: SqliteDb, sqliteTable: string, pg: PgColumn, sqli
   const affinity = affinityOf(sqlite.declaredType);
   const codec: ColumnPlan['codec'] = { family, affinity };
   if (element) codec.element = element;
+  let learned: ColumnPlan['formLearned'];
   if (TEMPORAL.has(family)) {
     // Keep whatever form the till app already stores (ISO text, SQLite datetime text, epoch ...).
-    const samples = db
-      .prepare(`SELECT ${sqliteIdent(sqlite.name)} AS v FROM ${sqliteIdent(sqliteTable)} WHERE ${sqliteIdent(sqlite.name)} IS NOT NULL LIMIT 20`)
-      .safeIntegers(true)
-      .all() as { v: SqliteValue }[];
-    codec.form = detectTemporalForm(family, sqlite.declaredType, samples.map((s) => s.v));
+    const guess = temporalFormOf(db, sqliteTable, sqlite.name, family, sqlite.declaredType);
+    codec.form = guess.form;
+    if (guess.learned) learned = { declaredType: sqlite.declaredType };
   }
-  return { pg: pg.name, sqlite: sqlite.name, family, castType: pg.castType, codec, pgNotNull: pg.notNull, modifier: modifierOf(family, pg.declaredType) };
+  return { pg: pg.name, sqlite: sqlite.name, family, castType: pg.castType, codec, pgNotNull: pg.notNull, modifier: modifierOf(family, pg.declaredType), ...(learned ? { formLearned: learned } : {}) };
 }
 
 /**

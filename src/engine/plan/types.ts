@@ -16,6 +16,8 @@ export interface ColumnPlan {
   pgNotNull: boolean;
   /** numeric(p,s) / timestamp(p): what Postgres would round away (see values/fits.ts). */
   modifier: Modifier | undefined;
+  /** The temporal form was just read from the column's values: the install remembers it (plan/temporal-forms.ts). */
+  formLearned?: { declaredType: string } | undefined;
 }
 
 /** A Postgres-only column that push sets to a constant (a `fill` or `scope` column SQLite lacks). */
