@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runAndKill } from '../support/crash.ts';
-import { createSqliteFile, createTestPg } from '../support/db.ts';
+import { runAndKill } from './crash.ts';
+import { createSqliteFile, createTestPg } from './db.ts';
 import {
   appliedRows,
   at,
   expectInSync,
   expectNoTableErrors,
+  LEDGER_TABLES,
   ledgerOn,
   PG_DDL,
   SQLITE_DDL,
@@ -15,8 +16,9 @@ import {
   uid,
   type Ledger,
   type Terminal,
-} from '../support/ledger.ts';
-import { rng, type Rng } from '../support/prng.ts';
+} from './ledger.ts';
+import { rng, type Rng } from './prng.ts';
+import { runProblems } from './tills.ts';
 
 // Guarantee 2: SIGKILL the possync process at random moments of a large run, many times; the
 // rerun ends in exactly the state of an uninterrupted run on an identical copy of the workload.
@@ -67,11 +69,11 @@ function edits(r: Rng): { pg: Array<[string, unknown[]]>; sqlite: Array<[string,
 }
 
 /** One copy of the workload: its own Postgres database and terminal file. */
-async function makeCopy(name: string, sqliteSource: string | undefined, data: { pg: string; sqlite: string }): Promise<{ ledger: Ledger; till: Terminal }> {
+async function makeCopy(name: string, sqliteSource: string | undefined, data: { pg: string; sqlite: string }, tillUrl?: (url: string) => string): Promise<{ ledger: Ledger; till: Terminal }> {
   const db = await createTestPg(name);
   await db.query(PG_DDL);
   await db.query(data.pg);
-  const ledger = ledgerOn(db, { batchSize: BATCH });
+  const ledger = ledgerOn(db, { batchSize: BATCH, ...(tillUrl ? { tillUrl } : {}) });
   const file = path.join(ledger.dir, 'till-crash.sqlite');
   if (sqliteSource) fs.copyFileSync(sqliteSource, file);
   else createSqliteFile(file, SQLITE_DDL + data.sqlite);
@@ -129,59 +131,119 @@ function stateDiff(got: Record<string, unknown>, want: Record<string, unknown>):
   return out.length === 0 ? 'no row differs' : `${out.length} differences: ${out.slice(0, 20).join('; ')}`;
 }
 
-describe('crash-anywhere resume (guarantee 2)', () => {
-  const copies: Array<{ ledger: Ledger }> = [];
-  afterAll(async () => {
-    for (const c of copies) await c.ledger.cleanup();
-  });
+/**
+ * Where the till reaches Postgres, and other tills sharing it. Direct and alone by default;
+ * test/integration/pgbouncer-crash.test.ts runs the same kills through PgBouncer in transaction
+ * mode while `bystanders` pull-only tills pull in a loop through the same small pool.
+ */
+export interface CrashRoute {
+  label: string;
+  tillUrl(directUrl: string): string;
+  bystanders: number;
+  /** The test's time limit (ms): pulling tills share the machine's two cores with the kills. */
+  timeoutMs: number;
+}
 
-  it(`SIGKILLed ${KILLS.join('+')} times at random points, possync ends where an uninterrupted run ends (seed ${SEED})`, async () => {
-    const r = rng(SEED);
-    const data = initialData();
-    const calm = await makeCopy('crash_calm', undefined, data);
-    copies.push(calm);
-    const crashy = await makeCopy('crash_killed', calm.till.sqlitePath, data);
-    copies.push(crashy);
-    const kills: string[] = [];
-
-    for (const [round, killCount] of KILLS.entries()) {
-      if (round > 0) {
-        const e = edits(r);
-        await applyEdits(calm, e);
-        await applyEdits(crashy, e);
+/** Pulls on every till, over and over, until stopped: how many runs, and every problem seen. */
+function keepPulling(tills: Terminal[]): { stop(): Promise<{ runs: number; problems: string[] }> } {
+  let stopped = false;
+  let runs = 0;
+  const problems: string[] = [];
+  const loops = tills.map(async (t) => {
+    while (!stopped) {
+      try {
+        problems.push(...runProblems(t.id, await t.sync('pull')));
+      } catch (err) {
+        problems.push(`${t.id}: threw ${(err as Error).message}`);
       }
-      const started = performance.now();
-      const calmRun = await calm.till.sync('both');
-      const calmMs = performance.now() - started;
-      expectNoTableErrors(calmRun);
-      expect(calmRun.status).toBe('success');
+      runs++;
+      // A till's daemon pulls on a schedule, not back to back; this keeps the pool contended
+      // without starving the killed till's runs of CPU.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      return { runs, problems };
+    },
+  };
+}
 
-      // The app keeps its connection open, as a till would; possync is killed around it. Each
-      // rerun has less left to do: once one finishes before its kill, later kills aim within
-      // the time that run took, so they still land mid-run.
-      let horizon = calmMs * 0.4;
-      for (let k = 0; k < killCount; k++) {
-        const after = Math.floor(r.next() * horizon);
-        const run = await runAndKill(crashy.till.configPath, crashy.till.sqlitePath, after);
-        kills.push(`round ${round} kill ${k} at +${after}ms: ${run.killed ? 'killed' : `finished (exit ${run.code}) after ${Math.round(run.ranMs)}ms`}`);
-        if (!run.killed) {
-          expect(run.code, run.stderr).toBe(0);
-          horizon = Math.min(horizon, run.ranMs * 0.8);
+/** Guarantee 2: SIGKILL at random moments, many times; through `route` when given. */
+export function describeCrashResume(route?: CrashRoute): void {
+  const via = route ? ` (${route.label})` : '';
+  describe(`crash-anywhere resume (guarantee 2)${via}`, () => {
+    const copies: Array<{ ledger: Ledger }> = [];
+    // Pulling tills still running when the test fails (a timeout) are stopped before cleanup.
+    let stopPulling: (() => Promise<unknown>) | undefined;
+    afterAll(async () => {
+      await stopPulling?.();
+      for (const c of copies) await c.ledger.cleanup();
+    });
+
+    it(`SIGKILLed ${KILLS.join('+')} times at random points, possync ends where an uninterrupted run ends (seed ${SEED})`, async () => {
+      const r = rng(SEED);
+      const data = initialData();
+      const calm = await makeCopy('crash_calm', undefined, data, route?.tillUrl);
+      copies.push(calm);
+      const crashy = await makeCopy('crash_killed', calm.till.sqlitePath, data, route?.tillUrl);
+      copies.push(crashy);
+      const kills: string[] = [];
+      // Pull-only tills on the killed till's database: they change nothing in Postgres's app
+      // tables, so the killed copy must still end exactly where the calm one does.
+      const pullOnly = LEDGER_TABLES.map((t) => ({ ...t, direction: 'pull' }));
+      const bystanders = Array.from({ length: route?.bystanders ?? 0 }, (_, i) => crashy.ledger.terminal(`puller-${i}`, { tables: pullOnly }));
+
+      for (const [round, killCount] of KILLS.entries()) {
+        if (round > 0) {
+          const e = edits(r);
+          await applyEdits(calm, e);
+          await applyEdits(crashy, e);
+        }
+        const started = performance.now();
+        const calmRun = await calm.till.sync('both');
+        const calmMs = performance.now() - started;
+        expectNoTableErrors(calmRun);
+        expect(calmRun.status).toBe('success');
+
+        // The app keeps its connection open, as a till would; possync is killed around it. Each
+        // rerun has less left to do: once one finishes before its kill, later kills aim within
+        // the time that run took, so they still land mid-run.
+        let horizon = calmMs * 0.4;
+        const pulling = keepPulling(bystanders);
+        stopPulling = pulling.stop;
+        for (let k = 0; k < killCount; k++) {
+          const after = Math.floor(r.next() * horizon);
+          const run = await runAndKill(crashy.till.configPath, crashy.till.sqlitePath, after);
+          kills.push(`round ${round} kill ${k} at +${after}ms: ${run.killed ? 'killed' : `finished (exit ${run.code}) after ${Math.round(run.ranMs)}ms`}`);
+          if (!run.killed) {
+            expect(run.code, run.stderr).toBe(0);
+            horizon = Math.min(horizon, run.ranMs * 0.8);
+          }
+        }
+        const finish = await runAndKill(crashy.till.configPath, crashy.till.sqlitePath, 600_000);
+        expect(finish.killed).toBe(false);
+        expect(finish.code, finish.stderr + finish.stdout.slice(0, 2000)).toBe(0);
+        const pulled = await pulling.stop();
+        expect(pulled.problems, `round ${round}: the other tills' pulls while this one was killed`).toEqual([]);
+        if (bystanders.length > 0) expect(pulled.runs, 'the other tills pulled while this one was killed').toBeGreaterThanOrEqual(bystanders.length);
+
+        const [got, want] = [await state(crashy), await state(calm)];
+        expect(got, `round ${round}; ${kills.join('; ')}; ${stateDiff(got, want)}`).toEqual(want);
+        await expectInSync(crashy.till.config);
+        expect(crashy.till.local.prepare(`SELECT (SELECT count(*) FROM _possync_changes) + (SELECT count(*) FROM _possync_held) + (SELECT count(*) FROM _possync_inflight) AS n`).get()).toEqual({ n: 0 });
+        expect(appliedRows(await crashy.till.sync('both'))).toBe(0);
+        for (const b of bystanders) {
+          expectNoTableErrors(await b.sync('pull'));
+          await expectInSync(b.config);
         }
       }
-      const finish = await runAndKill(crashy.till.configPath, crashy.till.sqlitePath, 600_000);
-      expect(finish.killed).toBe(false);
-      expect(finish.code, finish.stderr + finish.stdout.slice(0, 2000)).toBe(0);
-
-      const [got, want] = [await state(crashy), await state(calm)];
-      expect(got, `round ${round}; ${kills.join('; ')}; ${stateDiff(got, want)}`).toEqual(want);
-      await expectInSync(crashy.till.config);
-      expect(crashy.till.local.prepare(`SELECT (SELECT count(*) FROM _possync_changes) + (SELECT count(*) FROM _possync_held) + (SELECT count(*) FROM _possync_inflight) AS n`).get()).toEqual({ n: 0 });
-      expect(appliedRows(await crashy.till.sync('both'))).toBe(0);
-    }
-    // Most kills must have hit a running sync, or this test proves little.
-    const real = kills.filter((k) => k.endsWith('killed')).length;
-    console.log(`crash-resume seed ${SEED}: ${real}/${kills.length} kills landed mid-run`);
-    expect(real, kills.join('\n')).toBeGreaterThanOrEqual(Math.ceil(kills.length * 0.6));
-  }, 180_000); // ~30 s alone; a loaded two-core machine (other test files in parallel) needs more
-});
+      // Most kills must have hit a running sync, or this test proves little.
+      const real = kills.filter((k) => k.endsWith('killed')).length;
+      console.log(`crash-resume seed ${SEED}: ${real}/${kills.length} kills landed mid-run`);
+      expect(real, kills.join('\n')).toBeGreaterThanOrEqual(Math.ceil(kills.length * 0.6));
+    }, route?.timeoutMs ?? 180_000); // ~30 s alone; a loaded two-core machine (other test files in parallel) needs more
+  });
+}
