@@ -1,5 +1,5 @@
 // npm run bench:terminals -- [--tills 200] [--changes 40] [--cycles 3] [--processes 8]
-//                            [--pgbouncer both|on|off] [--pool 10] [--quick] [--out file.json]
+//                            [--pgbouncer both|on|off] [--pool 10] [--read-timeout-seconds 30] [--quick] [--out file.json]
 //                            [--no-change-rows 1000000] [--no-change-small-rows 10000] [--no-fence-lag]
 //
 // Many tills, one cloud (issues 7, 22). Creates N till SQLite databases against one Postgres
@@ -51,6 +51,8 @@ interface Options {
   processes: number;
   pgbouncer: 'both' | 'on' | 'off';
   pool: number;
+  /** The tills' postgres.readTimeoutSeconds (undefined: possync's default, 30). */
+  readTimeoutSeconds: number | undefined;
   out: string;
   noChangeRows: number;
   noChangeSmallRows: number;
@@ -88,6 +90,7 @@ function parseArgs(argv: string[]): Options {
     processes: Math.min(terminals, num('processes', Math.max(2, os.cpus().length * 4))),
     pgbouncer: bouncer as Options['pgbouncer'],
     pool: num('pool', 10),
+    readTimeoutSeconds: get('read-timeout-seconds') === undefined ? undefined : num('read-timeout-seconds', 30),
     out: get('out') ?? path.join('bench-results', `bench-terminals-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
     noChangeRows,
     noChangeSmallRows: Math.min(num('no-change-small-rows', 10_000), Math.max(1, noChangeRows)),
@@ -251,7 +254,9 @@ async function scenario(ctx: Ctx, mode: Mode, onFirstConfig: (raw: Record<string
       // A real till has its machine to itself; here 25 share a process and 200 share the cores, so a
       // login can wait for CPU past the 10 s default connect timeout (seen at 200 tills on two
       // loaded cores, with and without PgBouncer): give it a till's patience, not a till's CPU.
-      const raw = { sqlite: { path: file }, postgres: { url: tillUrl, connectTimeoutSeconds: 120 }, terminalId: id, tables: TABLES };
+      // Behind a pooler the read timeout also covers the wait for a server connection (--read-timeout-seconds).
+      const postgres = { url: tillUrl, connectTimeoutSeconds: 120, ...(opts.readTimeoutSeconds === undefined ? {} : { readTimeoutSeconds: opts.readTimeoutSeconds }) };
+      const raw = { sqlite: { path: file }, postgres, terminalId: id, tables: TABLES };
       const cfgFile = path.join(dir, `${id}.config.json`);
       fs.writeFileSync(cfgFile, JSON.stringify(raw, null, 1));
       const group = groups[i % groups.length]!;
