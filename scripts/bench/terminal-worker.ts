@@ -1,7 +1,8 @@
-// One till of the many-terminals benchmark, in its own process (its own Postgres connections and
-// SQLite handle, as a real till has). It waits for the parent's messages: write this cycle's
-// local changes, run one sync (runSync opens and closes its gateways per run, as the daemon and
-// `possync trigger` do), compare both sides.
+// Tills of the many-terminals benchmark, several per process (200 Node processes would not fit two
+// cores): each till has its own config, SQLite file and Postgres connections, as a real till has,
+// and runSync opens and closes its gateways per run, as the daemon and `possync trigger` do. It
+// waits for the parent's messages: write this cycle's local changes, run one sync on every till
+// (or the ones named) at once, compare both sides.
 import Database from 'better-sqlite3';
 import { resolveConfig } from '../../src/config/load.ts';
 import type { ResolvedConfig } from '../../src/config/types.ts';
@@ -12,9 +13,10 @@ import { noRetries, type RetryCounts } from '../../src/engine/retries.ts';
 import type { TillWork } from './terminals-workload.ts';
 
 export type ToWorker =
-  | { type: 'init'; raw: Record<string, unknown>; file: string }
-  | { type: 'work'; work: TillWork }
-  | { type: 'sync'; direction: 'push' | 'pull' | 'both' }
+  | { type: 'init'; tills: Array<{ raw: Record<string, unknown>; file: string }> }
+  | { type: 'work'; work: TillWork[] }
+  /** `only`: indexes of this process's tills to run (all when absent), all at the same moment. */
+  | { type: 'sync'; direction: 'push' | 'pull' | 'both'; only?: number[] }
   | { type: 'verify' }
   | { type: 'exit' };
 
@@ -38,11 +40,11 @@ export interface RunSummary {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'worked' }
-  | { type: 'synced'; summary: RunSummary }
-  | { type: 'verified'; terminalId: string; outOfSync: string[] }
+  | { type: 'synced'; summaries: RunSummary[] }
+  | { type: 'verified'; results: Array<{ terminalId: string; outOfSync: string[] }> }
   | { type: 'failed'; message: string };
 
-let config: ResolvedConfig | undefined;
+let configs: ResolvedConfig[] = [];
 
 function summarize(result: RunResult, wallMs: number): RunSummary {
   const problems: string[] = [];
@@ -66,14 +68,14 @@ function summarize(result: RunResult, wallMs: number): RunSummary {
   };
 }
 
-function writeWork(work: TillWork): void {
-  const db = new Database(config!.sqlitePath);
+function writeWork(config: ResolvedConfig, work: TillWork): void {
+  const db = new Database(config.sqlitePath);
   db.pragma('busy_timeout = 5000');
   try {
     const sale = db.prepare(`INSERT INTO sales (id, terminal_id, product_id, qty, total, updated_at) VALUES (?, ?, ?, ?, ?, ?)`);
     const edit = db.prepare(`UPDATE products SET price = ?, stock = ?, updated_at = ? WHERE id = ?`);
     db.transaction(() => {
-      for (const s of work.sales) sale.run(s.id, config!.terminalId, s.product_id, s.qty, s.total, s.updated_at);
+      for (const s of work.sales) sale.run(s.id, config.terminalId, s.product_id, s.qty, s.total, s.updated_at);
       for (const e of work.edits) edit.run(e.price, e.stock, e.updated_at, e.id);
     })();
   } finally {
@@ -81,8 +83,8 @@ function writeWork(work: TillWork): void {
   }
 }
 
-async function verify(): Promise<string[]> {
-  const { pg, sqlite, plan, close } = await openAndPlan(config!);
+async function verify(config: ResolvedConfig): Promise<string[]> {
+  const { pg, sqlite, plan, close } = await openAndPlan(config);
   try {
     const diffs = await compareSides(pg, sqlite, plan);
     return diffs.filter((d) => !inSync(d)).map((d) => `${d.table}: sqlite ${d.sqliteRows}, pg ${d.pgRows}, only local ${d.onlyLocal.length}, only cloud ${d.onlyCloud.length}, different ${d.different.length}`);
@@ -93,27 +95,35 @@ async function verify(): Promise<string[]> {
 
 const send = (m: FromWorker) => process.send!(m);
 
+async function syncOne(config: ResolvedConfig, direction: 'push' | 'pull' | 'both'): Promise<RunSummary> {
+  const started = performance.now();
+  try {
+    const result = await runSync(config, { direction });
+    return summarize(result, performance.now() - started);
+  } catch (err) {
+    const wallMs = performance.now() - started;
+    const message = err instanceof Error ? err.message : String(err);
+    return { terminalId: config.terminalId, ok: false, status: 'threw', engineMs: wallMs, wallMs, pushed: 0, pulled: 0, conflicts: 0, retries: noRetries(), problems: [`threw: ${message}`] };
+  }
+}
+
 process.on('message', (m: ToWorker) => {
   void (async () => {
     try {
       if (m.type === 'init') {
-        config = resolveConfig(m.raw, m.file, {});
+        configs = m.tills.map((t) => resolveConfig(t.raw, t.file, {}));
         send({ type: 'ready' });
       } else if (m.type === 'work') {
-        writeWork(m.work);
+        m.work.forEach((w, i) => writeWork(configs[i]!, w));
         send({ type: 'worked' });
       } else if (m.type === 'sync') {
-        const started = performance.now();
-        try {
-          const result = await runSync(config!, { direction: m.direction });
-          send({ type: 'synced', summary: summarize(result, performance.now() - started) });
-        } catch (err) {
-          const wallMs = performance.now() - started;
-          const message = err instanceof Error ? err.message : String(err);
-          send({ type: 'synced', summary: { terminalId: config!.terminalId, ok: false, status: 'threw', engineMs: wallMs, wallMs, pushed: 0, pulled: 0, conflicts: 0, retries: noRetries(), problems: [`threw: ${message}`] } });
-        }
+        const which = m.only ?? configs.map((_, i) => i);
+        send({ type: 'synced', summaries: await Promise.all(which.map((i) => syncOne(configs[i]!, m.direction))) });
       } else if (m.type === 'verify') {
-        send({ type: 'verified', terminalId: config!.terminalId, outOfSync: await verify() });
+        // One till at a time: each comparison reads every synced row of both sides.
+        const results: Array<{ terminalId: string; outOfSync: string[] }> = [];
+        for (const c of configs) results.push({ terminalId: c.terminalId, outOfSync: await verify(c) });
+        send({ type: 'verified', results });
       } else if (m.type === 'exit') {
         process.exit(0);
       }

@@ -5,6 +5,7 @@ import { isPgRetryable, isPgUnreachable } from '../db/postgres/errors.ts';
 import { lostConnectionError } from '../db/postgres/liveness.ts';
 import { sqliteStopError } from '../db/sqlite/errors.ts';
 import { isPermissionDenied, permissionError } from '../db/postgres/privileges.ts';
+import type { Queryable } from '../db/postgres/gateway.ts';
 import type { TablePlan } from './plan/types.ts';
 import type { TableResult } from './result.ts';
 
@@ -19,7 +20,15 @@ export async function runTableStep(
   result: TableResult,
   results: Map<TablePlan, TableResult>,
   fn: () => Promise<void>,
-  options: { rethrowRetryable?: boolean } = {},
+  options: {
+    rethrowRetryable?: boolean;
+    /**
+     * The connection whose transaction the step runs in (the pull's), used to look up a missing
+     * privilege: a second connection taken while it is held would wait forever behind a
+     * transaction-pooling proxy whose pool is full of runs doing the same.
+     */
+    client?: Queryable;
+  } = {},
 ): Promise<void> {
   const failedParent = t.fks.map((f) => ctx.plan.byName.get(f.refTable)!).find((p) => p !== t && results.get(p)?.status !== 'success' && results.get(p)?.step === result.step);
   if (failedParent) {
@@ -47,7 +56,7 @@ export async function runTableStep(
     result.error = redactUrl(err instanceof Error ? err.message : String(err));
     // A missing privilege: say which, and the GRANT; retrying cannot help (exit 2).
     if (isPermissionDenied(err)) {
-      const denied = await permissionError(ctx.pg.pool, err, 'sync', ctx.plan.schema);
+      const denied = await permissionError(options.client ?? ctx.pg.pool, err, 'sync', ctx.plan.schema);
       result.error = `${denied.message} — ${denied.hint}`;
       result.errorCode = 'PERMISSION';
     }

@@ -7,7 +7,8 @@ import { tempDir } from '../support/db.ts';
 // The many-terminals benchmark is not part of npm test; this proves it runs end to end, checks
 // what it claims to check and writes its result file, with 3 tills against the suite's Postgres.
 // No fence-lag step here: it holds a write transaction open, which would hold back the pull
-// fence of every other test file on this server (xids are cluster-wide).
+// fence of every other test file on this server (xids are cluster-wide). Direct connections only
+// (--pgbouncer off), as before the bench measured both: the PgBouncer tests cover the pooler.
 describe('npm run bench:terminals (smoke, 3 tills)', () => {
   it('runs concurrent cycles, verifies every till, measures a no-change pull, writes a JSON result', async () => {
     const tmp = tempDir();
@@ -18,7 +19,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
       const code = await new Promise<number | null>((resolve, reject) => {
         const child = spawn(
           process.execPath,
-          ['--import', 'tsx', 'scripts/bench-terminals.ts', '--terminals', '3', '--changes', '10', '--cycles', '2', '--no-change-rows', '1000', '--no-change-repeat', '3', '--no-fence-lag', '--out', out],
+          ['--import', 'tsx', 'scripts/bench-terminals.ts', '--terminals', '3', '--changes', '10', '--cycles', '2', '--no-change-rows', '1000', '--no-change-repeat', '3', '--no-fence-lag', '--pgbouncer', 'off', '--out', out],
           { env: { ...process.env, BENCH_DATABASE_URL: inject('pgAdminUrl'), CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
         );
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

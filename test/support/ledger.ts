@@ -75,6 +75,11 @@ export interface LedgerOptions {
   extraPg?: string;
   extraSqlite?: string;
   extraTables?: Array<Record<string, unknown>>;
+  /**
+   * The terminals' postgres.url, given the database's direct URL (e.g. through PgBouncer, see
+   * pgbouncer.ts). `db` and the checks keep the direct URL.
+   */
+  tillUrl?: (directUrl: string) => string;
 }
 
 /** A fresh Postgres database with the ledger schema, plus a temp dir for terminals. */
@@ -105,7 +110,7 @@ export function ledgerOn(db: TestPg, options: LedgerOptions = {}): Ledger {
       if (!fs.existsSync(sqlitePath)) createSqliteFile(sqlitePath, (t.sqliteSql ?? SQLITE_DDL) + (options.extraSqlite ?? ''));
       const raw = {
         sqlite: { path: sqlitePath },
-        postgres: { url: db.url },
+        postgres: { url: options.tillUrl ? options.tillUrl(db.url) : db.url },
         terminalId: id,
         batchSize: t.batchSize ?? options.batchSize ?? 50,
         tables: t.tables ?? [...LEDGER_TABLES, ...(options.extraTables ?? [])],

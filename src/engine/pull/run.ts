@@ -108,13 +108,13 @@ async function pullOnce(ctx: RunContext, source: ReadSource, tables: TablePlan[]
         const result = results.get(t)!;
         const probe = probes.get(t);
         const pull = isQuiet(ctx, t, probe) ? async () => markPulled(ctx, t, snap) : () => inSavepoint(() => pullTable(ctx, client, t, snap, result, probe));
-        await runTableStep(ctx, t, result, results, pull, { rethrowRetryable: true });
+        await runTableStep(ctx, t, result, results, pull, { rethrowRetryable: true, client });
       }
       // FK cycles between tables: a row may wait for a parent in a table pulled after it.
       for (const t of tables) {
         const result = results.get(t)!;
         if (result.status === 'success' && result.deferred > 0) {
-          await runTableStep(ctx, t, result, results, () => inSavepoint(() => settleDeferredPull(ctx, client, t, result)), { rethrowRetryable: true });
+          await runTableStep(ctx, t, result, results, () => inSavepoint(() => settleDeferredPull(ctx, client, t, result)), { rethrowRetryable: true, client });
         }
       }
     },

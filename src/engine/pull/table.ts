@@ -197,7 +197,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   const scope = t.scope.map((s) => ({ name: s.pg, castType: s.castType, value: s.value }));
   const ref = pgRef(ctx.plan, t);
   // Deleting local rows that Postgres lacks is only safe once every local row has been pushed.
-  const sweep = t.direction === 'pull' || (await pushScanDone(ctx, t));
+  const sweep = t.direction === 'pull' || (await pushScanDone(ctx, client, t));
   const toSweep = scan.after === null && sweep && !ctx.dryRun ? startResync(ctx, t, scan) : pendingSweep(ctx, t);
   const final: PullCheckpoint = { xid: scan.fence, snapshot: scan.snapshot, scan: undefined };
   const bulk = !ctx.dryRun && scan.after === null && canBulkInsert(ctx.sqlite.db, t);
@@ -255,8 +255,14 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
   }
 }
 
-async function pushScanDone(ctx: RunContext, t: TablePlan): Promise<boolean> {
-  const cp = await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name);
+/**
+ * Read on the pull's own connection, inside its snapshot (this terminal's pushes committed before
+ * the pull began, and no other process pushes for it: the terminal lock). A second connection
+ * taken while the pull holds one would wait forever behind a transaction-pooling proxy whose
+ * pool the other tills' pulls fill, each waiting the same way.
+ */
+async function pushScanDone(ctx: RunContext, client: PgClient, t: TablePlan): Promise<boolean> {
+  const cp = await readPushCheckpoint(client, ctx.plan.terminalId, t.name);
   return cp?.scan === 'done';
 }
 
