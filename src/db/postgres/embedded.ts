@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PossyncError } from '../../errors.ts';
 import { onCleanup } from '../../util/cleanup.ts';
 import { packageRoot } from '../../util/package-root.ts';
+import { freePort } from '../../util/free-port.ts';
 import { pgIdent } from '../quote.ts';
 
 export interface EmbeddedServer {
@@ -82,18 +82,6 @@ function missingError(cause: unknown): PossyncError {
   });
 }
 
-/** A free TCP port on loopback, chosen by the kernel. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface EmbeddedOptions {
   log?: (line: string) => void;

@@ -1,0 +1,14 @@
+import net from 'node:net';
+
+/** A free TCP port on loopback, chosen by the kernel (for servers possync or its tests start). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
