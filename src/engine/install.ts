@@ -11,7 +11,6 @@ import { installNewKeys } from '../db/sqlite/new-keys.ts';
 import { ensureBaseTable } from '../db/sqlite/base-copy.ts';
 import { baseCopySpec } from './merge/base.ts';
 import { markTillRowsOnce } from './push/cloud-keys.ts';
-import { rememberTemporalForms } from './plan/temporal-forms.ts';
 import { logRevival } from '../db/postgres/capture-registry.ts';
 import { pgIdent, pgTable } from '../db/quote.ts';
 import type { SyncPlan, TablePlan } from './plan/types.ts';
@@ -193,7 +192,6 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   }
   const db = sqlite.db;
   installSqliteBookkeeping(db);
-  rememberTemporalForms(db, plan);
   if (plan.tables.some((t) => t.cloudKey)) installNewKeys(db);
   const installed: string[] = [];
   for (const t of plan.tables.filter(capturesLocally)) {

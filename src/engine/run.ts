@@ -22,6 +22,7 @@ import { asRunStopper, runTableStep, stepWide } from './step.ts';
 import { RunWatchdog } from './watchdog.ts';
 import { insertCycleTogether } from './push/cycle-insert.ts';
 import { loadCycleTogether } from './push/cycle-load.ts';
+import { rememberTemporalForms } from './plan/temporal-forms.ts';
 import { componentOrder } from '../util/graph.ts';
 import { redactUrl } from '../config/format.ts';
 import { recordRun } from './sync-log.ts';
@@ -111,6 +112,9 @@ export async function runSync(config: ResolvedConfig, options: RunOptions): Prom
       // Registered first, so that no other till's sweep stops capture between this till's install check and its sync.
       const registered = await registerSyncedTables(ctx);
       warnings.push(...(await ensureInstalled(pg, sqlite, plan)));
+      // How the till stores its temporal columns, read from their values for this plan: kept, so
+      // later runs need not walk a mostly-NULL column again (a dry run writes nothing).
+      if (!ctx.dryRun) rememberTemporalForms(sqlite.db, plan);
       warnings.push(...(await stopOrphanedCapture(ctx, registered)));
       // Columns that joined since the last run are backfilled before anything is pushed or pulled.
       const evolved = await evolveSchemas(ctx, selected);

@@ -11,8 +11,8 @@ import type { SyncPlan } from './types.ts';
  * cheap while the column is mostly filled, but on a column that is mostly NULL (`deleted_at`,
  * `closed_at`) `WHERE col IS NOT NULL LIMIT 20` walks the whole table, and it did so in every run:
  * ~0.2 s a run on a 1M-row table, for an incremental cycle that should cost O(changes). So the
- * first run that finds values remembers the form in the till's system_settings (install.ts,
- * rememberTemporalForms), keyed by table, column and declared type, and later runs read it from
+ * first run that finds values remembers the form in the till's system_settings (run.ts, after the
+ * install; never in a dry run), keyed by table, column and declared type, and later runs read it from
  * there. The remembered form is the one the oldest values vote for, which is what sampling in
  * rowid order found anyway; a column that has no value yet is sampled again next run.
  */
