@@ -180,7 +180,10 @@ class Standby implements StandbyServer {
     await c.connect();
     let target: string;
     try {
-      target = (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+      // The insert position, not pg_current_wal_lsn() (the write position): the embedded primary
+      // commits with synchronous_commit off, so the last commit may still sit in WAL buffers
+      // beyond the write position, and a standby "caught up" to that would lack it.
+      target = (await c.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
     } finally {
       await c.end();
     }
