@@ -60,7 +60,12 @@ describe('the daemon syncs as soon as Postgres answers again', () => {
       local.prepare(`WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 10) INSERT INTO sales SELECT i, '9.99', '2026-12-06T10:00:00.000Z' FROM g`).run();
       local.close();
       await new Promise((r) => setTimeout(r, DOWN_MS));
-      // By now the backoff is long: without the reconnect watch the next attempt is far away.
+      // By now the backoff is long. The server comes back right after a backoff attempt failed,
+      // so the next one is a whole backoff interval away: only the reconnect watch can sync
+      // within the target (otherwise the backoff's own attempt may land on the return, and
+      // nothing would tell the two apart).
+      const seen = daemon.lines.filter((l) => l.includes('"kind":"unreachable"')).length;
+      await daemon.waitForLines(/"kind":"unreachable"/, seen + 1, 120_000);
       const failures = daemon.lines.filter((l) => l.includes('"kind":"unreachable"'));
       const last = JSON.parse(failures.at(-1)!) as { failure: { retryAfter: string } };
       const before = daemon.lines.length;
@@ -79,5 +84,5 @@ describe('the daemon syncs as soon as Postgres answers again', () => {
       const stopped = await daemon.stop('SIGTERM');
       expect(stopped.code).toBe(0);
     }
-  }, 180_000);
+  }, 300_000);
 });
