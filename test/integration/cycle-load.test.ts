@@ -7,6 +7,7 @@ import { pgIdent } from '../../src/db/quote.ts';
 import { makeConfig } from '../support/config.ts';
 import { CYCLE_PG, CYCLE_SQLITE, fillCycleTill } from '../../scripts/bench/cycle-dataset.ts';
 import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 // The first push of tables around a NOT NULL foreign-key cycle into an empty cloud loads them
 // together (push/cycle-load.ts): each table is COPYed into a staging table and one statement moves
@@ -139,6 +140,40 @@ describe('the first push of an FK cycle loads its tables together', () => {
       await db.query(`DROP OWNED BY ${pgIdent(role)} CASCADE`);
     } finally {
       await db.query(`DROP ROLE IF EXISTS ${pgIdent(role)}`).catch(() => undefined);
+    }
+  });
+
+  it('the link resets in the middle of the staged load: the run stops with PG_UNREACHABLE, nothing is half in, the rerun loads every row', async () => {
+    const db = await cloud('cycle_load_cut');
+    const u = new URL(db.url);
+    const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
+    try {
+      const file = path.join(tmp.dir, `till-cut-${randomBytes(3).toString('hex')}.sqlite`);
+      createSqliteFile(file, CYCLE_SQLITE);
+      const local = openSqlite(file);
+      // Big enough that the staging COPY is hundreds of kilobytes on the wire.
+      const big = { branches: 3_000, employees: 6_000, sales: 0, items: 0 };
+      fillCycleTill(local, big, AT);
+      local.close();
+      const config = (url: string) =>
+        makeConfig({ sqlite: { path: file }, postgres: { url, readTimeoutSeconds: 5, lockTimeoutSeconds: 3, connectTimeoutSeconds: 3 }, terminalId: 'till-cut', tables: TABLES }, tmp.dir);
+      // A first pull installs possync on both sides, so the push below goes straight to the load.
+      expect((await runSync(config(proxy.via(db.url)), { direction: 'pull' })).status).toBe('success');
+      proxy.when('toServer', 100_000, () => proxy.reset());
+      const cut = await runSync(config(proxy.via(db.url)), { direction: 'push' });
+      expect(cut.status).toBe('failed');
+      expect(cut.errorCode).toBe('PG_UNREACHABLE');
+      expect(await counts(db)).toEqual({ b: '0', e: '0', s: '0', i: '0' });
+      expect(await reloads(db)).toEqual([]);
+
+      proxy.heal();
+      const again = await runSync(config(proxy.via(db.url)), { direction: 'push' });
+      expect(again.status).toBe('success');
+      expect(again.tables.reduce((n, x) => n + x.deferred, 0)).toBe(0);
+      expect(await counts(db)).toEqual({ b: String(big.branches), e: String(big.employees), s: '0', i: '0' });
+      expect(await reloads(db)).toEqual(['public.branch', 'public.employee']);
+    } finally {
+      await proxy.close();
     }
   });
 });
