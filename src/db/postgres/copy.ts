@@ -20,3 +20,15 @@ export async function copyText(client: PgClient, schema: string, table: string, 
   const sql = `COPY ${pgTable(schema, table)} (${columns.map(pgIdent).join(', ')}) FROM STDIN`;
   await pipeline(Readable.from(text), client.query(copyFrom(sql)));
 }
+
+/**
+ * COPY text into a temporary table shaped like `schema.table`'s `columns` (no constraints, no
+ * triggers, dropped at COMMIT): where rows must reach their table through an INSERT instead of
+ * COPY (rules route them; several tables go in one statement). Returns the stage's qualified name.
+ */
+export async function copyIntoStage(client: PgClient, schema: string, table: string, stage: string, columns: readonly string[], text: AsyncIterable<string | Buffer>): Promise<string> {
+  const name = `pg_temp.${pgIdent(stage)}`;
+  await client.query(`DROP TABLE IF EXISTS ${name}; CREATE TEMPORARY TABLE ${pgIdent(stage)} ON COMMIT DROP AS SELECT ${columns.map(pgIdent).join(', ')} FROM ONLY ${pgTable(schema, table)} WITH NO DATA`);
+  await copyText(client, 'pg_temp', stage, columns, text);
+  return name;
+}

@@ -1,5 +1,5 @@
 import { pgIdent, pgTable } from '../quote.ts';
-import { copyText } from './copy.ts';
+import { copyIntoStage } from './copy.ts';
 import type { PgClient, Queryable } from './gateway.ts';
 import type { PgColumnRef, PgTableRef } from './rows.ts';
 
@@ -60,17 +60,13 @@ export interface StagedPart {
  * holds it all; any refused row fails the statement whole.
  */
 export async function insertStagedTogether(q: PgClient, parts: readonly StagedPart[]): Promise<number[]> {
-  const stage = (n: number) => pgIdent(`possync_stage_${n}`);
-  for (const [n, p] of parts.entries()) {
-    const list = p.columns.map(pgIdent).join(', ');
-    await q.query(`DROP TABLE IF EXISTS pg_temp.${stage(n)}; CREATE TEMPORARY TABLE ${stage(n)} ON COMMIT DROP AS SELECT ${list} FROM ONLY ${pgTable(p.schema, p.table)} WITH NO DATA`);
-    await copyText(q, 'pg_temp', `possync_stage_${n}`, p.columns, p.text);
-  }
+  const stages: string[] = [];
+  for (const [n, p] of parts.entries()) stages.push(await copyIntoStage(q, p.schema, p.table, `possync_stage_${n}`, p.columns, p.text));
   const ctes = parts.map((p, n) => {
     const list = p.columns.map(pgIdent).join(', ');
-    return `t${n} AS (INSERT INTO ${pgTable(p.schema, p.table)} (${list}) SELECT ${list} FROM pg_temp.${stage(n)} RETURNING 1)`;
+    return `t${n} AS (INSERT INTO ${pgTable(p.schema, p.table)} (${list}) SELECT ${list} FROM ${stages[n]} RETURNING 1)`;
   });
+  // The stages go at COMMIT (ON COMMIT DROP): no statement of its own for them.
   const { rows } = await q.query<Record<string, string>>(`WITH ${ctes.join(',\n')}\nSELECT ${parts.map((_, n) => `(SELECT count(*) FROM t${n}) AS n${n}`).join(', ')}`);
-  await q.query(parts.map((_, n) => `DROP TABLE pg_temp.${stage(n)}`).join('; '));
   return parts.map((_, n) => Number(rows[0]![`n${n}`]));
 }

@@ -1,5 +1,5 @@
 import { pgIdent, pgTable } from '../quote.ts';
-import { copyText } from './copy.ts';
+import { copyIntoStage } from './copy.ts';
 import type { PgClient, Queryable } from './gateway.ts';
 import { keyParams, type PgColumnRef, type PgTableRef } from './rows.ts';
 
@@ -106,8 +106,6 @@ const STAGE = 'possync_stage';
  */
 export async function copyThroughInsert(q: PgClient, ref: PgTableRef, columns: readonly string[], text: AsyncIterable<string | Buffer>): Promise<void> {
   const list = columns.map(pgIdent).join(', ');
-  const target = pgTable(ref.schema, ref.table);
-  await q.query(`DROP TABLE IF EXISTS pg_temp.${pgIdent(STAGE)}; CREATE TEMPORARY TABLE ${pgIdent(STAGE)} ON COMMIT DROP AS SELECT ${list} FROM ONLY ${target} WITH NO DATA`);
-  await copyText(q, 'pg_temp', STAGE, columns, text);
-  await q.query(`INSERT INTO ${target} (${list}) SELECT ${list} FROM pg_temp.${pgIdent(STAGE)}; DROP TABLE pg_temp.${pgIdent(STAGE)}`);
+  const stage = await copyIntoStage(q, ref.schema, ref.table, STAGE, columns, text);
+  await q.query(`INSERT INTO ${pgTable(ref.schema, ref.table)} (${list}) SELECT ${list} FROM ${stage}; DROP TABLE ${stage}`);
 }
