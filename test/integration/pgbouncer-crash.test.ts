@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeCrashResume } from '../support/crash-resume-suite.ts';
-import { pgbouncerBinary, startPgBouncer, watchPools, type Bouncer } from '../support/pgbouncer.ts';
+import { describeBehindPgBouncer } from '../support/pgbouncer.ts';
 
 // Guarantee 2 behind a transaction-pooling proxy: the crash-resume workload of
 // guarantee-crash-resume.test.ts, with the till's postgres.url pointing at a real PgBouncer
@@ -10,25 +10,12 @@ import { pgbouncerBinary, startPgBouncer, watchPools, type Bouncer } from '../su
 // rolled back or closed, never handed to another till with the transaction still open. The killed
 // till must end exactly where an uninterrupted one does, and the other tills must never fail.
 const POOL = 2;
-const binary = pgbouncerBinary();
 
-describe.skipIf(!binary)('crash-resume through PgBouncer in transaction pooling mode', () => {
-  let bouncer: Bouncer;
-  let watcher: ReturnType<typeof watchPools>;
-
-  beforeAll(async () => {
-    bouncer = await startPgBouncer(inject('pgAdminUrl'), { poolSize: POOL });
-    watcher = watchPools(bouncer);
-  });
-  afterAll(async () => {
-    await watcher?.stop();
-    await bouncer?.stop();
-  });
-
-  describeCrashResume({ label: `through PgBouncer, pool of ${POOL}, 3 other tills pulling`, tillUrl: (url) => bouncer.url(url), bystanders: 3, timeoutMs: 400_000 });
+describeBehindPgBouncer('crash-resume through PgBouncer in transaction pooling mode', POOL, ({ bouncer, watch }) => {
+  describeCrashResume({ label: `through PgBouncer, pool of ${POOL}, 3 other tills pulling`, tillUrl: (url) => bouncer().url(url), bystanders: 3, timeoutMs: 400_000 });
 
   it(`the killed till and the pulling tills shared ${POOL} server connections, and queued for them`, async () => {
-    const { byDatabase } = await watcher.stop();
+    const { byDatabase } = await watch().stop();
     const killed = [...byDatabase].find(([db]) => db.startsWith('possync_crash_killed_'));
     expect(killed, JSON.stringify([...byDatabase])).toBeDefined();
     const [, peak] = killed!;
@@ -36,8 +23,4 @@ describe.skipIf(!binary)('crash-resume through PgBouncer in transaction pooling 
     expect(peak.maxClients, JSON.stringify(peak)).toBeGreaterThan(POOL);
     expect(peak.maxWaiting, JSON.stringify(peak)).toBeGreaterThan(0);
   });
-});
-
-describe.skipIf(binary)('PgBouncer crash tests', () => {
-  it.skip('skipped: the pgbouncer binary is not installed (apt-get install -y pgbouncer; .ci/run installs it)', () => {});
 });

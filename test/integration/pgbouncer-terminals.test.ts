@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pgbouncerBinary, startPgBouncer, watchPools, type Bouncer, type PoolPeak } from '../support/pgbouncer.ts';
+import { expect, it } from 'vitest';
+import { describeBehindPgBouncer, type PoolPeak } from '../support/pgbouncer.ts';
 import { describeConcurrentTerminals } from '../support/terminals-concurrent-suite.ts';
 
 // The README says possync works behind a transaction-pooling proxy. Here the many-tills
@@ -9,25 +9,12 @@ import { describeConcurrentTerminals } from '../support/terminals-concurrent-sui
 // subprocesses and as in-process runs, the first install racing, deadlock-prone pushes.
 // Checks read Postgres directly.
 const POOL = 2;
-const binary = pgbouncerBinary();
 
-describe.skipIf(!binary)('many tills through PgBouncer in transaction pooling mode', () => {
-  let bouncer: Bouncer;
-  let watcher: ReturnType<typeof watchPools>;
-
-  beforeAll(async () => {
-    bouncer = await startPgBouncer(inject('pgAdminUrl'), { poolSize: POOL });
-    watcher = watchPools(bouncer);
-  });
-  afterAll(async () => {
-    await watcher?.stop();
-    await bouncer?.stop();
-  });
-
-  describeConcurrentTerminals({ label: `through PgBouncer, pool of ${POOL}`, tillUrl: (url) => bouncer.url(url) });
+describeBehindPgBouncer('many tills through PgBouncer in transaction pooling mode', POOL, ({ bouncer, watch }) => {
+  describeConcurrentTerminals({ label: `through PgBouncer, pool of ${POOL}`, tillUrl: (url) => bouncer().url(url) });
 
   it(`the pool was the bottleneck: tills queued for its ${POOL} server connections, and it never opened more`, async () => {
-    const { samples, byDatabase } = await watcher.stop();
+    const { samples, byDatabase } = await watch().stop();
     const peaks: Array<[string, PoolPeak]> = [...byDatabase].filter(([db]) => db.startsWith('possync_terminals_'));
     expect(samples).toBeGreaterThan(10);
     // Every database of the suite above went through the pooler (4 workloads + 3 fresh databases).
@@ -37,9 +24,4 @@ describe.skipIf(!binary)('many tills through PgBouncer in transaction pooling mo
     expect(Math.max(...peaks.map(([, p]) => p.maxClients)), JSON.stringify(peaks)).toBeGreaterThan(POOL);
     expect(Math.max(...peaks.map(([, p]) => p.maxWaiting)), JSON.stringify(peaks)).toBeGreaterThan(0);
   });
-});
-
-// Visible in the run's output when the binary is missing, instead of a silent pass.
-describe.skipIf(binary)('PgBouncer tests', () => {
-  it.skip('skipped: the pgbouncer binary is not installed (apt-get install -y pgbouncer; .ci/run installs it)', () => {});
 });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/util/free-port.ts';
 import pg from 'pg';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 
 /**
  * A real PgBouncer (Debian's `pgbouncer` package) in front of a Postgres server, in transaction
@@ -214,7 +215,11 @@ export interface PoolPeak {
  * database left out), so a test can show that the pool really was the bottleneck (clients
  * waited) and was never exceeded.
  */
-export function watchPools(bouncer: Bouncer, everyMs = 20): { stop(): Promise<{ samples: number; byDatabase: Map<string, PoolPeak> }> } {
+export interface PoolWatch {
+  stop(): Promise<{ samples: number; byDatabase: Map<string, PoolPeak> }>;
+}
+
+export function watchPools(bouncer: Bouncer, everyMs = 20): PoolWatch {
   let running = true;
   let samples = 0;
   const byDatabase = new Map<string, PoolPeak>();
@@ -243,4 +248,29 @@ export function watchPools(bouncer: Bouncer, everyMs = 20): { stop(): Promise<{ 
       return { samples, byDatabase };
     },
   };
+}
+
+/**
+ * A describe block behind a real PgBouncer (transaction pooling, `poolSize` server connections)
+ * in front of the suite's Postgres, its pools watched from the start; both stopped afterwards.
+ * Without the pgbouncer binary the block is skipped and says so in the run's output.
+ */
+export function describeBehindPgBouncer(name: string, poolSize: number, body: (pooler: { bouncer(): Bouncer; watch(): PoolWatch }) => void): void {
+  const binary = pgbouncerBinary();
+  describe.skipIf(!binary)(name, () => {
+    let bouncer: Bouncer | undefined;
+    let watch: PoolWatch | undefined;
+    beforeAll(async () => {
+      bouncer = await startPgBouncer(inject('pgAdminUrl'), { poolSize });
+      watch = watchPools(bouncer);
+    });
+    afterAll(async () => {
+      await watch?.stop();
+      await bouncer?.stop();
+    });
+    body({ bouncer: () => bouncer!, watch: () => watch! });
+  });
+  describe.skipIf(binary)(name, () => {
+    it.skip('skipped: the pgbouncer binary is not installed (apt-get install -y pgbouncer; .ci/run installs it)', () => {});
+  });
 }
