@@ -158,4 +158,31 @@ describe('column merge', () => {
     const usage = await runCli(['conflicts', '--config', a.configPath]);
     expect(usage.code).toBe(2);
   });
+
+  it('a push stopped between the Postgres commit and its local step is finished by a pull-only run: the till gets the merged row', async () => {
+    await ledger.db.query(`INSERT INTO items VALUES ($1, 'Tea', 2.50, NULL, $2)`, [uid(7), at(0)]);
+    expectNoTableErrors(await a.sync('both'));
+    a.local.prepare(`UPDATE items SET name = 'Green tea', updated_at = ? WHERE id = ?`).run(at(1000), uid(7));
+    await ledger.db.query(`UPDATE items SET price = 2.75, updated_at = $2 WHERE id = $1`, [uid(7), at(2000)]);
+    // The local step after the commit (trim the change log, apply the staged bases) fails, as if
+    // the process had died right after Postgres committed the merged row.
+    a.local.exec(`CREATE TRIGGER test_stop_after_commit BEFORE DELETE ON _possync_inflight BEGIN SELECT RAISE(ABORT, 'stopped after the Postgres commit'); END`);
+    try {
+      const stopped = await a.sync('push');
+      expect(stopped.tables.find((x) => x.table === 'items')?.status).toBe('error');
+    } finally {
+      a.local.exec(`DROP TRIGGER test_stop_after_commit`);
+    }
+    expect(await cloudRow(7)).toEqual({ name: 'Green tea', price: '2.75', note: null });
+    expect(tillRow(7)).toEqual({ name: 'Green tea', price: '2.50', note: null });
+    expect(a.local.prepare(`SELECT count(*) AS n FROM _possync_base_next`).get()).toEqual({ n: 1 });
+
+    // The next run only pulls. It must finish the push's local step first: the batch's change-log
+    // entries are trimmed (the cloud has them) and the merged row is written back, though the pull
+    // itself skips this till's own change.
+    expectNoTableErrors(await a.sync('pull'));
+    expect(tillRow(7)).toEqual({ name: 'Green tea', price: '2.75', note: null });
+    expect(a.local.prepare(`SELECT count(*) AS n FROM _possync_base_next`).get()).toEqual({ n: 0 });
+    expect(a.local.prepare(`SELECT count(*) AS n FROM _possync_changes WHERE tbl = 'items'`).get()).toEqual({ n: 0 });
+  });
 });

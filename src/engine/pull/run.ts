@@ -9,6 +9,7 @@ import { PRUNE_DUE_SQL, PRUNED_BELOW_SQL, pruneChangeLog, registerPull } from '.
 import type { PullServer } from '../result.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { isRecoveryConflict, standbySnapshot } from '../../db/postgres/read-replica.ts';
+import { recoverPushedBatch } from '../push/recover.ts';
 import { firstLine, openReadSource, recordReadAfter, standbyFailed, type ReadSource } from './read-source.ts';
 
 export interface PullSummary {
@@ -27,6 +28,9 @@ export interface PullSummary {
  * a smaller id has finished, so nothing can later commit behind the new checkpoints.
  */
 export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map<TablePlan, TableResult>): Promise<PullSummary> {
+  // A push batch committed by a run that stopped before its local step is finished first, on the
+  // primary: its entries must not look like pending local changes to this pull.
+  for (const t of tables) await recoverPushedBatch(ctx, t);
   let source = await openReadSource(ctx);
   ctx.pullServer = source.server;
   try {

@@ -17,7 +17,6 @@ import { pendingSweep, sweepUnseen, startResync } from './resync.ts';
 import { ChangeWindow, probeWindows, type WindowProbe } from './window.ts';
 import { PageSizer } from './page-size.ts';
 import { below } from '../retention.ts';
-import { recoverNext } from '../merge/base.ts';
 
 let cursorCounter = 0;
 
@@ -48,8 +47,6 @@ export async function pullTable(ctx: RunContext, client: PgClient, t: TablePlan,
   const ref = pgRef(ctx.plan, t);
   const fetch = async (keys: Key[]) => (await fetchRows(client, ref, columns, keys, scope)).map((r) => wireFromPgRow(t, r));
 
-  // A pushed batch whose base was staged but not applied (a crash after its commit) goes first.
-  await recoverNext(ctx, client, t);
   const held = await retryHeldPull(ctx, client, t, undefined, result);
 
   let cp: PullCheckpoint = readPullCheckpoint(db, ctx.plan.terminalId, t.name) ?? { xid: undefined, scan: undefined };

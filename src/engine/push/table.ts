@@ -1,7 +1,7 @@
 import { isPgRetryable } from '../../db/postgres/errors.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
-import { pulledSnapshot, readPushCheckpoint, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
+import { pulledSnapshot, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
@@ -17,7 +17,8 @@ import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud
 import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
-import { applyNext, newToken, recoverNext, stageNext, writeMergeToken } from '../merge/base.ts';
+import { applyNext, newToken, stageNext, writeMergeToken } from '../merge/base.ts';
+import { recoverPushedBatch } from './recover.ts';
 
 // Deadlocks are detected after deadlock_timeout (1 s by default): allow several, backing off.
 const MAX_ATTEMPTS = 8;
@@ -29,8 +30,7 @@ const MAX_ATTEMPTS = 8;
  */
 export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResult, stored: PushCheckpoint | undefined): Promise<void> {
   const db = ctx.sqlite.db;
-  await recoverInflight(ctx, t);
-  await recoverNext(ctx, ctx.pg.pool, t);
+  await recoverPushedBatch(ctx, t);
   // assignKey "cloud": rows the till created take their keys from the cloud's sequence first.
   await keyWaitingRows(ctx, t);
   // Read for all tables at the start of the step; only this table's own batches write it.
@@ -218,23 +218,6 @@ export function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): vo
       ...parseKey(wb.lkey),
     );
   }
-}
-
-/**
- * A crash between the Postgres COMMIT and the local trim leaves an in-flight marker. If Postgres
- * has the batch's checkpoint, the batch is in: trim now. If not, it rolled back: just forget the
- * marker (the entries are still there and will be pushed again).
- */
-async function recoverInflight(ctx: RunContext, t: TablePlan): Promise<void> {
-  if (ctx.dryRun) return;
-  const db = ctx.sqlite.db;
-  const inflight = db.prepare(`SELECT seq FROM _possync_inflight WHERE tbl = ?`).get(t.sqliteName) as { seq: number } | undefined;
-  if (!inflight) return;
-  const cp = await readPushCheckpoint(ctx.pg.pool, ctx.plan.terminalId, t.name);
-  ctx.sqlite.immediate(() => {
-    if (cp && cp.seq >= inflight.seq) db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND seq <= ?`).run(t.sqliteName, inflight.seq);
-    db.prepare(`DELETE FROM _possync_inflight WHERE tbl = ?`).run(t.sqliteName);
-  });
 }
 
 export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
