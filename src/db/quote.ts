@@ -25,6 +25,17 @@ export function pgLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/**
+ * A data value (a key, a scope value) as a PostgreSQL literal, for statements that take no
+ * parameters (COPY … TO STDOUT). Unlike pgLiteral it is right whatever standard_conforming_strings
+ * says: an E'' string with backslashes doubled as well as quotes, so a value ending in a backslash
+ * cannot close the literal on a server where the setting is off. The empty string is a value here.
+ */
+export function pgValueLiteral(value: string): string {
+  if (value.includes('\u0000')) throw new Error('literal contains a NUL character');
+  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
 /** "name" for SQLite. */
 export function sqliteIdent(name: string): string {
   assertUsable(name, 'identifier');

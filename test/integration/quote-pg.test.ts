@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgIdent, pgLiteral } from '../../src/db/quote.ts';
+import { pgIdent, pgLiteral, pgValueLiteral } from '../../src/db/quote.ts';
 import { createTestPg, type TestPg } from '../support/db.ts';
 
 const HOSTILE = ['has"quote', '"; DROP TABLE victims; --', "it's", 'semi;colon', 'back\\slash', 'ünïcødé_名前_🎉', 'Mixed Case'];
@@ -17,5 +17,20 @@ describe('Postgres identifier quoting against a real server', () => {
     await db.query(`INSERT INTO ${pgIdent(name)} (${pgIdent(name)}) VALUES (${pgLiteral(name)})`);
     expect(await db.query(`SELECT ${pgIdent(name)} AS v FROM ${pgIdent(name)}`)).toEqual([{ v: name }]);
     expect(await db.query(`SELECT to_regclass('public.victims') IS NOT NULL AS ok`)).toEqual([{ ok: true }]);
+  });
+
+  // Keys and scope values go into COPY … TO STDOUT statements as literals (no parameters there).
+  it.each(['on', 'off'])('data values as literals read back exactly with standard_conforming_strings %s', async (setting) => {
+    const c = await db.pool.connect();
+    try {
+      await c.query(`SET standard_conforming_strings = ${setting}`);
+      for (const value of [...HOSTILE, 'ends with a backslash\\', "\\'; DROP TABLE victims; --", '', 'tab\there']) {
+        const { rows } = await c.query<{ v: string }>(`SELECT ${pgValueLiteral(value)}::text AS v`);
+        expect(rows).toEqual([{ v: value }]);
+      }
+      expect((await c.query(`SELECT to_regclass('public.victims') IS NOT NULL AS ok`)).rows).toEqual([{ ok: true }]);
+    } finally {
+      c.release(true);
+    }
   });
 });

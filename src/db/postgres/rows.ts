@@ -1,4 +1,4 @@
-import { pgIdent, pgLiteral, pgTable } from '../quote.ts';
+import { pgIdent, pgTable, pgValueLiteral } from '../quote.ts';
 import type { PgClient, Queryable } from './gateway.ts';
 import { copyOut, type CopyPage } from './copy-out.ts';
 
@@ -116,8 +116,7 @@ function scanSql(
 ): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const bind = (value: string | number) => {
-    // pgLiteral refuses an empty string (never a name); as a key or scope value it is just ''.
-    if (literal) return typeof value === 'number' ? String(Math.trunc(value)) : value === '' ? `''` : pgLiteral(value);
+    if (literal) return typeof value === 'number' ? String(Math.trunc(value)) : pgValueLiteral(value);
     params.push(value);
     return `$${params.length}`;
   };
