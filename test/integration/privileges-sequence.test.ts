@@ -76,4 +76,20 @@ describe('assignKey "cloud" needs USAGE on the key sequence', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(await db.query(`SELECT note FROM orders`)).toEqual([{ note: 'till order' }]);
   });
+
+  it("a role that may not write possync.system_settings (where tills register their tables) stops with exit 2 and the GRANT, not pg's raw error", async () => {
+    await db.query(`REVOKE INSERT, UPDATE ON possync.system_settings FROM ${pgIdent(ROLE)}`);
+    try {
+      const r = await runCli(['trigger', '-d', 'both', '-c', configPath], { env: env() });
+      expect(r.code).toBe(2);
+      const line = r.stderr.trim();
+      expect(line.split('\n')).toHaveLength(1);
+      expect(line).toContain('system_settings');
+      expect(line).toMatch(/GRANT [A-Z, ]*(INSERT|UPDATE)[A-Z, ]* ON "possync"\."system_settings"/);
+    } finally {
+      await db.query(`GRANT INSERT, UPDATE ON possync.system_settings TO ${pgIdent(ROLE)}`);
+    }
+    const ok = await runCli(['trigger', '-d', 'both', '-c', configPath], { env: env() });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
 });

@@ -14,7 +14,7 @@ import {
   type RegisterOutcome,
 } from '../../db/postgres/capture-registry.ts';
 import { runDdl } from '../../db/postgres/ddl-locks.ts';
-import { isPermissionDenied } from '../../db/postgres/privileges.ts';
+import { isPermissionDenied, rethrowPermission } from '../../db/postgres/privileges.ts';
 import { changeLogName, PG_SCHEMA } from '../../db/postgres/possync-schema.ts';
 import { pgIdent, pgTable } from '../../db/quote.ts';
 import { isPossyncError } from '../../errors.ts';
@@ -55,7 +55,8 @@ export function syncedTables(plan: SyncPlan): Record<string, Direction> {
 /** Before the install: registers this till's tables, so that no sweep runs between its install check and its sync. */
 export async function registerSyncedTables(ctx: RunContext): Promise<RegisterOutcome> {
   if (ctx.dryRun) return { registered: true, changed: false, due: false };
-  return registerTables(ctx.pg, ctx.plan.terminalId, syncedTables(ctx.plan));
+  // A role that may not write possync.system_settings stops here: exit 2 with the GRANT, not pg's raw error.
+  return registerTables(ctx.pg, ctx.plan.terminalId, syncedTables(ctx.plan)).catch(rethrowPermission(ctx.pg.pool, 'sync', ctx.plan.schema));
 }
 
 export interface OrphanedCapture {
@@ -93,14 +94,14 @@ export function orphansOf(census: CaptureCensus, own: ReadonlySet<string>): Orph
  * needs, when this till's tables changed or no till looked within SWEEP_EVERY_MINUTES.
  */
 export async function stopOrphanedCapture(ctx: RunContext, registration: RegisterOutcome): Promise<string[]> {
-  if (ctx.dryRun) return [];
   if (!registration.registered) await registerSyncedTables(ctx);
   if (!registration.changed && !registration.due) return [];
   const own = new Set(Object.keys(syncedTables(ctx.plan)));
   const days = ctx.config.retentionDays;
-  await markSwept(ctx.pg.pool);
-  const orphans = orphansOf(await captureCensus(ctx.pg.pool, days), own);
-  if (orphans.length === 0 || (await unregisteredTills(ctx.pg.pool, days)).length > 0) return [];
+  const refused = rethrowPermission(ctx.pg.pool, 'sync', ctx.plan.schema);
+  await markSwept(ctx.pg.pool).catch(refused);
+  const orphans = orphansOf(await captureCensus(ctx.pg.pool, days).catch(refused), own);
+  if (orphans.length === 0 || (await unregisteredTills(ctx.pg.pool, days).catch(refused)).length > 0) return [];
   const notes: string[] = [];
   for (const o of orphans) {
     try {
