@@ -34,6 +34,11 @@ function numericFromSqlite(value: SqliteScalar): string {
  */
 const PLAIN_DECIMAL = /^-?\d{1,1000}(?:\.\d{1,1000})?$/;
 
+/** Optional '-', digits, optionally '.' and digits: numeric text that needs no normalising. */
+export function isPlainDecimal(text: string): boolean {
+  return PLAIN_DECIMAL.test(text);
+}
+
 export const numericHandler: FamilyHandler = {
   fromPg: (text) => text,
   fromSqlite: numericFromSqlite,

@@ -1,5 +1,8 @@
 import type { ColumnCodec, SqliteValue } from './types.ts';
 import { fromPg, toSqlite } from './codec.ts';
+import { isPlainDecimal } from './numeric.ts';
+import { fastPgTimestamptzToWire } from './timestamp-fast.ts';
+import { isCanonicalUuid } from './uuid.ts';
 
 /**
  * One column's converter from Postgres text output straight to the value SQLite binds: exactly
@@ -27,7 +30,7 @@ function shortcut(codec: ColumnCodec, textual: boolean): ((text: string) => Sqli
     case 'other':
       return textual ? (text) => text : undefined;
     case 'uuid':
-      return codec.affinity === 'BLOB' ? undefined : (text) => (isLowerCanonicalUuid(text) ? text : undefined);
+      return codec.affinity === 'BLOB' ? undefined : (text) => (isCanonicalUuid(text) ? text : undefined);
     // 'true'/'false' from bool::text, 't'/'f' from the bool output function.
     case 'bool':
       if (codec.affinity === 'TEXT') return (text) => (text === 'true' || text === 't' ? 'true' : text === 'false' || text === 'f' ? 'false' : undefined);
@@ -44,18 +47,6 @@ function shortcut(codec: ColumnCodec, textual: boolean): ((text: string) => Sqli
   }
 }
 
-/** 8-4-4-4-12 lowercase hex: what Postgres prints for a uuid, and the wire form itself. */
-function isLowerCanonicalUuid(s: string): boolean {
-  if (s.length !== 36) return false;
-  for (let i = 0; i < 36; i++) {
-    const c = s.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 45) return false;
-    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
-}
-
 /** '0', or an optional '-' and 1..maxDigits digits without a leading zero. */
 function isCanonicalInt(s: string, maxDigits: number): boolean {
   const start = s.charCodeAt(0) === 45 ? 1 : 0;
@@ -69,30 +60,11 @@ function isCanonicalInt(s: string, maxDigits: number): boolean {
   return true;
 }
 
-/** Optional '-', digits, optionally '.' and digits (at most 1000 either side, as numeric.ts's PLAIN_DECIMAL). */
-function isPlainDecimal(s: string): boolean {
-  let i = s.charCodeAt(0) === 45 ? 1 : 0;
-  const intStart = i;
-  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-  const intDigits = i - intStart;
-  if (intDigits < 1 || intDigits > 1000) return false;
-  if (i === s.length) return true;
-  if (s.charCodeAt(i) !== 46) return false;
-  const fracStart = ++i;
-  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-  const fracDigits = i - fracStart;
-  return i === s.length && fracDigits >= 1 && fracDigits <= 1000;
-}
-
-// 2026-11-24 01:18:19.123456+00: Postgres' timestamptz output in UTC (timestamp-fast.ts PG_TSTZ).
-const PG_TSTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?\+00$/;
-
 /**
  * Postgres UTC timestamptz text → the 'iso-ms-z' SQLite form ('2026-11-24T01:18:19.123Z'): the
- * wire form (fraction padded to microseconds) cut to milliseconds, as timestampHandler does.
+ * wire form (timestamp-fast.ts) cut to milliseconds, as timestampHandler does.
  */
 function pgUtcStampToIsoMsZ(text: string): string | undefined {
-  if (!PG_TSTZ.test(text) || text.startsWith('0000')) return undefined;
-  const fraction = text.length > 22 ? text.slice(20, -3) : '';
-  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.length >= 3 ? fraction.slice(0, 3) : `${fraction}${'000'.slice(fraction.length)}`}Z`;
+  const wire = fastPgTimestamptzToWire(text);
+  return wire === undefined ? undefined : `${wire.slice(0, 23)}Z`;
 }

@@ -22,6 +22,11 @@ function parseUuidText(text: string): string | undefined {
 
 const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** 8-4-4-4-12 lowercase hex: what Postgres prints for a uuid, and the wire form itself. */
+export function isCanonicalUuid(text: string): boolean {
+  return CANONICAL.test(text);
+}
+
 function uuidFromSqlite(value: SqliteScalar): string {
   if (typeof value === 'string') {
     if (CANONICAL.test(value)) return value; // already the wire form: the common case, kept cheap
