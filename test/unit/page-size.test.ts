@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIRST_PAGE_ROWS, GROWTH, PAGE_CHARS, PageSizer, charsOfArrays, charsOfRows } from '../../src/engine/pull/page-size.ts';
+import { FIRST_PAGE_ROWS, GROWTH, PAGE_CHARS, PageSizer } from '../../src/engine/pull/page-size.ts';
 
 /** The limits a sizer asks for over a table whose every row has `perRow` characters. */
 function limits(maxRows: number, perRow: number, pages: number): number[] {
@@ -42,12 +42,5 @@ describe('PageSizer', () => {
     expect(sizer.next).toBe(Math.floor(PAGE_CHARS / 1_000_000));
     sizer.saw(sizer.next, sizer.next * 10);
     expect(sizer.next).toBe(Math.floor(PAGE_CHARS / 1_000_000) * GROWTH);
-  });
-});
-
-describe('characters of a page', () => {
-  it('counts column texts, nulls as nothing', () => {
-    expect(charsOfArrays([['ab', null, 'cde'], ['', 'f']])).toBe(6);
-    expect(charsOfRows([{ a: 'ab', b: null, c: 'xyz' }, { a: 'q', b: 'rs', c: null }], [{ name: 'a' }, { name: 'b' }])).toBe(5);
   });
 });

@@ -34,17 +34,3 @@ export class PageSizer {
     this.rows = Math.max(1, Math.min(this.maxRows, this.rows * GROWTH, fits));
   }
 }
-
-/** Characters of column text in rows held as arrays. */
-export function charsOfArrays(rows: ReadonlyArray<ReadonlyArray<string | null>>): number {
-  let n = 0;
-  for (const row of rows) for (const v of row) if (v !== null) n += v.length;
-  return n;
-}
-
-/** Characters of column text in rows read as objects (scanRows), over `columns`. */
-export function charsOfRows(rows: ReadonlyArray<Record<string, string | null>>, columns: ReadonlyArray<{ name: string }>): number {
-  let n = 0;
-  for (const row of rows) for (const c of columns) n += row[c.name]?.length ?? 0;
-  return n;
-}

@@ -77,22 +77,23 @@ export async function notePushedWrites(ctx: RunContext): Promise<void> {
   }
 }
 
-function primary(ctx: RunContext, reason: string | undefined): ReadSource {
+/** The primary (postgres.url) as the pull's source; `reason` says why the standby did not serve. */
+export function primarySource(ctx: RunContext, reason: string | undefined): ReadSource {
   return { gateway: ctx.pg, server: { server: 'primary', ...(reason ? { reason } : {}) }, close: async () => {} };
 }
 
 /** Opens the pull's read source for this run (see ReadSource); never throws for the standby's sake. */
 export async function openReadSource(ctx: RunContext): Promise<ReadSource> {
   const read = ctx.config.postgresRead;
-  if (!read) return primary(ctx, undefined);
+  if (!read) return primarySource(ctx, undefined);
   const where = redactUrl(read.url);
   let standby: PgGateway;
   try {
     standby = await PgGateway.connect(read.url, ctx.config.postgresConnection);
   } catch (err) {
-    return primary(ctx, `the standby at ${where} is unreachable: ${firstLine(err)}`);
+    return primarySource(ctx, `the standby at ${where} is unreachable: ${firstLine(err)}`);
   }
-  const give = (reason: string) => standby.close().then(() => primary(ctx, reason));
+  const give = (reason: string) => standby.close().then(() => primarySource(ctx, reason));
   try {
     // The primary's position now bounds the lag, and stands for this till's position when it has
     // none recorded (a till that pulled from the primary before readUrl was set).

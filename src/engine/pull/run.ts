@@ -6,11 +6,10 @@ import { recordRetry } from '../retries.ts';
 import { runTableStep } from '../step.ts';
 import { isQuiet, markPulled, probeTables, pullTable, settleDeferredPull } from './table.ts';
 import { PRUNE_DUE_SQL, PRUNED_BELOW_SQL, pruneChangeLog, registerPull } from '../retention.ts';
-import type { PullServer } from '../result.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { isRecoveryConflict, standbySnapshot } from '../../db/postgres/read-replica.ts';
 import { recoverPushedBatch } from '../push/recover.ts';
-import { firstLine, openReadSource, recordReadAfter, standbyFailed, type ReadSource } from './read-source.ts';
+import { firstLine, openReadSource, primarySource, recordReadAfter, standbyFailed, type ReadSource } from './read-source.ts';
 
 export interface PullSummary {
   fence: string | undefined;
@@ -18,8 +17,6 @@ export interface PullSummary {
   heldBackByOpenTransaction: boolean;
   /** No terminal pruned the change log lately: this one tries after its pull. */
   pruneDue: boolean;
-  /** The server that served the pull (postgres.readUrl: the standby, or the primary and why). */
-  server: PullServer;
 }
 
 /**
@@ -45,7 +42,7 @@ export async function pullAll(ctx: RunContext, tables: TablePlan[], results: Map
           // An idle session in the way of replay is ended rather than cancelled: pg then only sees the socket close.
           const why = isRecoveryConflict(err) ? `cancelled it on a recovery conflict (${firstLine(err)})` : `ended its session (a recovery conflict, or the standby stopped): ${firstLine(source.gateway.lostReason ?? err)}`;
           await source.close();
-          source = { gateway: ctx.pg, server: { server: 'primary', reason: `the standby at ${source.server.url} ${why}` }, close: async () => {} };
+          source = primarySource(ctx, `the standby at ${source.server.url} ${why}`);
           ctx.pullServer = source.server;
           attempt = 0;
         } else if (!isPgRetryable(err) || attempt >= 3) throw err;
@@ -70,7 +67,7 @@ function resetForRetry(ctx: RunContext, results: Map<TablePlan, TableResult>): v
 }
 
 async function pullOnce(ctx: RunContext, source: ReadSource, tables: TablePlan[], results: Map<TablePlan, TableResult>): Promise<PullSummary> {
-  const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false, pruneDue: false, server: source.server };
+  const summary: PullSummary = { fence: undefined, heldBackByOpenTransaction: false, pruneDue: false };
   const onStandby = source.server.server === 'standby';
   let lsn: string | undefined;
   await source.gateway.tx(

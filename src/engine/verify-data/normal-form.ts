@@ -83,8 +83,8 @@ function normalDecimal(text: string): string {
  * The SQL expression giving `normalText` of column `col` of alias `t`, in possync's session
  * settings. `scale` is a timestamp column's declared precision (timestamp(3): nothing to cut).
  */
-export function normalSql(family: Family, col: string, scale?: number, alias = 't'): string {
-  const c = `${alias}.${pgIdent(col)}`;
+export function normalSql(family: Family, col: string, scale?: number): string {
+  const c = `t.${pgIdent(col)}`;
   switch (family) {
     case 'numeric':
       return `trim_scale(${c})::text`;
