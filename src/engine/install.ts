@@ -8,7 +8,7 @@ import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type 
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
 import { installSqliteBookkeeping } from '../db/sqlite/possync-schema.ts';
 import { installNewKeys } from '../db/sqlite/new-keys.ts';
-import { ensureBaseTable } from '../db/sqlite/base-copy.ts';
+import { ensureBaseTable, forgetBaseTable } from '../db/sqlite/base-copy.ts';
 import { baseCopySpec } from './merge/base.ts';
 import { markTillRowsOnce } from './push/cloud-keys.ts';
 import { logRevival } from '../db/postgres/capture-registry.ts';
@@ -197,6 +197,7 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   for (const t of plan.tables.filter(capturesLocally)) {
     const spec = sqliteCaptureSpec(t);
     if (spec.base) sqlite.immediate(() => ensureBaseTable(db, spec.base!));
+    else forgetBaseTable(db, t.sqliteName, t.name);
     if (sqliteTriggerState(db, spec) !== 'ok') {
       sqlite.immediate(() => {
         const marked = t.cloudKey ? markTillRowsOnce(db, plan.terminalId, t) : 0;

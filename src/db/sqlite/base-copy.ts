@@ -34,8 +34,17 @@ export function ensureBaseTable(db: SqliteDb, spec: BaseCopySpec): void {
   db.exec(`CREATE TABLE ${sqliteIdent(name)} (${cols}, PRIMARY KEY (${spec.localKey.map(sqliteIdent).join(', ')}))`);
 }
 
-export function dropBaseTable(db: SqliteDb, table: string): void {
-  db.exec(`DROP TABLE IF EXISTS ${sqliteIdent(baseTableName(table))}`);
+/**
+ * A table that no longer keeps bases (merge turned off, or it left the config) loses its shadow
+ * table and staged bases: kept, they would be stale the day merge is turned on again, and counter
+ * deltas would be worked out against them. `heldTbl` is the table's config name.
+ */
+export function forgetBaseTable(db: SqliteDb, table: string, heldTbl: string): void {
+  const name = baseTableName(table);
+  if (db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) === undefined) return;
+  // Staged bases first: a stop in between leaves the table, and the next run finishes the job.
+  db.prepare(`DELETE FROM _possync_base_next WHERE tbl = ?`).run(heldTbl);
+  db.exec(`DROP TABLE ${sqliteIdent(name)}`);
 }
 
 /**

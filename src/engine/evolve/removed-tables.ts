@@ -1,4 +1,5 @@
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
+import { forgetBaseTable } from '../../db/sqlite/base-copy.ts';
 import { dropSqliteCapture } from '../../db/sqlite/capture.ts';
 import { checkpointKey } from '../checkpoints.ts';
 import type { SyncPlan } from '../plan/types.ts';
@@ -48,6 +49,7 @@ export function forgetTables(db: SqliteDb, terminalId: string, removed: readonly
       dropped = db.prepare(`DELETE FROM _possync_changes WHERE tbl = ?`).run(r.sqliteName).changes;
       db.prepare(`DELETE FROM _possync_inflight WHERE tbl = ?`).run(r.sqliteName);
     }
+    if (r.name && r.sqliteName) forgetBaseTable(db, r.sqliteName, r.name);
     if (r.name) {
       db.prepare(`DELETE FROM _possync_held WHERE tbl = ?`).run(r.name);
       db.prepare(`DELETE FROM _possync_resync WHERE tbl = ?`).run(r.name);
