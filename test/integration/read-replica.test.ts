@@ -205,6 +205,18 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
     expect(rows(b)).toEqual(await cloud());
   });
 
+  it('a readUrl that is not a standby (a promoted replica, or the primary by mistake): the primary serves, and the note says why', async () => {
+    const a = till('a');
+    const b = till('b', { readUrl: pair.primary.url(db) });
+    insertLocal(a, 'p1', 'promoted');
+    ok(await a.sync('push'));
+    const r = await b.sync('pull');
+    ok(r);
+    expect(r.pullServer?.server).toBe('primary');
+    expect(r.pullServer?.reason).toMatch(/ \(postgres\.readUrl\) is not a standby \(not in recovery\)$/);
+    expect(rows(b)).toEqual(await cloud());
+  });
+
   it('a standby that is down: the primary serves the pull, exit 0, and one note line says so', async () => {
     const a = till('a');
     const b = till('b');

@@ -87,6 +87,10 @@ export async function openReadSource(ctx: RunContext): Promise<ReadSource> {
   const read = ctx.config.postgresRead;
   if (!read) return primarySource(ctx, undefined);
   const where = redactUrl(read.url);
+  // The primary's position now bounds the lag, and stands for this till's position when it has
+  // none recorded (a till that pulled from the primary before readUrl was set). Read first, so a
+  // failure of the primary stops the run as anywhere else, and everything below is the standby's.
+  const now = await primaryLsn(ctx.pg);
   let standby: PgGateway;
   try {
     standby = await PgGateway.connect(read.url, ctx.config.postgresConnection);
@@ -95,9 +99,6 @@ export async function openReadSource(ctx: RunContext): Promise<ReadSource> {
   }
   const give = (reason: string) => standby.close().then(() => primarySource(ctx, reason));
   try {
-    // The primary's position now bounds the lag, and stands for this till's position when it has
-    // none recorded (a till that pulled from the primary before readUrl was set).
-    const now = await primaryLsn(ctx.pg);
     const needed = storedReadAfter(ctx.sqlite.db, ctx.plan.terminalId) ?? now;
     let state = await standbyState(standby);
     if (!state.inRecovery) return await give(`the server at ${where} (postgres.readUrl) is not a standby (not in recovery)`);
@@ -115,10 +116,8 @@ export async function openReadSource(ctx: RunContext): Promise<ReadSource> {
     ctx.watchdog?.also(standby);
     return { gateway: standby, server: { server: 'standby', url: where, lagSeconds: lag ?? 0 }, close: () => standby.close() };
   } catch (err) {
-    // The standby failing its checks is a standby problem; the primary failing stops the run.
-    if (isPossyncError(err) && err.message.includes(where)) return give(`the standby at ${where} failed: ${firstLine(err)}`);
-    await standby.close();
-    throw err;
+    // Only the standby is asked in here: any failure is the standby's, and the primary serves.
+    return give(`the standby at ${where} failed: ${firstLine(err)}`);
   }
 }
 
