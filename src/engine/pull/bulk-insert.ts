@@ -5,6 +5,7 @@ import { selectByKeys, type RawValue } from '../../db/sqlite/rows.ts';
 import { eachRow, type CopyPage } from '../../db/postgres/copy-out.ts';
 import type { FkPlan } from '../plan/types.ts';
 import { fromPg, ValueError } from '../values/codec.ts';
+import { wireFromPgTexts } from '../push/apply.ts';
 import { pgToSqlite } from '../values/pg-to-sqlite.ts';
 import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import type { RunContext } from '../context.ts';
@@ -45,7 +46,7 @@ export function bulkInsertRows(ctx: RunContext, t: TablePlan, page: CopyPage, ch
   const cols = t.columns;
   const width = cols.length;
   // Column texts are converted as they are bound; only a row that goes the slow way becomes a wire row.
-  const asRow = (texts: ReadonlyArray<string | null>, at = 0): WireRow => Object.fromEntries(cols.map((c, i) => [c.pg, fromPg(c.codec, texts[at + i] ?? null)]));
+  const asRow = (texts: ReadonlyArray<string | null>, at = 0): WireRow => wireFromPgTexts(t, texts, at);
   // Translated FKs: the parent's shared id becomes its local id; rows with a parent missing locally go the slow way.
   const translate = cols.map((c) => t.fks.find((f) => f.translate && f.column === c));
   const maps = new Map<FkPlan, Map<string, RawValue>>();

@@ -8,7 +8,7 @@ import { heldKeys, settleDeferred } from '../held.ts';
 import { keyString, parseKey, type Key } from '../keys.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { MAX_REASONS, type TableResult } from '../result.ts';
-import { pgRef, wireFromPgRow } from '../push/apply.ts';
+import { pgRef, wireFromPgRow, wireFromPgTexts } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import type { WireRow } from '../decide.ts';
 import { applyPullBatch } from './apply.ts';
@@ -216,11 +216,7 @@ async function resyncTable(ctx: RunContext, client: PgClient, t: TablePlan, scan
     // Also through COPY: rows are built straight from its text, one object a row.
     const copy = await scanPage(client, ref, columns, from, limit, scope);
     const rows: WireRow[] = [];
-    eachRow(copy, (texts) => {
-      const row: WireRow = {};
-      t.columns.forEach((c, i) => (row[c.pg] = fromPg(c.codec, texts[i] ?? null)));
-      rows.push(row);
-    });
+    eachRow(copy, (texts) => rows.push(wireFromPgTexts(t, texts)));
     const keys = rows.map((r) => t.key.map((k) => r[k.pg] ?? ''));
     return { limit, rows, keys, chars: copy.data.length, last: keys.at(-1) };
   };

@@ -50,6 +50,13 @@ export function wireFromPgRow(t: TablePlan, row: Record<string, string | null>):
   return out;
 }
 
+/** The same from column texts in `t.columns` order (a row of COPY text), starting at `at`. */
+export function wireFromPgTexts(t: TablePlan, texts: ReadonlyArray<string | null>, at = 0): WireRow {
+  const out: WireRow = {};
+  t.columns.forEach((c, i) => (out[c.pg] = fromPg(c.codec, texts[at + i] ?? null)));
+  return out;
+}
+
 /**
  * Applies one push batch inside the caller's Postgres transaction: lock the current rows in key
  * order, decide per row (insert / update / delete / unchanged / conflict), hold back rows whose
