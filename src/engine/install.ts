@@ -2,7 +2,7 @@ import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import { runDdl } from '../db/postgres/ddl-locks.ts';
 import { isPossyncError, type PossyncError } from '../errors.ts';
 import { rethrowPermission } from '../db/postgres/privileges.ts';
-import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, changeLogName, PG_SCHEMA, PG_SCHEMA_VERSION, type CaptureFormat, type CaptureTrigger } from '../db/postgres/possync-schema.ts';
+import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, changeLogName, PG_SCHEMA, PG_SCHEMA_VERSION, type CaptureFormat, type CaptureTrigger, logReload } from '../db/postgres/possync-schema.ts';
 import { captureFormatOf, judgeFormat, ownCaptureFormat, upgradeRequired } from './install/compat.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
 import type { SqliteGateway } from '../db/sqlite/gateway.ts';
@@ -176,7 +176,7 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
           // A child or partition created since the last run had no triggers: rows written straight
           // into it were not logged. A reload entry makes every terminal resync the table.
           if (state!.uncovered.length > 0) {
-            await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', NULL, '[]'::jsonb)`, [changeLogName(plan.schema, t.name)]);
+            await logReload(client, changeLogName(plan.schema, t.name), null);
           }
           return true;
         }).catch(rethrowPermission(pg.pool, 'install', plan.schema));

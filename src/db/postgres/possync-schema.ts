@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pgIdent, pgLiteral, pgTable } from '../quote.ts';
+import type { Queryable } from './gateway.ts';
 import type { PgDescendant } from './routing.ts';
 
 /**
@@ -252,4 +253,13 @@ ${descendants.map((d) => triggerDdl(pgTable(d.schema, d.name), !d.partition)).jo
     triggers,
     descendants: descendants.map((d) => ({ schema: d.schema, name: d.name, triggers: d.partition ? triggers.slice(0, 4) : triggers })),
   };
+}
+
+/**
+ * One 'table reloaded' entry ('T', no keys) in the change log: every till whose checkpoint is older
+ * resyncs the table by key ranges instead of reading keys. `origin`: the till that reloaded it (its
+ * own pull skips the entry), or null when nobody's rows are already there.
+ */
+export async function logReload(q: Queryable, tbl: string, origin: string | null): Promise<void> {
+  await q.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [tbl, origin]);
 }

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { unkeyedStopsCopy } from './cloud-keys.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import { changeLogName } from '../../db/postgres/possync-schema.ts';
+import { changeLogName, logReload } from '../../db/postgres/possync-schema.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
 import { orderedScan } from '../../db/sqlite/ordered-scan.ts';
 import { rowidRanges } from '../../db/sqlite/rowid-ranges.ts';
@@ -203,5 +203,5 @@ async function tryCopy(ctx: RunContext, client: PgClient, t: TablePlan, text: As
 
 /** One 'table reloaded' entry in the cloud's change log: other terminals resync the table by key ranges. */
 export async function logReloaded(ctx: RunContext, client: PgClient, t: TablePlan): Promise<void> {
-  await client.query(`INSERT INTO possync.changes (tbl, op, origin, keys) VALUES ($1, 'T', $2, '[]'::jsonb)`, [changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId]);
+  await logReload(client, changeLogName(ctx.plan.schema, t.name), ctx.plan.terminalId);
 }
