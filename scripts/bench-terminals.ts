@@ -20,7 +20,8 @@
 // catalogue row won. Then, in quiet, a pull with nothing new against a 1M-row table vs a 10k-row
 // one, and what pulls do while a long transaction holds the fence back. Prints per-cycle p50/p95/
 // max run time, rows moved, conflicts, retries (possync's own count of batches and pulls redone
-// after a deadlock or serialization failure, and Postgres's deadlock counter), errors; writes JSON.
+// after a deadlock, a serialization failure or a lock wait past lockTimeoutSeconds, and Postgres's
+// deadlock counter), errors; writes JSON.
 // Exit code 1 when a run failed or the final checks did not hold (every till equal to Postgres).
 // --quick: 10 tills, 20 changes, 2 cycles, a 10,000-row no-change table, no fence-lag step.
 import fs from 'node:fs';
@@ -141,7 +142,7 @@ interface CycleReport {
   rowsPulled: number;
   conflicts: number;
   /** What possync redid after Postgres rolled it back, summed over the tills' RunResult.retries. */
-  retries: { total: number; push: number; pull: number; deadlock: number; serialization: number };
+  retries: { total: number; push: number; pull: number; deadlock: number; serialization: number; lockTimeout: number };
   /** Deadlocks Postgres detected in this database during the cycle (pg_stat_database), as a cross-check. */
   deadlocks: number;
   errors: number;
@@ -161,7 +162,7 @@ function sumRetries(summaries: RunSummary[]): CycleReport['retries'] {
   const sum = (f: (s: RunSummary) => number) => summaries.reduce((a, s) => a + f(s), 0);
   const push = sum((s) => s.retries.push);
   const pull = sum((s) => s.retries.pull);
-  return { total: push + pull, push, pull, deadlock: sum((s) => s.retries.deadlock), serialization: sum((s) => s.retries.serialization) };
+  return { total: push + pull, push, pull, deadlock: sum((s) => s.retries.deadlock), serialization: sum((s) => s.retries.serialization), lockTimeout: sum((s) => s.retries.lockTimeout) };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -194,6 +195,7 @@ interface ModeResult {
     retries: number;
     retriesDeadlock: number;
     retriesSerialization: number;
+    retriesLockTimeout: number;
     deadlocksDetected: number;
     errors: number;
   };
@@ -328,7 +330,7 @@ async function scenario(ctx: Ctx, mode: Mode, onFirstConfig: (raw: Record<string
       };
       log(
         `${mode} ${label}: p50 ${report.runMs.p50} ms, p95 ${report.runMs.p95} ms, max ${report.runMs.max} ms, wall ${report.wallMs} ms; pushed ${report.rowsPushed}, pulled ${report.rowsPulled}, conflicts ${report.conflicts}, ` +
-          `retries ${report.retries.total} (${report.retries.deadlock} deadlock, ${report.retries.serialization} serialization), Postgres deadlocks ${report.deadlocks}, errors ${report.errors}; ` +
+          `retries ${report.retries.total} (${report.retries.deadlock} deadlock, ${report.retries.serialization} serialization, ${report.retries.lockTimeout} lock timeout), Postgres deadlocks ${report.deadlocks}, errors ${report.errors}; ` +
           `Postgres CPU ${report.pgCpuSeconds ?? '?'} s${bouncer ? `, PgBouncer CPU ${report.bouncerCpuSeconds ?? '?'} s` : ''}, backends at most ${maxBackends}, load ${report.load1}`,
       );
       for (const p of report.problems) log(`  ${p}`);
@@ -439,6 +441,7 @@ async function scenario(ctx: Ctx, mode: Mode, onFirstConfig: (raw: Record<string
         retries: cycles.reduce((a, c) => a + c.retries.total, 0),
         retriesDeadlock: cycles.reduce((a, c) => a + c.retries.deadlock, 0),
         retriesSerialization: cycles.reduce((a, c) => a + c.retries.serialization, 0),
+        retriesLockTimeout: cycles.reduce((a, c) => a + c.retries.lockTimeout, 0),
         deadlocksDetected: cycles.reduce((a, c) => a + c.deadlocks, 0),
         errors,
       },
@@ -559,15 +562,15 @@ function printSummary(r: {
     lines.push(
       '',
       `${m.mode === 'direct' ? 'tills connected to Postgres directly' : `tills through PgBouncer (pool_mode = transaction, ${m.pool} server connections)`}`,
-      `  cycle                     p50 ms   p95 ms   max ms   wall ms   pushed   pulled  conflicts  retries  40P01  40001  errors  pg CPU s  backends`,
+      `  cycle                     p50 ms   p95 ms   max ms   wall ms   pushed   pulled  conflicts  retries  40P01  40001  55P03  errors  pg CPU s  backends`,
       ...m.cycles.map(
         (c) =>
-          `  ${c.label.padEnd(24)}${pad(c.runMs.p50, 8)}${pad(c.runMs.p95, 9)}${pad(c.runMs.max, 9)}${pad(c.wallMs, 10)}${pad(c.rowsPushed, 9)}${pad(c.rowsPulled, 9)}${pad(c.conflicts, 11)}${pad(c.retries.total, 9)}${pad(c.retries.deadlock, 7)}${pad(c.retries.serialization, 7)}${pad(c.errors, 8)}${pad(c.pgCpuSeconds, 10)}${pad(c.maxBackends, 10)}`,
+          `  ${c.label.padEnd(24)}${pad(c.runMs.p50, 8)}${pad(c.runMs.p95, 9)}${pad(c.runMs.max, 9)}${pad(c.wallMs, 10)}${pad(c.rowsPushed, 9)}${pad(c.rowsPulled, 9)}${pad(c.conflicts, 11)}${pad(c.retries.total, 9)}${pad(c.retries.deadlock, 7)}${pad(c.retries.serialization, 7)}${pad(c.retries.lockTimeout, 7)}${pad(c.errors, 8)}${pad(c.pgCpuSeconds, 10)}${pad(c.maxBackends, 10)}`,
       ),
       '',
       `  ${m.mode}: ${s.runs} runs in cycles 1–${o.cycles}: run time p50 ${s.runMsP50} ms, p95 ${s.runMsP95} ms, max ${s.runMsMax} ms; ${(s.rowsPushed + s.rowsPulled).toLocaleString('en-US')} rows moved, ${s.rowsPerSecond.toLocaleString('en-US')} rows/s fleet-wide;` +
         ` Postgres CPU ${s.pgCpuSecondsPer1000Runs ?? '?'} s per 1,000 runs${m.mode === 'pgbouncer' ? ` (PgBouncer ${s.bouncerCpuSecondsPer1000Runs ?? '?'} s)` : ''}; at most ${s.maxBackends} Postgres backends; errors ${s.errors}`,
-      `  retries: ${s.retries} batches or pulls redone by possync (${s.retriesDeadlock} after a deadlock, 40P01; ${s.retriesSerialization} after a serialization failure, 40001); Postgres counted ${s.deadlocksDetected} deadlocks`,
+      `  retries: ${s.retries} batches or pulls redone by possync (${s.retriesDeadlock} after a deadlock, 40P01; ${s.retriesSerialization} after a serialization failure, 40001; ${s.retriesLockTimeout} after a lock wait past lockTimeoutSeconds, 55P03); Postgres counted ${s.deadlocksDetected} deadlocks`,
       `  final: ${m.final.tillsInSync}/${m.final.tills} tills equal Postgres; sales ${m.final.salesCreated} created, ${m.final.salesInPostgres} in Postgres (lost ${m.final.lostRows});` +
         ` ${m.final.catalogueRowsEdited} catalogue rows edited, newest edit lost on ${m.final.lostEdits}; an idle round after that moved ${m.final.idleRoundRowsMoved} rows`,
       `  conflicts recorded in possync.conflicts: ${s.conflictsRecorded}; change log now ${m.changeLog.entries} entries (${m.changeLog.size})`,

@@ -37,7 +37,7 @@ export function renderRun(result: RunResult, c: ChalkInstance): string {
   for (const w of result.warnings) lines.push(c.dim(`note: ${w}`));
   const retried = result.retries.push + result.retries.pull;
   if (retried > 0) {
-    lines.push(c.dim(`note: retried ${retried} time${retried === 1 ? '' : 's'} after Postgres rolled back work (${result.retries.deadlock} deadlock, ${result.retries.serialization} serialization failure)`));
+    lines.push(c.dim(`note: retried ${retried} time${retried === 1 ? '' : 's'} after Postgres rolled back work (${result.retries.deadlock} deadlock, ${result.retries.serialization} serialization failure, ${result.retries.lockTimeout} lock wait past lockTimeoutSeconds)`));
   }
   if (result.error) lines.push(c.red(`run stopped: ${result.error}`));
   lines.push('', verdict(result, c));

@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { pgErrorCode } from '../db/postgres/errors.ts';
 
 /**
- * Work Postgres rolled back on a deadlock (40P01) or a serialization failure (40001) and possync
- * redid. Retries are normal under contention (many tills pushing the same catalogue rows); a
+ * Work Postgres rolled back on a deadlock (40P01), a serialization failure (40001) or a lock wait
+ * that ran past lock_timeout (55P03), and possync redid. Retries are normal under contention (many tills pushing the same catalogue rows); a
  * steady rise in them is the early sign of a lock-ordering problem or an overloaded server.
  */
 export interface RetryCounts {
@@ -13,12 +13,14 @@ export interface RetryCounts {
   pull: number;
   /** The same retries by cause: deadlock_detected (40P01) ... */
   deadlock: number;
-  /** ... and serialization_failure (40001). */
+  /** ... serialization_failure (40001) ... */
   serialization: number;
+  /** ... and lock_not_available (55P03): a push batch waited postgres.lockTimeoutSeconds for rows another session held. */
+  lockTimeout: number;
 }
 
 export function noRetries(): RetryCounts {
-  return { push: 0, pull: 0, deadlock: 0, serialization: 0 };
+  return { push: 0, pull: 0, deadlock: 0, serialization: 0, lockTimeout: 0 };
 }
 
 // The counts of the run in progress follow its async call chain, so every place that retries
@@ -36,6 +38,8 @@ export function recordRetry(step: 'push' | 'pull', err: unknown): void {
   const counts = current.getStore();
   if (!counts) return;
   counts[step]++;
-  if (pgErrorCode(err) === '40P01') counts.deadlock++;
+  const code = pgErrorCode(err);
+  if (code === '40P01') counts.deadlock++;
+  else if (code === '55P03') counts.lockTimeout++;
   else counts.serialization++;
 }

@@ -1,7 +1,9 @@
 import { isPossyncError } from '../errors.ts';
 import { redactUrl } from '../config/format.ts';
 import { RunAborted, type RunContext } from './context.ts';
-import { isPgRetryable, isPgUnreachable } from '../db/postgres/errors.ts';
+import { isPgLockTimeout, isPgRetryable, isPgUnreachable } from '../db/postgres/errors.ts';
+import { rowsLockedError } from '../db/postgres/row-locks.ts';
+import { pgTable } from '../db/quote.ts';
 import { lostConnectionError } from '../db/postgres/liveness.ts';
 import { sqliteStopError } from '../db/sqlite/errors.ts';
 import { isPermissionDenied, permissionError } from '../db/postgres/privileges.ts';
@@ -54,6 +56,13 @@ export async function runTableStep(
     if (options.rethrowRetryable && isPgRetryable(err)) throw err;
     result.status = 'error';
     result.error = redactUrl(err instanceof Error ? err.message : String(err));
+    // Rows another session kept locked through every try (push/table.ts withRetries): name the
+    // sessions. Not looked up from inside a pull's transaction (`client`): a pull locks no rows.
+    if (isPgLockTimeout(err) && options.client === undefined) {
+      const blocked = await rowsLockedError(ctx.pg, pgTable(ctx.plan.schema, t.name), err);
+      result.error = `${blocked.message} — ${blocked.hint}`;
+      result.errorCode = 'BLOCKED';
+    }
     // A missing privilege: say which, and the GRANT; retrying cannot help (exit 2).
     if (isPermissionDenied(err)) {
       const denied = await permissionError(options.client ?? ctx.pg.pool, err, 'sync', ctx.plan.schema);

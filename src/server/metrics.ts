@@ -53,8 +53,8 @@ export class SyncMetrics {
     this.pulled = new Counter({ name: 'possync_rows_pulled_total', help: 'Rows written to the terminal database by pulls (inserted + updated + deleted), by table', labelNames: ['table'], registers });
     this.conflicts = new Counter({ name: 'possync_conflicts_total', help: 'Conflicts recorded, by table, step and outcome (the side that won: local, server; unknown when the record was pruned)', labelNames: ['table', 'step', 'outcome'], registers });
     this.failures = new Counter({ name: 'possync_failures_total', help: 'Failures by error code: runs that stopped or could not start (table=""), and tables that failed within a run', labelNames: ['code', 'table'], registers });
-    this.retries = new Counter({ name: 'possync_retries_total', help: 'Push batches and pulls redone after a deadlock or serialization failure, by step', labelNames: ['step'], registers });
-    this.retryCauses = new Counter({ name: 'possync_retry_causes_total', help: 'The same retries by cause (deadlock, serialization)', labelNames: ['cause'], registers });
+    this.retries = new Counter({ name: 'possync_retries_total', help: 'Push batches and pulls redone after a deadlock, a serialization failure or a lock wait past lockTimeoutSeconds, by step', labelNames: ['step'], registers });
+    this.retryCauses = new Counter({ name: 'possync_retry_causes_total', help: 'The same retries by cause (deadlock, serialization, lock_timeout)', labelNames: ['cause'], registers });
     this.duration = new Histogram({ name: 'possync_run_duration_seconds', help: 'Duration of sync runs that started, by direction', labelNames: ['direction'], buckets: DURATION_BUCKETS, registers });
     this.lastSuccess = new Gauge({ name: 'possync_last_success_timestamp_seconds', help: 'Unix time of the last successful run that included the step (push, pull); absent before the first', labelNames: ['step'], registers });
     this.held = new Gauge({ name: 'possync_held_rows', help: 'Rows held back on this terminal, by kind (deferred: waiting for a parent; rejected: refused) and step', labelNames: ['kind', 'step'], registers });
@@ -92,7 +92,7 @@ export class SyncMetrics {
       if (t.status === 'error') this.failures.inc({ code: t.errorCode ?? 'SYNC_FAILED', table: t.table });
     }
     for (const step of ['push', 'pull'] as const) if (r.retries[step] > 0) this.retries.inc({ step }, r.retries[step]);
-    for (const cause of ['deadlock', 'serialization'] as const) if (r.retries[cause] > 0) this.retryCauses.inc({ cause }, r.retries[cause]);
+    for (const [cause, n] of [['deadlock', r.retries.deadlock], ['serialization', r.retries.serialization], ['lock_timeout', r.retries.lockTimeout]] as const) if (n > 0) this.retryCauses.inc({ cause }, n);
     if (r.tables.some((t) => t.conflicts > 0)) {
       // Who won is in the conflict records, not the result: read back after the run (only then).
       void countConflictOutcomes(this.config, r)

@@ -31,7 +31,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
       expect(stdout).toMatch(/p50 ms\s+p95 ms\s+max ms/);
       // possync's own retry counts, by cause, per cycle and in the summary line.
       expect(stdout).toMatch(/conflicts\s+retries\s+40P01\s+40001\s+errors/);
-      expect(stdout).toMatch(/retries: \d+ batches or pulls redone by possync \(\d+ after a deadlock, 40P01; \d+ after a serialization failure, 40001\)/);
+      expect(stdout).toMatch(/retries: \d+ batches or pulls redone by possync \(\d+ after a deadlock, 40P01; \d+ after a serialization failure, 40001; \d+ after a lock wait past lockTimeoutSeconds, 55P03\)/);
       const result = JSON.parse(fs.readFileSync(out, 'utf8')) as {
         ok: boolean;
         cycles: Array<{
@@ -40,7 +40,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
           rowsPushed: number;
           rowsPulled: number;
           errors: number;
-          retries: { total: number; push: number; pull: number; deadlock: number; serialization: number };
+          retries: { total: number; push: number; pull: number; deadlock: number; serialization: number; lockTimeout: number };
         }>;
         summary: { errors: number; retries: number; retriesDeadlock: number; retriesSerialization: number };
         final: { tillsInSync: number; tills: number; salesCreated: number; salesInPostgres: number; lostRows: number; lostEdits: number; idleRoundRowsMoved: number };
@@ -58,7 +58,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
       }
       for (const c of result.cycles) {
         expect(c.retries.total).toBe(c.retries.push + c.retries.pull);
-        expect(c.retries.total).toBe(c.retries.deadlock + c.retries.serialization);
+        expect(c.retries.total).toBe(c.retries.deadlock + c.retries.serialization + c.retries.lockTimeout);
       }
       expect(result.summary.retries).toBe(result.cycles.reduce((a, c) => a + c.retries.total, 0));
       expect(result.summary.retries).toBe(result.summary.retriesDeadlock + result.summary.retriesSerialization);

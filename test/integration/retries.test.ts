@@ -2,8 +2,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPg, tempDir, type TestPg } from '../support/db.ts';
 import { ownPostgres } from '../support/ledger.ts';
-import { backendPid, waitUntilPossyncBlockedBy } from '../support/pg-locks.ts';
+import { backendPid, waitForBlockedPossync, waitUntilPossyncBlockedBy } from '../support/pg-locks.ts';
 import { expectCliOk, makeTill, runProblems, type Till } from '../support/tills.ts';
+import { ROW_LOCK_TRIES } from '../../src/db/postgres/row-locks.ts';
 
 // Retries of work Postgres rolled back (issue 7 points 3 and 7): a push batch that hits a deadlock
 // (40P01) or a serialization failure (40001) is redone, and so is a pull; each retry is counted in
@@ -25,7 +26,7 @@ const TABLES = [
   { name: 'others', pk: 'id', updatedCol: 'updated_at' },
 ];
 
-describe('retries after deadlocks and serialization failures are redone and counted', () => {
+describe('retries after deadlocks, serialization failures and lock waits past lockTimeoutSeconds are redone and counted', () => {
   let server: Awaited<ReturnType<typeof ownPostgres>>;
   let db: TestPg;
   let tmp: ReturnType<typeof tempDir>;
@@ -81,12 +82,12 @@ describe('retries after deadlocks and serialization failures are redone and coun
       for (let i = 1; i <= 3; i++) insert.run(`s${i}`, i, `2026-03-01T10:00:0${i}.000Z`);
       const run = await till.cli('push');
       expectCliOk('push', run);
-      expect(run.result!.retries).toEqual({ push: 2, pull: 0, deadlock: 0, serialization: 2 });
+      expect(run.result!.retries).toEqual({ push: 2, pull: 0, deadlock: 0, serialization: 2, lockTimeout: 0 });
       const rows = await db.query<{ id: string; qty: number }>(`SELECT id, qty FROM items WHERE id LIKE 's%' ORDER BY id`);
       expect(rows).toEqual([{ id: 's1', qty: 1 }, { id: 's2', qty: 2 }, { id: 's3', qty: 3 }]);
       // The retried batch was applied once: its local changes are acknowledged, nothing moves again.
       const again = await till.sync('push');
-      expect(again.retries).toEqual({ push: 0, pull: 0, deadlock: 0, serialization: 0 });
+      expect(again.retries).toEqual({ push: 0, pull: 0, deadlock: 0, serialization: 0, lockTimeout: 0 });
       expect(again.tables.reduce((a, t) => a + t.inserted + t.updated, 0)).toBe(0);
     } finally {
       await db.query(`DROP TRIGGER flaky ON items; DROP FUNCTION flaky(); DROP SEQUENCE flaky_attempts`);
@@ -147,5 +148,65 @@ describe('retries after deadlocks and serialization failures are redone and coun
     ]);
     const local = till.local.prepare(`SELECT id FROM items WHERE id = 'p1' UNION ALL SELECT id FROM others WHERE id = 'p2'`).all();
     expect(local).toEqual([{ id: 'p1' }, { id: 'p2' }]);
+  });
+
+  it('a push batch that waits past lockTimeoutSeconds for rows another session holds is tried again, and counted', async () => {
+    // A till with a 1 s lock timeout: many tills pushing edits of the same rows queue on them; one
+    // that gives up its place and comes back a moment later gets through.
+    const patient = makeTill(tmp.dir, 'till-lock', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 1 }, batchSize: 50, tables: TABLES });
+    try {
+      await db.query(`INSERT INTO items VALUES ('l1', 1, '2026-03-04T09:00:00Z')`);
+      expect(runProblems('pull', await patient.sync('pull'))).toEqual([]);
+      patient.local.prepare(`UPDATE items SET qty = 11, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = 'l1'`).run();
+      const other = await connect();
+      const otherPid = await backendPid(other);
+      await other.query('BEGIN');
+      await other.query(`UPDATE items SET qty = qty WHERE id = 'l1'`);
+      const pushing = patient.sync('push');
+      pushing.catch(() => {});
+      // Seen waiting, then seen waiting again in a new transaction (the batch's second try):
+      // only then does the other session let go.
+      const first = await waitForBlockedPossync(db.pool, otherPid, undefined);
+      await waitForBlockedPossync(db.pool, otherPid, first.xactStart);
+      await other.query('COMMIT');
+      const result = await pushing;
+      expect(runProblems('push', result)).toEqual([]);
+      expect(result.retries.lockTimeout).toBeGreaterThanOrEqual(1);
+      expect(result.retries).toMatchObject({ push: result.retries.lockTimeout, pull: 0, deadlock: 0, serialization: 0 });
+      expect(await db.query(`SELECT qty FROM items WHERE id = 'l1'`)).toEqual([{ qty: 11 }]);
+    } finally {
+      patient.close();
+    }
+  });
+
+  it('a push that keeps meeting rows an open transaction holds fails the table with BLOCKED, naming the session, and goes with a later run', async () => {
+    const patient = makeTill(tmp.dir, 'till-lock2', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 1 }, batchSize: 50, tables: TABLES });
+    try {
+      await db.query(`INSERT INTO items VALUES ('l2', 1, '2026-03-04T09:00:00Z')`);
+      expect(runProblems('pull', await patient.sync('pull'))).toEqual([]);
+      patient.local.prepare(`UPDATE items SET qty = 22, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = 'l2'`).run();
+      patient.local.prepare(`INSERT INTO others VALUES ('o2', 2, '2026-03-05T09:00:00.000Z')`).run();
+      const other = await connect();
+      await other.query(`SET application_name = 'back-office'`);
+      await other.query('BEGIN');
+      await other.query(`UPDATE items SET qty = qty WHERE id = 'l2'`);
+      const run = await patient.cli('push');
+      // Exit 1 (a table failed), with one line that names the session and what to do.
+      expect(run.code).toBe(1);
+      const items = run.result!.tables.find((t) => t.table === 'items' && t.step === 'push')!;
+      expect(items.status).toBe('error');
+      expect(items.errorCode).toBe('BLOCKED');
+      expect(items.error).toMatch(new RegExp(`stayed locked by another session for longer than postgres.lockTimeoutSeconds \\(1 s, ${ROW_LOCK_TRIES} tries\\)`));
+      expect(items.error).toMatch(/application "back-office"/);
+      expect(items.error).toMatch(/pg_terminate_backend\(\d+\)/);
+      expect(run.result!.retries.lockTimeout).toBe(ROW_LOCK_TRIES - 1);
+      // The other table went on; the blocked row is still pending on the till.
+      expect(await db.query(`SELECT id FROM others WHERE id = 'o2'`)).toEqual([{ id: 'o2' }]);
+      await other.query('COMMIT');
+      expect(runProblems('push again', await patient.sync('push'))).toEqual([]);
+      expect(await db.query(`SELECT qty FROM items WHERE id = 'l2'`)).toEqual([{ qty: 22 }]);
+    } finally {
+      patient.close();
+    }
   });
 });

@@ -5,13 +5,29 @@ import type pg from 'pg';
  * backend `holderPid` holds: the moment a test holding that lock can close a deadlock cycle.
  */
 export async function waitUntilPossyncBlockedBy(q: pg.Pool | pg.Client, holderPid: number, timeoutMs = 30_000): Promise<number> {
+  return (await waitForBlockedPossync(q, holderPid, undefined, timeoutMs)).pid;
+}
+
+export interface BlockedPossync {
+  pid: number;
+  /** Its transaction's start, as Postgres' text (microseconds kept). */
+  xactStart: string;
+}
+
+/**
+ * A possync backend blocked by `holderPid`; with `after` (an earlier waiter's xact_start), one whose
+ * transaction began later: a retry of the work, seen waiting again.
+ */
+export async function waitForBlockedPossync(q: pg.Pool | pg.Client, holderPid: number, after: string | undefined, timeoutMs = 30_000): Promise<BlockedPossync> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await q.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE application_name = 'possync' AND wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))`,
-      [holderPid],
+    const { rows } = await q.query<{ pid: number; xact_start: string }>(
+      `SELECT pid, xact_start::text FROM pg_stat_activity
+        WHERE application_name = 'possync' AND wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))
+          AND ($2::timestamptz IS NULL OR xact_start > $2::timestamptz)`,
+      [holderPid, after ?? null],
     );
-    if (rows[0]) return rows[0].pid;
+    if (rows[0]) return { pid: rows[0].pid, xactStart: rows[0].xact_start };
     if (Date.now() > deadline) throw new Error(`no possync backend waited for a lock held by pid ${holderPid} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -49,7 +49,7 @@ function pause(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-interface Holder {
+export interface Holder {
   pid: number;
   application_name: string;
   usename: string | null;
@@ -80,9 +80,15 @@ export function describeHolder(h: Holder): string {
   return parts.join(', ');
 }
 
-async function blockedError(pg: PgGateway, relation: string, ms: number, tries: number, cause: unknown): Promise<PossyncError> {
+/** Who holds locks on `relation` now, in words: the sessions, oldest transaction first. */
+export async function describeLockHolders(pg: PgGateway, relation: string): Promise<{ who: string; holders: Holder[] }> {
   const holders = await lockHolders(pg, relation).catch(() => []);
   const who = holders.length > 0 ? `held by ${holders.map((h) => `session ${describeHolder(h)}`).join('; ')}` : 'held by another session (it had let go by the time possync looked)';
+  return { who, holders };
+}
+
+async function blockedError(pg: PgGateway, relation: string, ms: number, tries: number, cause: unknown): Promise<PossyncError> {
+  const { who, holders } = await describeLockHolders(pg, relation);
   return new PossyncError(
     'BLOCKED',
     `could not lock ${relation} to install possync's capture triggers (${tries} tries of ${ms / 1000} s): the lock is ${who}. possync does not queue its DDL in front of the app's writes; the next run tries again`,

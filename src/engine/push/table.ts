@@ -1,4 +1,5 @@
-import { isPgRetryable } from '../../db/postgres/errors.ts';
+import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
+import { ROW_LOCK_TRIES } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
@@ -22,6 +23,7 @@ import { recoverPushedBatch } from './recover.ts';
 
 // Deadlocks are detected after deadlock_timeout (1 s by default): allow several, backing off.
 const MAX_ATTEMPTS = 8;
+
 
 /**
  * Pushes one table from its checkpoint as stored (`stored`): first the rows held back last time, then (once) a full scan of the table,
@@ -221,10 +223,18 @@ export function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): vo
 }
 
 export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+  let lockTries = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
+      if (isPgLockTimeout(err) && ++lockTries < ROW_LOCK_TRIES) {
+        // Spread the returning tills out (a second or two, at random), so they do not all rejoin
+        // the queue at the same moment.
+        recordRetry('push', err);
+        await new Promise((r) => setTimeout(r, 500 * lockTries + Math.random() * 1_500));
+        continue;
+      }
       if (!isPgRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
       // Deadlock or serialization failure: the batch rolled back whole; retry after a short,
       // jittered pause (the apply is idempotent). Counted in the run's result (RunResult.retries).

@@ -1,0 +1,32 @@
+import { PossyncError } from '../../errors.ts';
+import { describeLockHolders } from './ddl-locks.ts';
+import type { PgGateway } from './gateway.ts';
+
+/**
+ * Tries in all of a push batch that waited postgres.lockTimeoutSeconds for rows another session
+ * holds: many tills pushing edits of the same rows at once form a queue on those rows, and a till
+ * that gave up its place (rolling back its own locks) and comes back a moment later usually gets
+ * through. A session that holds its locks longer (an app's open transaction) fails the table.
+ */
+export const ROW_LOCK_TRIES = 3;
+
+/**
+ * A push batch that kept meeting rows another session held locked (lock_not_available after
+ * every try): BLOCKED, naming the sessions that hold locks on the table now, oldest transaction
+ * first. The batch rolled back; its rows stay on the till and go with a later run.
+ */
+export async function rowsLockedError(pg: PgGateway, relation: string, cause: unknown): Promise<PossyncError> {
+  const { who, holders } = await describeLockHolders(pg, relation);
+  const seconds = pg.settings.timeouts.lockTimeoutMs / 1000;
+  return new PossyncError(
+    'BLOCKED',
+    `rows of ${relation} stayed locked by another session for longer than postgres.lockTimeoutSeconds (${seconds} s, ${ROW_LOCK_TRIES} tries): the table's locks are ${who}. The rows stay on the till and go with a later run`,
+    {
+      hint:
+        holders.length > 0
+          ? `if that transaction is stuck, commit or end it (SELECT pg_terminate_backend(${holders[0]!.pid}) ends it); under many tills pushing the same rows at once, spread their schedules or raise postgres.lockTimeoutSeconds`
+          : 'run again; if it repeats, look for long transactions on this table in pg_stat_activity',
+      cause,
+    },
+  );
+}
