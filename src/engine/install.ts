@@ -211,9 +211,10 @@ export async function ensureInstalled(pg: PgGateway, sqlite: SqliteGateway, plan
   return notes;
 }
 
-/** Both checks side by side on the pool: they run before every sync. */
+/** Both checks, one after the other on one connection (see introspectPg): they run before every sync. */
 async function needsPgInstall(pg: PgGateway, plan: SyncPlan): Promise<boolean> {
-  const [bookkeeping, capture] = await Promise.all([pgBookkeepingInstalled(pg), pgCaptureStates(pg.pool, plan)]);
+  const bookkeeping = await pgBookkeepingInstalled(pg);
+  const capture = await pgCaptureStates(pg.pool, plan);
   refuseUnreadable(capture);
   return !bookkeeping || capture.some((s) => s.state !== 'ok');
 }

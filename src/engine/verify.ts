@@ -28,7 +28,8 @@ export type { Finding, Severity } from './verify/finding.ts';
  */
 export async function verifySchemas(config: ResolvedConfig, pg: PgGateway, db: SqliteDb): Promise<Finding[]> {
   const names = config.tables.map((t) => t.name);
-  const [pgTables, triggers] = await Promise.all([introspectPg(pg, config.postgresSchema, names), beforeInsertTriggers(pg, config.postgresSchema, names)]);
+  const pgTables = await introspectPg(pg, config.postgresSchema, names);
+  const triggers = await beforeInsertTriggers(pg, config.postgresSchema, names);
   const { plan, problems } = buildPlan(config, pgTables, db);
   const findings: Finding[] = problems.map((p) => finding('error', p.table, 'config-mismatch', p.message, p.fix));
   const sqliteNames = sqliteTableNames(db);

@@ -123,11 +123,10 @@ async function pullOnce(ctx: RunContext, source: ReadSource, tables: TablePlan[]
   );
   recordReadAfter(ctx, lsn);
   if (!ctx.dryRun && summary.fence) {
-    // Side by side: a prune that misses this registration only keeps more of the log.
-    await Promise.all([
-      registerPull(ctx.pg, ctx.sqlite.db, ctx.plan.terminalId, ctx.plan.tables.filter((t) => t.direction !== 'push').map((t) => t.name)),
-      summary.pruneDue ? pruneChangeLog(ctx.pg, ctx.config.retentionDays) : undefined,
-    ]);
+    // One after the other on one connection (see introspectPg); a prune that misses this
+    // registration only keeps more of the log.
+    await registerPull(ctx.pg, ctx.sqlite.db, ctx.plan.terminalId, ctx.plan.tables.filter((t) => t.direction !== 'push').map((t) => t.name));
+    if (summary.pruneDue) await pruneChangeLog(ctx.pg, ctx.config.retentionDays);
   }
   return summary;
 }
