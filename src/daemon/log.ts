@@ -38,6 +38,6 @@ export function humanLine(e: DaemonEvent): string {
 
 function retry(e: Extract<DaemonEvent, { event: 'run' | 'error' }>): string {
   if (!e.failure) return '';
-  const kind = e.failure.kind === 'unreachable' ? 'database unreachable' : 'sync failure';
+  const kind = e.failure.kind === 'unreachable' ? 'database unreachable or locked' : 'sync failure';
   return ` · ${kind}, ${e.failure.consecutive} in a row: next attempt not before ${e.failure.retryAfter}`;
 }

@@ -20,7 +20,8 @@ const UNREACHABLE_CODES = new Set<string>(['PG_UNREACHABLE', 'SQLITE_UNREACHABLE
 /**
  * Whether an attempt failed, and how, for the backoff. Being locked out or aborted by shutdown is
  * not a failure; rows waiting for a parent or refused by the other side are not either (they are
- * retried on every run anyway). A failed run or a table error is.
+ * retried on every run anyway). A failed run or a table error is; a table that failed only on
+ * another session's row locks (BLOCKED) clears by itself, like an unreachable server.
  */
 export function failureOf(outcome: RunOutcome, aborted: boolean): FailureKind | undefined {
   if (aborted || outcome.kind === 'locked') return undefined;
@@ -28,5 +29,8 @@ export function failureOf(outcome: RunOutcome, aborted: boolean): FailureKind | 
   const { result } = outcome;
   // A connection lost mid-run ends the run with a result carrying the error's code.
   if (result.status === 'failed') return result.errorCode && UNREACHABLE_CODES.has(result.errorCode) ? 'unreachable' : 'sync';
-  return result.tables.some((t) => t.status === 'error') ? 'sync' : undefined;
+  const failed = result.tables.filter((t) => t.status === 'error');
+  if (failed.length === 0) return undefined;
+  // Tables that failed only on another session's locks (rows it kept locked past every try).
+  return failed.every((t) => t.errorCode !== undefined && UNREACHABLE_CODES.has(t.errorCode)) ? 'unreachable' : 'sync';
 }

@@ -31,6 +31,13 @@ describe('failureOf (what the daemon backs off from)', () => {
     expect(failureOf(ran({}), false)).toBeUndefined();
   });
 
+  it('a table that failed only on rows another session kept locked (BLOCKED) backs off like an unreachable server', () => {
+    const blocked = { ...emptyTableResult('a', 'a', 'push'), status: 'error' as const, error: 'rows of a stayed locked', errorCode: 'BLOCKED' as const };
+    const broken = { ...emptyTableResult('b', 'b', 'push'), status: 'error' as const, error: 'boom' };
+    expect(failureOf(ran({ status: 'partial', tables: [blocked] }), false)).toBe('unreachable');
+    expect(failureOf(ran({ status: 'partial', tables: [blocked, broken] }), false)).toBe('sync');
+  });
+
   it('being locked out or stopped by shutdown is not a failure', () => {
     expect(failureOf({ kind: 'locked', holder: 'x' }, false)).toBeUndefined();
     expect(failureOf(ran({ status: 'failed', error: 'run aborted' }), true)).toBeUndefined();
