@@ -179,6 +179,44 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     }
   });
 
+  it('the wait for all of a batch\'s row locks is bounded by lockTimeoutSeconds, not each lock\'s: never taken for a silent link', async () => {
+    // lock_timeout bounds each lock wait. A batch whose rows two sessions hold one after the other
+    // waited for each in turn, silent all along: 1.8 s for the first, then up to 2 s for the second,
+    // past the 3 s read timeout, and the run was cut as a dead link. Now the lock phase as a whole
+    // ends at 2 s and the batch is tried again.
+    const patient = makeTill(tmp.dir, 'till-lock3', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 2, readTimeoutSeconds: 3 }, batchSize: 50, tables: TABLES });
+    try {
+      await db.query(`INSERT INTO items VALUES ('m1', 1, '2026-03-04T09:00:00Z'), ('m2', 2, '2026-03-04T09:00:00Z')`);
+      expect(runProblems('pull', await patient.sync('pull'))).toEqual([]);
+      const update = patient.local.prepare(`UPDATE items SET qty = ?, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = ?`);
+      update.run(31, 'm1');
+      update.run(32, 'm2');
+      const [a, b] = [await connect(), await connect()];
+      const [aPid, bPid] = [await backendPid(a), await backendPid(b)];
+      await a.query('BEGIN');
+      await a.query(`UPDATE items SET qty = qty WHERE id = 'm1'`);
+      await b.query('BEGIN');
+      await b.query(`UPDATE items SET qty = qty WHERE id = 'm2'`);
+      const pushing = patient.sync('push');
+      pushing.catch(() => {});
+      const first = await waitForBlockedPossync(db.pool, aPid, undefined);
+      await new Promise((r) => setTimeout(r, 1_800));
+      await a.query('COMMIT');
+      // The batch's next try, waiting for m2: only then does b let go.
+      await waitForBlockedPossync(db.pool, bPid, first.xactStart);
+      await b.query('COMMIT');
+      const result = await pushing;
+      expect(runProblems('push', result)).toEqual([]);
+      expect(result.retries.lockTimeout).toBeGreaterThanOrEqual(1);
+      expect(await db.query(`SELECT id, qty FROM items WHERE id LIKE 'm%' ORDER BY id`)).toEqual([
+        { id: 'm1', qty: 31 },
+        { id: 'm2', qty: 32 },
+      ]);
+    } finally {
+      patient.close();
+    }
+  });
+
   it('a push that keeps meeting rows an open transaction holds fails the table with BLOCKED, naming the session, and goes with a later run', async () => {
     const patient = makeTill(tmp.dir, 'till-lock2', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 1 }, batchSize: 50, tables: TABLES });
     try {

@@ -16,6 +16,11 @@ export interface TxOptions {
   readOnly?: boolean;
   /** Marks every change this transaction makes as coming from this terminal (echo suppression). */
   origin?: string;
+  /**
+   * Bounds every statement at lockTimeoutMs from the start, until the transaction ends its lock
+   * phase (row-locks.ts endLockPhase): a push batch's total wait for row locks, not each lock's.
+   */
+  lockPhase?: boolean;
 }
 
 /**
@@ -144,7 +149,8 @@ export class PgGateway {
       const mode = `${options.isolation === 'repeatable read' ? 'ISOLATION LEVEL REPEATABLE READ' : 'ISOLATION LEVEL READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`;
       // One round trip: BEGIN, the session settings and the origin marker together.
       const origin = options.origin === undefined ? '' : `; SET LOCAL possync.origin = ${pgLiteral(options.origin)}`;
-      await client.query(`BEGIN ${mode}; ${this.localSettings}${origin}`);
+      const lockPhase = options.lockPhase ? `; SET LOCAL statement_timeout = ${Math.round(this.settings.timeouts.lockTimeoutMs)}` : '';
+      await client.query(`BEGIN ${mode}; ${this.localSettings}${origin}${lockPhase}`);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;

@@ -1,6 +1,32 @@
 import { PossyncError } from '../../errors.ts';
 import { describeLockHolders } from './ddl-locks.ts';
-import type { PgGateway } from './gateway.ts';
+import { pgErrorCode } from './errors.ts';
+import type { PgClient, PgGateway } from './gateway.ts';
+
+/** SQLSTATE lock_not_available. */
+const LOCK_NOT_AVAILABLE = '55P03';
+/** SQLSTATE query_canceled: here, the lock phase's statement_timeout ran out. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * Runs the statements that lock a push batch's rows (`fn`) in a transaction opened with
+ * `lockPhase` (gateway.ts), then lifts the bound. lock_timeout bounds each lock wait; a statement
+ * that locks ten rows others hold waits for each in turn, and under a queue of tills could wait
+ * ten times lockTimeoutSeconds, silent all along, until the read timeout takes it for a dead link.
+ * So the whole phase is bounded by lockTimeoutSeconds (statement_timeout), and running out is
+ * reported as what it is: a lock wait past lockTimeoutSeconds (55P03), which the push retries.
+ */
+export async function inLockPhase<T>(client: PgClient, fn: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    if (pgErrorCode(err) !== QUERY_CANCELED) throw err;
+    throw Object.assign(new Error(`canceling statement: the rows it must lock stayed locked past postgres.lockTimeoutSeconds (${(err as Error).message})`), { code: LOCK_NOT_AVAILABLE, cause: err });
+  }
+  await client.query('SET LOCAL statement_timeout TO DEFAULT');
+  return result;
+}
 
 /**
  * Tries in all of a push batch that waited postgres.lockTimeoutSeconds for rows another session

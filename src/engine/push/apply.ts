@@ -1,3 +1,4 @@
+import { inLockPhase } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { NEVER_PULLED, unseenSql, type PullSnapshot } from '../checkpoints.ts';
 import { lockRows, missingParents, type PgTableRef } from '../../db/postgres/rows.ts';
@@ -72,8 +73,11 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const constants = t.constants.map((k) => ({ name: k.pg, castType: k.castType, value: k.value }));
   // Plain tables upsert; rules, inheritance and some partitioned tables update-then-insert.
   const writer = rowWriter(client, t, ref, columns, constants);
-  await writer.lockKeys(items.map((i) => i.key));
-  const existingRows = await lockRows(client, ref, columns, items.map((i) => i.key), scope);
+  // The transaction began in its lock phase (applyInPostgres): the locks' total wait is bounded.
+  const existingRows = await inLockPhase(client, async () => {
+    await writer.lockKeys(items.map((i) => i.key));
+    return lockRows(client, ref, columns, items.map((i) => i.key), scope);
+  });
   const existing = new Map<string, WireRow>();
   const foreign = new Set<string>();
   for (const r of existingRows) {

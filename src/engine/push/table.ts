@@ -149,7 +149,8 @@ export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: P
         beforeCommit(ctx, t, prepared, outcome, options.gcSeq);
         return outcome;
       },
-      { origin: ctx.plan.terminalId },
+      // A batch with rows starts by locking them, with their total wait bounded (row-locks.ts).
+      { origin: ctx.plan.terminalId, lockPhase: prepared.items.length > 0 },
     );
   } catch (err) {
     if (err instanceof DryRunRollback) return err.outcome as PushOutcome;
