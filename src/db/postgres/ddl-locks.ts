@@ -61,8 +61,9 @@ export interface Holder {
 export async function lockHolders(pg: PgGateway, relation: string): Promise<Holder[]> {
   return pg.query<Holder>(
     `SELECT a.pid, a.application_name, a.usename::text AS usename, a.state, a.xact_start
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.granted AND l.pid <> pg_backend_pid()
+       FROM pg_stat_activity a
+      WHERE a.pid <> pg_backend_pid()
+        AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.granted)
       ORDER BY a.xact_start NULLS LAST
       LIMIT 3`,
     [relation],
