@@ -30,12 +30,26 @@ describe('possync demo (subprocess)', () => {
     expect(r.stdout).toContain('pull postgres → sqlite');
     expect(r.stdout).toContain('✓ both sides are equal');
     expect(r.stdout).toMatch(/orders\s+4\s+4\s+✓/);
+    // The second act: the till renames a product and sells 2, the cloud reprices it and books 24
+    // in; both edits are kept and the stock adds up (column merge + counter).
+    expect(r.stdout).toMatch(/name\s+Ketepa Pride Tea 100 g\s+Ketepa Pride Tea 100 g \(loose\)\s+Ketepa Pride Tea 100 g\s+Ketepa Pride Tea 100 g \(loose\)/);
+    expect(r.stdout).toMatch(/price\s+245\.00\s+245\.00\s+255\.00\s+255\.00/);
+    expect(r.stdout).toMatch(/stock\s+40\s+38 \(sold 2\)\s+64 \(\+24 delivered\)\s+62/);
+    expect(r.stdout).toContain('✓ both edits kept');
     expect(await listening(portOf(r.stdout))).toBe(false);
 
     const again = await runCli(['demo', '--json'], { timeoutMs: 120_000 });
     expect(again.code).toBe(0);
-    const doc = JSON.parse(again.stdout) as { equal: boolean; after: Array<{ table: string; inSync: boolean }>; result: { status: string } };
+    const doc = JSON.parse(again.stdout) as {
+      equal: boolean;
+      after: Array<{ table: string; inSync: boolean }>;
+      result: { status: string };
+      merge: { ok: boolean; after: { till: { name: string; price: string; stock: number }; cloud: { name: string; price: string; stock: number } } };
+    };
     expect(doc.equal).toBe(true);
+    expect(doc.merge.ok).toBe(true);
+    expect(doc.merge.after.till).toEqual({ name: 'Ketepa Pride Tea 100 g (loose)', price: '255.00', stock: 62 });
+    expect(doc.merge.after.cloud).toEqual(doc.merge.after.till);
     expect(doc.result.status).toBe('success');
     expect(doc.after.every((t) => t.inSync)).toBe(true);
   }, 240_000);

@@ -12,6 +12,7 @@ import { onCleanup } from '../../util/cleanup.ts';
 import { packageRoot } from '../../util/package-root.ts';
 import { colors, printJson, progress, table } from '../output.ts';
 import { renderRun } from '../summary.ts';
+import { mergeAct, renderMergeAct } from '../demo/merge-act.ts';
 
 const ROOT = packageRoot(import.meta.url);
 const DEMO_TERMINAL = '00000000-0000-4000-8000-0000000000a1';
@@ -41,7 +42,9 @@ export function registerDemo(program: Command): void {
       'Show possync end to end with no setup at all. It starts an embedded PostgreSQL in a temp directory, ' +
         'loads the reference POS schema with sample data on both sides (rows only on the till, rows only in the cloud, ' +
         'a conflicting edit, a delete), runs `possync trigger --direction both`, and shows the row counts per table ' +
-        'before and after.\n\n' +
+        'before and after. Then the till and the back office edit the same product (a new name and a sale on the till, a ' +
+        'new price and a delivery in the cloud) and the next sync keeps both edits and adds up the stock (products have ' +
+        '`merge: "column"` and a stock counter in the example config).\n\n' +
         'Postgres is stopped and the temp directory removed at the end, also on Ctrl-C, so it is safe to run any number ' +
         'of times. Nothing outside the temp directory is touched.',
     )
@@ -126,9 +129,16 @@ async function runDemo(flags: { json?: boolean; keep?: boolean }): Promise<numbe
     const equal = after.every(inSync);
     out('');
     out(equal ? c.green('✓ both sides are equal') : c.red('✗ the two sides differ (see the table above)'));
+
+    out('', c.bold('then both sides edit the same product') + c.dim(' (products: merge "column", counters ["master_stock_quantity"])'));
+    const merging = progress('syncing both ways', flags);
+    const act = await mergeAct(config, sqlitePath, url);
+    merging.stop();
+    for (const line of renderMergeAct(act, c)) out(line);
     if (flags.keep) out(c.dim(`kept: ${work}`));
-    if (flags.json) printJson({ before: before.map(counts), after: after.map(counts), equal, result });
-    return equal && result.status === 'success' ? EXIT.OK : EXIT.SYNC_FAILURES;
+    const { result: mergeResult, ...merge } = act;
+    if (flags.json) printJson({ before: before.map(counts), after: after.map(counts), equal, result, merge: { ...merge, result: mergeResult } });
+    return equal && result.status === 'success' && act.ok ? EXIT.OK : EXIT.SYNC_FAILURES;
   } finally {
     spinner.stop();
     await server.stop();
