@@ -150,14 +150,24 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     expect(local).toEqual([{ id: 'p1' }, { id: 'p2' }]);
   });
 
+  /**
+   * A till with short Postgres bounds that has pulled `rows` (id → qty) from the cloud and then
+   * edited each on its side (qty → `edited`): its next push must lock those rows.
+   */
+  const editingTill = async (id: string, postgres: Record<string, number>, rows: Record<string, number>, edited: Record<string, number>): Promise<Till> => {
+    const t = makeTill(tmp.dir, id, SQLITE, { postgres: { url: db.url, ...postgres }, batchSize: 50, tables: TABLES });
+    for (const [key, qty] of Object.entries(rows)) await db.query(`INSERT INTO items VALUES ($1, $2, '2026-03-04T09:00:00Z')`, [key, qty]);
+    expect(runProblems('pull', await t.sync('pull'))).toEqual([]);
+    const update = t.local.prepare(`UPDATE items SET qty = ?, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = ?`);
+    for (const [key, qty] of Object.entries(edited)) update.run(qty, key);
+    return t;
+  };
+
   it('a push batch that waits past lockTimeoutSeconds for rows another session holds is tried again, and counted', async () => {
     // A till with a 1 s lock timeout: many tills pushing edits of the same rows queue on them; one
     // that gives up its place and comes back a moment later gets through.
-    const patient = makeTill(tmp.dir, 'till-lock', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 1 }, batchSize: 50, tables: TABLES });
+    const patient = await editingTill('till-lock', { lockTimeoutSeconds: 1 }, { l1: 1 }, { l1: 11 });
     try {
-      await db.query(`INSERT INTO items VALUES ('l1', 1, '2026-03-04T09:00:00Z')`);
-      expect(runProblems('pull', await patient.sync('pull'))).toEqual([]);
-      patient.local.prepare(`UPDATE items SET qty = 11, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = 'l1'`).run();
       const other = await connect();
       const otherPid = await backendPid(other);
       await other.query('BEGIN');
@@ -184,13 +194,8 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     // waited for each in turn, silent all along: 1.8 s for the first, then up to 2 s for the second,
     // past the 3 s read timeout, and the run was cut as a dead link. Now the lock phase as a whole
     // ends at 2 s and the batch is tried again.
-    const patient = makeTill(tmp.dir, 'till-lock3', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 2, readTimeoutSeconds: 3 }, batchSize: 50, tables: TABLES });
+    const patient = await editingTill('till-lock3', { lockTimeoutSeconds: 2, readTimeoutSeconds: 3 }, { m1: 1, m2: 2 }, { m1: 31, m2: 32 });
     try {
-      await db.query(`INSERT INTO items VALUES ('m1', 1, '2026-03-04T09:00:00Z'), ('m2', 2, '2026-03-04T09:00:00Z')`);
-      expect(runProblems('pull', await patient.sync('pull'))).toEqual([]);
-      const update = patient.local.prepare(`UPDATE items SET qty = ?, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = ?`);
-      update.run(31, 'm1');
-      update.run(32, 'm2');
       const [a, b] = [await connect(), await connect()];
       const [aPid, bPid] = [await backendPid(a), await backendPid(b)];
       await a.query('BEGIN');
@@ -218,11 +223,8 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
   });
 
   it('a push that keeps meeting rows an open transaction holds fails the table with BLOCKED, naming the session, and goes with a later run', async () => {
-    const patient = makeTill(tmp.dir, 'till-lock2', SQLITE, { postgres: { url: db.url, lockTimeoutSeconds: 1 }, batchSize: 50, tables: TABLES });
+    const patient = await editingTill('till-lock2', { lockTimeoutSeconds: 1 }, { l2: 1 }, { l2: 22 });
     try {
-      await db.query(`INSERT INTO items VALUES ('l2', 1, '2026-03-04T09:00:00Z')`);
-      expect(runProblems('pull', await patient.sync('pull'))).toEqual([]);
-      patient.local.prepare(`UPDATE items SET qty = 22, updated_at = '2026-03-05T09:00:00.000Z' WHERE id = 'l2'`).run();
       patient.local.prepare(`INSERT INTO others VALUES ('o2', 2, '2026-03-05T09:00:00.000Z')`).run();
       const other = await connect();
       await other.query(`SET application_name = 'back-office'`);
