@@ -4,6 +4,7 @@ import type { RunResult } from '../../src/engine/result.ts';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/db.ts';
 import { startStreamingPair, type StreamingPair } from '../support/replica.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { makeTill, type Till } from '../support/tills.ts';
 
 // postgres.readUrl: pulls read a real hot standby streaming from its own embedded primary, both
@@ -274,6 +275,31 @@ describe('pulls from a hot standby (postgres.readUrl)', () => {
     } finally {
       await pair.standby.query(`ALTER SYSTEM RESET max_standby_streaming_delay`);
       await pair.standby.query(`SELECT pg_reload_conf()`);
+    }
+  }, 180_000);
+  it('a standby whose link goes silent mid-pull: the pull is cut after readTimeoutSeconds and redone on the primary', async () => {
+    const a = till('a');
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: pair.standby.port });
+    try {
+      const b = till('b', { readUrl: proxy.via(pair.standby.url(db)), readMaxLagSeconds: 600, readTimeoutSeconds: 3, lockTimeoutSeconds: 2 });
+      for (let i = 0; i < 3000; i++) insertLocal(a, `s${String(i).padStart(5, '0')}`, `row ${i}`);
+      ok(await a.sync('push'));
+      await pair.standby.catchUp();
+      const first = await b.sync('pull');
+      ok(first);
+      expect(first.pullServer?.server).toBe('standby');
+      await primary((c) => c.query(`UPDATE items SET name = name || ' changed', updated_at = now()`));
+      await pair.standby.catchUp();
+      // Packets to and from the standby stop while the pull reads it; the primary's link is fine.
+      const r = await b.sync('pull', { onProgress: () => proxy.silent() });
+      ok(r);
+      expect(proxy.mode).toBe('silent');
+      expect(r.pullServer?.server).toBe('primary');
+      expect(r.pullServer?.reason).toMatch(/sent nothing for 3 s/);
+      expect(rows(b)).toEqual(await cloud());
+      expect(rows(b).every((x) => x.name.endsWith(' changed'))).toBe(true);
+    } finally {
+      await proxy.close();
     }
   }, 180_000);
 });
