@@ -81,6 +81,13 @@ export function addTo(sums: Map<number, BucketSum>, bucket: number, rh: string):
   } else sums.set(bucket, { n: 1, s1: a, s2: b });
 }
 
+/** Takes one row's hash out of a bucket's checksum (the inverse of addTo). */
+export function takeFrom(sum: BucketSum, rh: string): void {
+  sum.n -= 1;
+  sum.s1 -= hexAt(rh, 0, 7);
+  sum.s2 -= hexAt(rh, 7, 7);
+}
+
 export function sameSum(a: BucketSum | undefined, b: BucketSum | undefined): boolean {
   if (!a || !b) return !a && !b;
   return a.n === b.n && a.s1 === b.s1 && a.s2 === b.s2;

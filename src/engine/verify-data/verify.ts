@@ -12,7 +12,7 @@ import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { same } from '../values/codec.ts';
 import { sameSum } from './checksum.ts';
-import { cloudBuckets, cloudLeaves, unpulledKeys } from './cloud.ts';
+import { cloudBuckets, cloudLeavesByKey, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
 import { tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
@@ -30,8 +30,10 @@ export interface VerifyDataOptions {
  *  1. both sides hash every row in its normal form (normal-form.ts; the cloud in SQL, the till
  *     from a text SQLite builds for common spellings, till-sql.ts, or else in JS from the push's
  *     own conversion) and sum the hashes per bucket (chosen by the hash itself, checksum.ts);
- *  2. buckets whose sums differ are split into their rows: the cloud sends key + hash of each,
- *     and the till's rows of those buckets are hashed again through the push's conversion;
+ *  2. buckets whose sums differ are split into their rows: the till's rows of those buckets are
+ *     hashed again through the push's conversion, and the cloud sends key + hash of its rows
+ *     with those keys (and the keys in flight); only when that does not account for a bucket's
+ *     whole sum (rows the till lacks) does the cloud hash the table again (cloud.ts);
  *  3. rows whose hashes differ are fetched in full and compared with the sync's own rowsEqual,
  *     so what is reported is exactly what the sync would call unequal.
  * Rows with a change still in flight (pending on the till, unpulled above this till's pull
@@ -64,7 +66,7 @@ function emptyResult(t: TablePlan): TableVerification {
     different: 0,
     rows: [],
     inFlight: 0,
-    transfer: { buckets: 0, hashedRows: 0, fullRows: 0 },
+    transfer: { buckets: 0, hashedRows: 0, fullRows: 0, cloudPasses: 0 },
     durationMs: 0,
   };
 }
@@ -123,15 +125,20 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       result.transfer.buckets = cloudSums.size;
 
       const differing = [...new Set([...cloudSums.keys(), ...till.sums.keys()])].filter((b) => !sameSum(cloudSums.get(b), till.sums.get(b)));
-      const cloud = await cloudLeaves(client, plan.schema, t, buckets, differing);
-      result.transfer.hashedRows = cloud.size;
+      // The till's rows of those buckets; the cloud's are found by their keys and the keys in
+      // flight (a row the till deleted and has not pushed yet), so the table is not hashed again
+      // unless the cloud has rows there under keys no one here knows.
+      const tillRows = tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid);
+      const lookup = new Set([...tillRows.map((r) => r.key), ...unpulled.keys, ...inFlight.keys]);
+      const { leaves: cloud, hashed, passes } = await cloudLeavesByKey(client, plan.schema, t, buckets, differing, cloudSums, [...lookup]);
+      result.transfer.hashedRows = hashed;
+      result.transfer.cloudPasses = 1 + passes;
       const busy = (key: string, lkey?: string) => unpulled.keys.has(key) || inFlight.keys.has(key) || (lkey !== undefined && inFlight.lkeys.has(lkey));
 
       const candidates: TillRow[] = [];
       const onlyCloud: string[] = [];
       const seen = new Set<string>();
-      // The till's rows of those buckets, read from the till in the same way.
-      for (const row of tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid)) {
+      for (const row of tillRows) {
         seen.add(row.key);
         const rh = cloud.get(row.key);
         if (busy(row.key, row.lkey)) result.inFlight += 1;
