@@ -8,7 +8,7 @@ import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { addTo, bucketOf, rowHash, type BucketSum } from './checksum.ts';
+import { BucketSums, bucketOf, rowHash, type BucketSum } from './checksum.ts';
 import { tillRowTextSql } from './till-sql.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
@@ -181,13 +181,13 @@ export async function tillBuckets(
   buckets: number,
   betweenPages: () => Promise<void>,
 ): Promise<{ sums: Map<number, BucketSum>; rows: number; byRowid: RowidBuckets | undefined }> {
-  const sums = new Map<number, BucketSum>();
+  const sums = new BucketSums(buckets);
   let rows = 0;
   const byRowid = hasRowid(db, t) ? new RowidBuckets() : undefined;
   const add = (rh: string | undefined, rowid: unknown) => {
     if (rh === undefined) return;
     const bucket = bucketOf(rh, buckets);
-    addTo(sums, bucket, rh);
+    sums.add(bucket, rh);
     rows += 1;
     byRowid?.add(rowid as number | bigint, bucket);
   };
@@ -197,7 +197,7 @@ export async function tillBuckets(
       await betweenPages();
       for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
     }
-    return { sums, rows, byRowid };
+    return { sums: sums.toMap(), rows, byRowid };
   }
   const present = t.key.map((k) => `t.${sqliteIdent(k.sqlite)} IS NOT NULL`).join(' AND ');
   // A chunk of rows as one blob: each row `<rowid>,<row text>` (or `<rowid>,?` when SQLite has no
@@ -211,20 +211,27 @@ export async function tillBuckets(
     )
     .safeIntegers(true);
   const byId = db.prepare(`SELECT t.rowid AS ${ROWID}, t.* FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
-  let after = -(2n ** 63n);
-  for (;;) {
-    const { last, n, text: blob } = chunk.get(after) as { last: bigint | null; n: bigint; text: Buffer | null };
-    if (last === null || blob === null) break;
-    const others = hashChunk(blob, t.columns.length, add);
-    if (others.length > 0) {
-      const raws = byId.all(rowidJson(others)) as RawRow[];
-      localRowsToWire(db, plan, t, raws).forEach((conv, i) => add(convertedHash(t, raws[i]!, conv), raws[i]![ROWID_KEY]));
+  // One read transaction, so every chunk sees the same snapshot, as one long statement would.
+  const own = !db.inTransaction;
+  if (own) db.exec('BEGIN');
+  try {
+    let after = -(2n ** 63n);
+    for (;;) {
+      const { last, n, text: blob } = chunk.get(after) as { last: bigint | null; n: bigint; text: Buffer | null };
+      if (last === null || blob === null) break;
+      const others = hashChunk(blob, t.columns.length, add);
+      if (others.length > 0) {
+        const raws = byId.all(rowidJson(others)) as RawRow[];
+        localRowsToWire(db, plan, t, raws).forEach((conv, i) => add(convertedHash(t, raws[i]!, conv), raws[i]![ROWID_KEY]));
+      }
+      await betweenPages();
+      if (n < BigInt(CHUNK)) break;
+      after = last;
     }
-    await betweenPages();
-    if (n < BigInt(CHUNK)) break;
-    after = last;
+  } finally {
+    if (own && db.inTransaction) db.exec('COMMIT');
   }
-  return { sums, rows, byRowid };
+  return { sums: sums.toMap(), rows, byRowid };
 }
 
 /**
