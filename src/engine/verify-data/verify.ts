@@ -71,6 +71,26 @@ function emptyResult(t: TablePlan): TableVerification {
   };
 }
 
+/**
+ * The till table's row count, or an upper bound of it, to size the buckets. The span of its
+ * rowids answers from two b-tree descents; count(*) reads every page of an index (a tenth of a
+ * second for a million rows), and is used when the span is far beyond any bucket count (ids far
+ * apart, as snowflake ids are) or the table has no rowid. Too many buckets only sends more
+ * (smaller) bucket sums; the sums sent are never more than the rows.
+ */
+function tillRowsAbout(sqlite: SqliteGateway, t: TablePlan): number {
+  const table = sqliteIdent(t.sqliteName);
+  try {
+    const r = sqlite.db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
+    if (r.lo === null || r.hi === null) return 0;
+    const span = r.hi - r.lo + 1n;
+    if (span <= 1n << 24n) return Number(span);
+  } catch {
+    // WITHOUT ROWID: counted below
+  }
+  return Number((sqlite.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+}
+
 /** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
 function bucketCount(rows: number, per: number): number {
   let n = 1;
@@ -88,8 +108,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
     return skip("the till's first push has not finished: run trigger first");
   }
-  const tillCount = Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
-  const buckets = bucketCount(tillCount, options.bucketRows ?? 64);
+  const buckets = bucketCount(tillRowsAbout(sqlite, t), options.bucketRows ?? 64);
 
   const repairs: RepairItem[] = [];
   const reloaded = await pg.tx(
