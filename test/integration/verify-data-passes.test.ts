@@ -24,7 +24,8 @@ describe('verify-data: passes over the cloud table', () => {
   const cloudBehindPossync = async (table: string, sql: string) => {
     await ledger.db.query(`BEGIN; ALTER TABLE ${table} DISABLE TRIGGER USER; ${sql}; ALTER TABLE ${table} ENABLE TRIGGER USER; COMMIT`);
   };
-  const verify = async (table: string) => byTable(await runVerifyData(till.config, { tables: [table], bucketRows: 16 }))[table]!;
+  // Small buckets, so the rows to look up stay a small share of these small tables (as they are of a large one).
+  const verify = async (table: string) => byTable(await runVerifyData(till.config, { tables: [table], bucketRows: 2 }))[table]!;
 
   beforeAll(async () => {
     ledger = await createLedger('verify_passes', {
@@ -75,6 +76,18 @@ describe('verify-data: passes over the cloud table', () => {
     expect(t.transfer.cloudPasses).toBe(1);
     expect(t.transfer.hashedRows).toBeGreaterThan(0);
     expect(t.transfer.hashedRows).toBeLessThan(200);
+  });
+
+  it('when the rows to look up are a large share of the table, a second pass instead, with the same findings', async () => {
+    // One bucket: every till row would be looked up.
+    const t = byTable(await runVerifyData(till.config, { tables: ['tags'], bucketRows: 1_000 })).tags!;
+    expect(t.rows.map((r) => [r.key, r.kind])).toEqual([
+      [JSON.stringify([uid(7)]), 'different'],
+      [JSON.stringify([uid(8)]), 'extra'],
+      [JSON.stringify([uid(9)]), 'different'],
+      [JSON.stringify([uid(502)]), 'extra'],
+    ]);
+    expect(t.transfer.cloudPasses).toBe(2);
   });
 
   it('a cloud row not pulled yet (in flight): left out, its key looked up, still one pass', async () => {
