@@ -30,12 +30,15 @@ describe('verify-data: passes over the cloud table', () => {
   beforeAll(async () => {
     ledger = await createLedger('verify_passes', {
       extraPg: `CREATE TABLE big (id bigint PRIMARY KEY, label text NOT NULL, updated_at timestamptz(3) NOT NULL);
-        CREATE TABLE small (id int PRIMARY KEY, label text NOT NULL, updated_at timestamptz(3) NOT NULL);`,
+        CREATE TABLE small (id int PRIMARY KEY, label text NOT NULL, updated_at timestamptz(3) NOT NULL);
+        CREATE TABLE pair (shop int, code text, label text NOT NULL, updated_at timestamptz(3) NOT NULL, PRIMARY KEY (shop, code));`,
       extraSqlite: `CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT NOT NULL, updated_at TEXT NOT NULL);
-        CREATE TABLE small (id INTEGER PRIMARY KEY, label TEXT NOT NULL, updated_at TEXT NOT NULL);`,
+        CREATE TABLE small (id INTEGER PRIMARY KEY, label TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE pair (shop INTEGER, code TEXT, label TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (shop, code));`,
       extraTables: [
         { name: 'big', pk: 'id', updatedCol: 'updated_at' },
         { name: 'small', pk: 'id', updatedCol: 'updated_at' },
+        { name: 'pair', pk: ['shop', 'code'], updatedCol: 'updated_at' },
       ],
     });
     till = ledger.terminal('till-passes');
@@ -48,13 +51,15 @@ describe('verify-data: passes over the cloud table', () => {
     for (let i = 1n; i <= 40n; i++) big.run(BIG + i, `big ${i}`, at(Number(i)));
     const small = till.local.prepare(`INSERT INTO small VALUES (?, ?, ?)`);
     for (let i = 1; i <= 40; i++) small.run(i, `small ${i}`, at(i));
+    const pair = till.local.prepare(`INSERT INTO pair VALUES (?, ?, ?, ?)`);
+    for (let i = 1; i <= 40; i++) pair.run(i % 3, `code ${i}`, `pair ${i}`, at(i));
     expectNoTableErrors(await till.sync('both'));
   });
   afterAll(() => ledger?.cleanup());
 
   it('equal sides, invalid UTF-8 on the till included: equal, one pass', async () => {
     expect((await ledger.db.query(`SELECT label FROM tags WHERE id = '${uid(401)}'`))[0]).toEqual({ label: 'a\uFFFDb' });
-    for (const table of ['tags', 'big', 'small']) {
+    for (const table of ['tags', 'big', 'small', 'pair']) {
       const t = await verify(table);
       expect(t.status, table).toBe('equal');
       expect(t.transfer.cloudPasses, table).toBe(1);
@@ -113,6 +118,17 @@ describe('verify-data: passes over the cloud table', () => {
     expect(t.rows).toEqual([
       { key: bigKey(1n), kind: 'different', columns: ['label'] },
       { key: bigKey(3n), kind: 'different', columns: ['label'] },
+    ]);
+    expect(t.transfer.cloudPasses).toBe(1);
+  });
+
+  it('a composite key: the rows are looked up by both columns', async () => {
+    await cloudBehindPossync('pair', `UPDATE pair SET label = 'changed in the cloud' WHERE shop = 1 AND code = 'code 4'`);
+    tillBehindPossync(`UPDATE pair SET label = 'changed on the till' WHERE shop = 2 AND code = 'code 5'`);
+    const t = await verify('pair');
+    expect(t.rows).toEqual([
+      { key: JSON.stringify(['1', 'code 4']), kind: 'different', columns: ['label'] },
+      { key: JSON.stringify(['2', 'code 5']), kind: 'different', columns: ['label'] },
     ]);
     expect(t.transfer.cloudPasses).toBe(1);
   });
