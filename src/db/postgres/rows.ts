@@ -21,7 +21,7 @@ export interface PgColumnRef {
 
 export type TextRow = Record<string, string | null>;
 
-function keyMatch(ref: PgTableRef, firstParam: number, alias = 't'): { join: string; where: string } {
+export function keyMatch(ref: PgTableRef, firstParam: number, alias = 't'): { join: string; where: string } {
   if (ref.key.length === 1) {
     const k = ref.key[0]!;
     return { join: '', where: `${alias}.${pgIdent(k.name)} = ANY($${firstParam}::text[]::${k.castType}[])` };

@@ -70,15 +70,37 @@ export interface BucketSum {
   s2: number;
 }
 
-export function addTo(sums: Map<number, BucketSum>, bucket: number, rh: string): void {
-  const a = hexAt(rh, 0, 7);
-  const b = hexAt(rh, 7, 7);
-  const s = sums.get(bucket);
-  if (s) {
-    s.n += 1;
-    s.s1 += a;
-    s.s2 += b;
-  } else sums.set(bucket, { n: 1, s1: a, s2: b });
+/**
+ * Bucket checksums being summed: three arrays indexed by bucket rather than a Map, as a whole
+ * table's rows are added one by one (a Map lookup a row cost more than the row's hash).
+ */
+export class BucketSums {
+  private readonly n: Float64Array;
+  private readonly s1: Float64Array;
+  private readonly s2: Float64Array;
+  constructor(buckets: number) {
+    this.n = new Float64Array(buckets);
+    this.s1 = new Float64Array(buckets);
+    this.s2 = new Float64Array(buckets);
+  }
+  add(bucket: number, rh: string): void {
+    this.n[bucket]! += 1;
+    this.s1[bucket]! += hexAt(rh, 0, 7);
+    this.s2[bucket]! += hexAt(rh, 7, 7);
+  }
+  /** The non-empty buckets' checksums. */
+  toMap(): Map<number, BucketSum> {
+    const out = new Map<number, BucketSum>();
+    for (let b = 0; b < this.n.length; b++) if (this.n[b]! > 0) out.set(b, { n: this.n[b]!, s1: this.s1[b]!, s2: this.s2[b]! });
+    return out;
+  }
+}
+
+/** Takes one row's hash out of a bucket's checksum (the inverse of addTo). */
+export function takeFrom(sum: BucketSum, rh: string): void {
+  sum.n -= 1;
+  sum.s1 -= hexAt(rh, 0, 7);
+  sum.s2 -= hexAt(rh, 7, 7);
 }
 
 export function sameSum(a: BucketSum | undefined, b: BucketSum | undefined): boolean {

@@ -1,11 +1,13 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
+import { isPgUnreachable } from '../../db/postgres/errors.ts';
+import { keyMatch, keyParams } from '../../db/postgres/rows.ts';
 import { pgIdent, pgTable } from '../../db/quote.ts';
 import { unseenSql, type PullSnapshot } from '../checkpoints.ts';
-import { keyString } from '../keys.ts';
+import { keyString, parseKey } from '../keys.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { fromPg } from '../values/codec.ts';
-import { bucketSql, rowHashSql, sliceSql, type BucketSum } from './checksum.ts';
+import { bucketOf, bucketSql, rowHashSql, sliceSql, takeFrom, type BucketSum } from './checksum.ts';
 
 /**
  * The cloud's side of verify-data: everything is computed in Postgres, so only bucket checksums,
@@ -14,20 +16,38 @@ import { bucketSql, rowHashSql, sliceSql, type BucketSum } from './checksum.ts';
  * one snapshot and prints values the way normalSql expects.
  */
 /**
- * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope. Kept from being merged into
- * the query around it (OFFSET 0): merged, each reference to `rh` (bucket and two slices) would
- * compute the hash again. Unmerged, the hash is computed where the table is read, in each
- * parallel worker when the planner splits the scan.
+ * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope (with `keys`, of the rows
+ * with these keys only). Kept from being merged into the query around it, so md5 runs once a
+ * row: merged, each reference to `rh` (bucket and two slices) would compute the hash again.
+ * `OFFSET 0` keeps it apart, but also keeps a LIMIT-like node above the parallel scan, so the
+ * query around it (the bucket sums) would run in the leader alone over every row; a volatile
+ * output column keeps it apart too (Postgres never merges a subquery that has one), without
+ * that limit: each parallel worker then sums its own rows. The CASE is folded to NULL when the
+ * subquery is planned, so clock_timestamp() is never called.
  */
-function source(schema: string, t: TablePlan, params: unknown[], withKeys = true): string {
-  const where = t.scope.map((s) => {
+function source(schema: string, t: TablePlan, params: unknown[], options: { withKeys?: boolean; keys?: ReadonlyArray<readonly string[]>; apart?: 'offset' | 'volatile' } = {}): string {
+  let join = '';
+  const where: string[] = [];
+  if (options.keys) {
+    const m = keyMatch(pgRef(schema, t), params.length + 1);
+    params.push(...keyParams(options.keys, t.key.length));
+    join = m.join;
+    where.push(m.where);
+  }
+  for (const s of t.scope) {
     params.push(s.value);
-    return `t.${pgIdent(s.pg)} = $${params.length}::text::${s.castType}`;
-  });
-  const keys = withKeys ? t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}, `).join('') : '';
-  return `SELECT ${keys}${rowHashSql(t)} AS rh
-            FROM ${pgTable(schema, t.name)} t ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} OFFSET 0`;
+    where.push(`t.${pgIdent(s.pg)} = $${params.length}::text::${s.castType}`);
+  }
+  const keys = options.withKeys === false ? '' : t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}, `).join('');
+  const volatile = options.apart === 'volatile' ? ', CASE WHEN false THEN clock_timestamp() END AS _possync_apart' : '';
+  return `SELECT ${keys}${rowHashSql(t)} AS rh${volatile}
+            FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}${options.apart === 'volatile' ? '' : ' OFFSET 0'}`;
 }
+
+const pgRef = (schema: string, t: TablePlan) => ({ schema, table: t.name, key: t.key.map((k) => ({ name: k.pg, castType: k.castType })) });
+
+/** The key string of a row of `source` (its `k0`… texts), as the till's rows are keyed. */
+const keyOf = (t: TablePlan, r: Record<string, string | null>) => keyString(t.key.map((k, i) => fromPg(k.codec, r[`k${i}`] ?? null) ?? ''));
 
 export async function cloudBuckets(client: PgClient, schema: string, t: TablePlan, buckets: number): Promise<Map<number, BucketSum>> {
   const params: unknown[] = [];
@@ -38,13 +58,13 @@ export async function cloudBuckets(client: PgClient, schema: string, t: TablePla
   await client.query(`SET LOCAL parallel_setup_cost = 100; SET LOCAL parallel_tuple_cost = 0.01`);
   const { rows } = await client.query<{ b: number; n: string; s1: string; s2: string }>(
     `SELECT ${bucketSql('s.rh', buckets)} AS b, count(*)::text AS n, sum(${sliceSql('s.rh', 1)})::text AS s1, sum(${sliceSql('s.rh', 8)})::text AS s2
-       FROM (${source(schema, t, params, false)}) s GROUP BY 1`,
+       FROM (${source(schema, t, params, { withKeys: false, apart: 'volatile' })}) s GROUP BY 1`,
     params,
   );
   return new Map(rows.map((r) => [r.b, { n: Number(r.n), s1: Number(r.s1), s2: Number(r.s2) }]));
 }
 
-/** Key and row hash of every cloud row in the given buckets, by key string. */
+/** Key and row hash of every cloud row in the given buckets, by key string: one more hashing pass over the table. */
 export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan, buckets: number, which: readonly number[]): Promise<Map<string, string>> {
   if (which.length === 0) return new Map();
   const params: unknown[] = [];
@@ -54,7 +74,66 @@ export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan
     `SELECT * FROM (${from}) s WHERE ${bucketSql('s.rh', buckets)} = ANY($${params.length}::int[])`,
     params,
   );
-  return new Map(rows.map((r) => [keyString(t.key.map((k, i) => fromPg(k.codec, r[`k${i}`] ?? null) ?? '')), r.rh!]));
+  return new Map(rows.map((r) => [keyOf(t, r), r.rh!]));
+}
+
+/**
+ * Key and row hash of every cloud row in the given buckets, found without hashing the table
+ * again when it can be: the rows with `keys` (the till's rows of those buckets, and the keys in
+ * flight) are read by key and hashed; taken out of the buckets' sums from pass 1 (`sums`, same
+ * snapshot), what is left is the cloud's rows of those buckets with other keys. A bucket with
+ * nothing left is complete; only buckets with rows left (rows the till lacks, whose keys nobody
+ * knows) are read by a full pass (cloudLeaves). A key Postgres cannot read (a till key of no
+ * valid spelling for the column's type) makes the lookup fail: then every bucket is.
+ * `hashed` counts the rows that crossed as key + hash, `passes` the full passes (0 or 1).
+ */
+export async function cloudLeavesByKey(
+  client: PgClient,
+  schema: string,
+  t: TablePlan,
+  buckets: number,
+  which: readonly number[],
+  sums: ReadonlyMap<number, BucketSum>,
+  keys: readonly string[],
+): Promise<{ leaves: Map<string, string>; hashed: number; passes: number }> {
+  if (which.length === 0) return { leaves: new Map(), hashed: 0, passes: 0 };
+  // Looking up a good share of the table costs more than a second pass over it.
+  let rows = 0;
+  for (const s of sums.values()) rows += s.n;
+  if (keys.length > rows / 4) {
+    const leaves = await cloudLeaves(client, schema, t, buckets, which);
+    return { leaves, hashed: leaves.size, passes: 1 };
+  }
+  const found = new Map<string, string>();
+  let hashed = 0;
+  await client.query('SAVEPOINT possync_verify_keys');
+  try {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const params: unknown[] = [];
+      const { rows } = await client.query<Record<string, string>>(source(schema, t, params, { keys: keys.slice(i, i + 1000).map(parseKey) }), params);
+      hashed += rows.length;
+      for (const r of rows) found.set(keyOf(t, r), r.rh!);
+    }
+    await client.query('RELEASE SAVEPOINT possync_verify_keys');
+  } catch (err) {
+    if (isPgUnreachable(err)) throw err;
+    await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
+    const leaves = await cloudLeaves(client, schema, t, buckets, which);
+    return { leaves, hashed: hashed + leaves.size, passes: 1 };
+  }
+  const left = new Map(which.map((b) => [b, { n: 0, s1: 0, s2: 0, ...sums.get(b) }]));
+  const leaves = new Map<string, string>();
+  for (const [key, rh] of found) {
+    const sum = left.get(bucketOf(rh, buckets));
+    if (!sum) continue;
+    leaves.set(key, rh);
+    takeFrom(sum, rh);
+  }
+  const rest = [...left].filter(([, s]) => s.n !== 0 || s.s1 !== 0 || s.s2 !== 0).map(([b]) => b);
+  if (rest.length === 0) return { leaves, hashed, passes: 0 };
+  const more = await cloudLeaves(client, schema, t, buckets, rest);
+  for (const [key, rh] of more) leaves.set(key, rh);
+  return { leaves, hashed: hashed + more.size, passes: 1 };
 }
 
 /**

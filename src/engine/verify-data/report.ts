@@ -27,8 +27,12 @@ export interface TableVerification {
   rows: RowDifference[];
   /** Rows left out because a change to them is still in flight (pending push or unpulled). */
   inFlight: number;
-  /** What crossed the network: bucket checksums, rows sent as key + hash, rows fetched in full. */
-  transfer: { buckets: number; hashedRows: number; fullRows: number };
+  /**
+   * What crossed the network: bucket checksums, rows sent as key + hash, rows fetched in full;
+   * and how many times the cloud hashed the whole table (1; 2 when it holds rows the till lacks,
+   * which only a second pass can find; 0 when the table was skipped).
+   */
+  transfer: { buckets: number; hashedRows: number; fullRows: number; cloudPasses: number };
   durationMs: number;
   /** With --repair: how many rows were queued for the next push and the next pull. */
   repaired?: { push: number; pull: number };

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import crypto from 'node:crypto';
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
@@ -6,7 +8,7 @@ import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { addTo, bucketOf, md5, rowHash, type BucketSum } from './checksum.ts';
+import { BucketSums, bucketOf, rowHash, type BucketSum } from './checksum.ts';
 import { tillRowTextSql } from './till-sql.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
@@ -19,6 +21,8 @@ export interface TillRow {
 }
 
 const PAGE = 2_000;
+/** Rows a chunk of the SQLite-built scan reads at once (about 0.7 MB of row text for a typical row). */
+const CHUNK = 4_096;
 /** The alias pass 1 reads each row's rowid under (a name no application column is expected to have). */
 const ROWID = '"_possync_verify_rowid"';
 const ROWID_KEY = '_possync_verify_rowid';
@@ -66,12 +70,24 @@ function hasRowid(db: SqliteDb, t: TablePlan): boolean {
   }
 }
 
-/** Rowids and buckets of every row pass 1 hashed: 12 bytes a row, so pass 2 reads only the rows it needs. */
+/**
+ * Rowids and buckets of every row pass 1 hashed: 12 bytes a row, so pass 2 reads only the rows it
+ * needs. A rowid beyond 2^53 (an INTEGER PRIMARY KEY holding snowflake ids) has no exact double:
+ * those are kept as bigints on the side.
+ */
 export class RowidBuckets {
   private rowids = new Float64Array(1024);
   private buckets = new Int32Array(1024);
   private n = 0;
-  add(rowid: number, bucket: number): void {
+  private big: Array<{ rowid: bigint; bucket: number }> = [];
+  add(rowid: number | bigint, bucket: number): void {
+    if (typeof rowid === 'bigint') {
+      if (rowid > BigInt(Number.MAX_SAFE_INTEGER) || rowid < BigInt(Number.MIN_SAFE_INTEGER)) {
+        this.big.push({ rowid, bucket });
+        return;
+      }
+      rowid = Number(rowid);
+    }
     if (this.n === this.rowids.length) {
       const grow = <A extends Float64Array | Int32Array>(a: A, make: (n: number) => A) => {
         const b = make(a.length * 2);
@@ -85,12 +101,16 @@ export class RowidBuckets {
     this.buckets[this.n] = bucket;
     this.n += 1;
   }
-  in(which: ReadonlySet<number>): number[] {
-    const out: number[] = [];
+  in(which: ReadonlySet<number>): Array<number | bigint> {
+    const out: Array<number | bigint> = [];
     for (let i = 0; i < this.n; i++) if (which.has(this.buckets[i]!)) out.push(this.rowids[i]!);
+    for (const b of this.big) if (which.has(b.bucket)) out.push(b.rowid);
     return out;
   }
 }
+
+/** Rowids as the JSON array json_each reads (exact for bigints, which JSON.stringify refuses). */
+const rowidJson = (rowids: ReadonlyArray<number | bigint>) => `[${rowids.join(',')}]`;
 
 /** A till row's hash: of its row text after the push's conversion, or UNREADABLE when that fails. */
 function convertedHash(t: TablePlan, raw: RawRow, conv: ToWire): string | undefined {
@@ -99,13 +119,60 @@ function convertedHash(t: TablePlan, raw: RawRow, conv: ToWire): string | undefi
 }
 
 /**
+ * Hashes each row text of a chunk (`<rowid>,<row text>` back to back, see tillBuckets) from the
+ * chunk's bytes, and returns the rowids of rows without a text (`?`). Each row text is `columns`
+ * parts, each `N` or `<byte length>:<bytes>`, so it ends where its last part does: no separator
+ * is needed, and the lengths are SQLite's own count of the same bytes. A chunk that is not valid
+ * UTF-8 (a till can store any bytes as TEXT) is handed over whole to the conversion, which sees
+ * what the push would send: the driver's text with U+FFFD in place of each invalid sequence.
+ */
+function hashChunk(blob: Buffer, columns: number, add: (rh: string, rowid: number | bigint) => void): Array<number | bigint> {
+  const others: Array<number | bigint> = [];
+  const valid = isUtf8(blob);
+  let at = 0;
+  while (at < blob.length) {
+    // The rowid: an integer, maybe negative, maybe beyond 2^53.
+    const from = at;
+    let rowid = 0;
+    let negative = false;
+    if (blob[at] === 45) {
+      negative = true;
+      at++;
+    }
+    for (; at < blob.length && blob[at] !== 44; at++) rowid = rowid * 10 + (blob[at]! - 48);
+    const id: number | bigint = at - from > 15 ? BigInt(blob.toString('latin1', from, at)) : negative ? -rowid : rowid;
+    at++; // ','
+    if (blob[at] === 63) {
+      others.push(id);
+      at++;
+      continue;
+    }
+    const start = at;
+    for (let i = 0; i < columns; i++) {
+      if (blob[at] === 78) {
+        at++;
+        continue;
+      }
+      let len = 0;
+      for (; at < blob.length && blob[at] !== 58; at++) len = len * 10 + (blob[at]! - 48);
+      at += len + 1;
+    }
+    if (at > blob.length) throw new Error('verify-data: a row text of the till scan ends past its chunk');
+    if (valid) add(crypto.hash('md5', blob.subarray(start, at), 'hex'), id);
+    else others.push(id);
+  }
+  return others;
+}
+
+/**
  * Pass 1: every till row's bucket checksum. Nothing per row is kept but its rowid and bucket, so
  * memory stays flat whatever the table's size. `betweenPages` runs between pages (the cloud's
  * query runs meanwhile).
  *
- * Where SQLite can build the row text itself (till-sql.ts), the scan reads one string a row and
- * only hashes it; rows stored in other spellings (no text from SQLite) are read again by rowid a
- * page at a time and go through the push's conversion, as every row of other tables does.
+ * Where SQLite can build the row text itself (till-sql.ts), the scan reads chunks of row texts
+ * and only hashes them; rows stored in other spellings (no text from SQLite) are read again by
+ * rowid a chunk at a time and go through the push's conversion, as every row of other tables does
+ * (and of a database in a UTF-16 encoding, whose byte lengths would not be UTF-8's).
  */
 export async function tillBuckets(
   db: SqliteDb,
@@ -114,46 +181,57 @@ export async function tillBuckets(
   buckets: number,
   betweenPages: () => Promise<void>,
 ): Promise<{ sums: Map<number, BucketSum>; rows: number; byRowid: RowidBuckets | undefined }> {
-  const sums = new Map<number, BucketSum>();
+  const sums = new BucketSums(buckets);
   let rows = 0;
   const byRowid = hasRowid(db, t) ? new RowidBuckets() : undefined;
   const add = (rh: string | undefined, rowid: unknown) => {
     if (rh === undefined) return;
     const bucket = bucketOf(rh, buckets);
-    addTo(sums, bucket, rh);
+    sums.add(bucket, rh);
     rows += 1;
-    byRowid?.add(Number(rowid), bucket);
+    byRowid?.add(rowid as number | bigint, bucket);
   };
-  const text = byRowid ? tillRowTextSql(t) : undefined;
+  const text = byRowid && db.pragma('encoding', { simple: true }) === 'UTF-8' ? tillRowTextSql(t) : undefined;
   if (!byRowid || text === undefined) {
     for (const page of convertedPages(db, plan, t, byRowid !== undefined)) {
       await betweenPages();
       for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
     }
-    return { sums, rows, byRowid };
+    return { sums: sums.toMap(), rows, byRowid };
   }
   const present = t.key.map((k) => `t.${sqliteIdent(k.sqlite)} IS NOT NULL`).join(' AND ');
-  const scan = db.prepare(`SELECT t.rowid, ${text} FROM ${sqliteIdent(t.sqliteName)} AS t WHERE ${present}`).raw(true).safeIntegers(false);
+  // A chunk of rows as one blob: each row `<rowid>,<row text>` (or `<rowid>,?` when SQLite has no
+  // text for it), back to back. One value a chunk crosses into JavaScript instead of one row
+  // each, and the row texts are hashed straight from its bytes (see hashChunk).
+  const chunk = db
+    .prepare(
+      `SELECT max(rid) AS last, count(*) AS n, CAST(group_concat(r, '') AS BLOB) AS text
+         FROM (SELECT t.rowid AS rid, t.rowid || ',' || coalesce(${text}, '?') AS r FROM ${sqliteIdent(t.sqliteName)} AS t
+                WHERE t.rowid > ? AND ${present} ORDER BY t.rowid LIMIT ${CHUNK})`,
+    )
+    .safeIntegers(true);
   const byId = db.prepare(`SELECT t.rowid AS ${ROWID}, t.* FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
-  let others: number[] = [];
-  const convertOthers = () => {
-    const raws = byId.all(JSON.stringify(others)) as RawRow[];
-    others = [];
-    localRowsToWire(db, plan, t, raws).forEach((conv, i) => add(convertedHash(t, raws[i]!, conv), raws[i]![ROWID_KEY]));
-  };
-  let n = 0;
-  for (const [rowid, rowText] of scan.iterate() as Iterable<[number, string | null]>) {
-    // U+FFFD: maybe invalid UTF-8 that the driver replaced, so the byte lengths SQLite wrote may
-    // not be the text's: the conversion decides (it sees the same replaced text).
-    if (rowText === null || rowText.includes('\uFFFD')) others.push(rowid);
-    else add(md5(rowText), rowid);
-    if (++n % PAGE === 0) {
-      if (others.length > 0) convertOthers();
+  // One read transaction, so every chunk sees the same snapshot, as one long statement would.
+  const own = !db.inTransaction;
+  if (own) db.exec('BEGIN');
+  try {
+    let after = -(2n ** 63n);
+    for (;;) {
+      const { last, n, text: blob } = chunk.get(after) as { last: bigint | null; n: bigint; text: Buffer | null };
+      if (last === null || blob === null) break;
+      const others = hashChunk(blob, t.columns.length, add);
+      if (others.length > 0) {
+        const raws = byId.all(rowidJson(others)) as RawRow[];
+        localRowsToWire(db, plan, t, raws).forEach((conv, i) => add(convertedHash(t, raws[i]!, conv), raws[i]![ROWID_KEY]));
+      }
       await betweenPages();
+      if (n < BigInt(CHUNK)) break;
+      after = last;
     }
+  } finally {
+    if (own && db.inTransaction) db.exec('COMMIT');
   }
-  if (others.length > 0) convertOthers();
-  return { sums, rows, byRowid };
+  return { sums: sums.toMap(), rows, byRowid };
 }
 
 /**
@@ -182,7 +260,7 @@ export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: 
   const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])].map((c) => `t.${sqliteIdent(c)} AS ${sqliteIdent(c)}`).join(', ');
   const stmt = db.prepare(`SELECT ${cols} FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
   for (let i = 0; i < rowids.length; i += PAGE) {
-    const raws = stmt.all(JSON.stringify(rowids.slice(i, i + PAGE))) as RawRow[];
+    const raws = stmt.all(rowidJson(rowids.slice(i, i + PAGE))) as RawRow[];
     localRowsToWire(db, plan, t, raws).forEach((conv, j) => take(raws[j]!, conv, () => true));
   }
   return out;

@@ -12,7 +12,7 @@ import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { pgRef, wireFromPgRow } from '../push/apply.ts';
 import { same } from '../values/codec.ts';
 import { sameSum } from './checksum.ts';
-import { cloudBuckets, cloudLeaves, unpulledKeys } from './cloud.ts';
+import { cloudBuckets, cloudLeavesByKey, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
 import { tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
@@ -30,8 +30,10 @@ export interface VerifyDataOptions {
  *  1. both sides hash every row in its normal form (normal-form.ts; the cloud in SQL, the till
  *     from a text SQLite builds for common spellings, till-sql.ts, or else in JS from the push's
  *     own conversion) and sum the hashes per bucket (chosen by the hash itself, checksum.ts);
- *  2. buckets whose sums differ are split into their rows: the cloud sends key + hash of each,
- *     and the till's rows of those buckets are hashed again through the push's conversion;
+ *  2. buckets whose sums differ are split into their rows: the till's rows of those buckets are
+ *     hashed again through the push's conversion, and the cloud sends key + hash of its rows
+ *     with those keys (and the keys in flight); only when that does not account for a bucket's
+ *     whole sum (rows the till lacks) does the cloud hash the table again (cloud.ts);
  *  3. rows whose hashes differ are fetched in full and compared with the sync's own rowsEqual,
  *     so what is reported is exactly what the sync would call unequal.
  * Rows with a change still in flight (pending on the till, unpulled above this till's pull
@@ -64,9 +66,29 @@ function emptyResult(t: TablePlan): TableVerification {
     different: 0,
     rows: [],
     inFlight: 0,
-    transfer: { buckets: 0, hashedRows: 0, fullRows: 0 },
+    transfer: { buckets: 0, hashedRows: 0, fullRows: 0, cloudPasses: 0 },
     durationMs: 0,
   };
+}
+
+/**
+ * The till table's row count, or an upper bound of it, to size the buckets. The span of its
+ * rowids answers from two b-tree descents; count(*) reads every page of an index (a tenth of a
+ * second for a million rows), and is used when the span is far beyond any bucket count (ids far
+ * apart, as snowflake ids are) or the table has no rowid. Too many buckets only sends more
+ * (smaller) bucket sums; the sums sent are never more than the rows.
+ */
+function tillRowsAbout(sqlite: SqliteGateway, t: TablePlan): number {
+  const table = sqliteIdent(t.sqliteName);
+  try {
+    const r = sqlite.db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
+    if (r.lo === null || r.hi === null) return 0;
+    const span = r.hi - r.lo + 1n;
+    if (span <= 1n << 24n) return Number(span);
+  } catch {
+    // WITHOUT ROWID: counted below
+  }
+  return Number((sqlite.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
 }
 
 /** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
@@ -86,8 +108,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
     return skip("the till's first push has not finished: run trigger first");
   }
-  const tillCount = Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
-  const buckets = bucketCount(tillCount, options.bucketRows ?? 64);
+  const buckets = bucketCount(tillRowsAbout(sqlite, t), options.bucketRows ?? 64);
 
   const repairs: RepairItem[] = [];
   const reloaded = await pg.tx(
@@ -123,15 +144,20 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       result.transfer.buckets = cloudSums.size;
 
       const differing = [...new Set([...cloudSums.keys(), ...till.sums.keys()])].filter((b) => !sameSum(cloudSums.get(b), till.sums.get(b)));
-      const cloud = await cloudLeaves(client, plan.schema, t, buckets, differing);
-      result.transfer.hashedRows = cloud.size;
+      // The till's rows of those buckets; the cloud's are found by their keys and the keys in
+      // flight (a row the till deleted and has not pushed yet), so the table is not hashed again
+      // unless the cloud has rows there under keys no one here knows.
+      const tillRows = tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid);
+      const lookup = new Set([...tillRows.map((r) => r.key), ...unpulled.keys, ...inFlight.keys]);
+      const { leaves: cloud, hashed, passes } = await cloudLeavesByKey(client, plan.schema, t, buckets, differing, cloudSums, [...lookup]);
+      result.transfer.hashedRows = hashed;
+      result.transfer.cloudPasses = 1 + passes;
       const busy = (key: string, lkey?: string) => unpulled.keys.has(key) || inFlight.keys.has(key) || (lkey !== undefined && inFlight.lkeys.has(lkey));
 
       const candidates: TillRow[] = [];
       const onlyCloud: string[] = [];
       const seen = new Set<string>();
-      // The till's rows of those buckets, read from the till in the same way.
-      for (const row of tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid)) {
+      for (const row of tillRows) {
         seen.add(row.key);
         const rh = cloud.get(row.key);
         if (busy(row.key, row.lkey)) result.inFlight += 1;
