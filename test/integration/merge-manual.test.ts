@@ -307,6 +307,14 @@ describe('conflict "manual"', () => {
     expect(tillGood(1)).toEqual({ name: 'Green tea', price: '2.75', note: 'till note', stock: '13' });
     const open = (await listed()).open.filter((o) => o.table === 'goods');
     expect(open).toMatchObject([{ key: uid(1), columns: [{ column: 'name', till: 'Green tea', cloud: 'Sencha' }] }]);
+    // Recorded once as set aside, with both rows as met, the base and the row written.
+    const rec = await ledger.db.query<{ winner: string; policy: string; columns: string[]; base: object; local: object; server: object; result: object }>(
+      `SELECT winner, policy, columns, base_row AS base, local_row AS local, server_row AS server, result_row AS result FROM possync.conflicts WHERE tbl = 'goods' AND key = $1`,
+      [JSON.stringify([uid(1)])],
+    );
+    expect(rec).toHaveLength(1);
+    expect(rec[0]).toMatchObject({ winner: 'open', policy: 'manual+column', columns: ['name'], base: { name: 'Tea', stock: '10' }, local: { name: 'Green tea', stock: '8' }, server: { name: 'Sencha', stock: '15' } });
+    expect(rec[0]!.result).toMatchObject({ name: 'Sencha', price: '2.75', note: 'till note', stock: '13' });
     expect(moved(await a.sync('both'))).toBe(0);
 
     // Good 2, met by the pull: the till notes and renames it, the cloud renames and reprices it.

@@ -179,7 +179,7 @@ function describe(r: ConflictRecord, side: string, c: ChalkInstance): string[] {
   const head = `${c.bold(r.at)}  ${r.direction} (recorded on the ${side})  ${r.table} ${r.key}  ${r.policy}  ${outcome}`;
   const lines = [head];
   const show = (label: string, v: unknown) => lines.push(`  ${c.dim(label.padEnd(7))}${JSON.stringify(v)}`);
-  if (merge) show('base', r.base);
+  if (merge && r.base !== null && r.base !== undefined) show('base', r.base);
   show('till', r.local);
   show('cloud', r.server);
   if (merge) show('result', r.result);

@@ -113,6 +113,8 @@ export interface AsideEntry {
   columns: string[];
   /** A side changed the row again after an admin's decision: the decision no longer holds. */
   reopen: boolean;
+  /** A column merge that clashed: what the history records (both rows as met, the base, the merged row written). */
+  merge?: { local: WireRow; server: WireRow; base: WireRow; result: WireRow } | undefined;
 }
 
 /**

@@ -153,7 +153,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
           // old base there (so its other changes still push, and the clash stays a clash).
           const split = splitClash(m.clashing, m.row, loc.row, base);
           rebase.push({ lkey: loc.lkey, row: splitClash(m.clashing, inc, loc.row, base).base });
-          aside.push({ key: ks, lkey: loc.lkey, display, till: split.till, cloud: inc, columns: m.clashing, reopen });
+          aside.push({ key: ks, lkey: loc.lkey, display, till: split.till, cloud: inc, columns: m.clashing, reopen, merge: { local: loc.row, server: inc, base, result: split.till } });
           const conv = wireRowsToLocal(db, plan, t, [split.till])[0]!;
           if (rowsEqual(t.columns, split.till, loc.row) || !conv.ok || conv.missing.length > 0) through.push(ks);
           else ops.push({ key: ks, op: { kind: 'update', lkey: loc.lkey, values: conv.values }, display });
@@ -220,7 +220,9 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     }
 
     const opened = setAside(db, t.name, aside, new Date().toISOString());
-    for (const a of aside) if (opened.has(a.key)) conflicts.push({ key: a.key, winner: 'open', local: a.till, server: a.cloud, columns: a.columns });
+    for (const a of aside) {
+      if (opened.has(a.key)) conflicts.push({ key: a.key, winner: 'open', local: a.merge?.local ?? a.till, server: a.merge?.server ?? a.cloud, base: a.merge?.base, result: a.merge?.result, columns: a.columns });
+    }
 
     const failures = writeLocal(db, t, ops.map((o) => o.op));
     const failed = new Set(failures.map((f) => f.op));

@@ -300,12 +300,12 @@ export async function applyPushBatch(
       continue;
     }
     const split = splitClash(m.clashing, m.row, item.row!, item.base!);
-    out.aside.push({ key: item.keyStr, lkey: item.lkey, display: item.display, till: split.till, cloud: m.row, columns: m.clashing, reopen });
+    out.aside.push({ key: item.keyStr, lkey: item.lkey, display: item.display, till: split.till, cloud: m.row, columns: m.clashing, reopen, merge: { local: item.row!, server: server!, base: item.base!, result: m.row } });
     out.partial.push({ item, till: split.till, base: split.base, clashing: m.clashing });
   }
   // A manual conflict opened here is recorded once, with both versions, like any push conflict.
   for (const a of out.aside) {
-    if (!open.has(a.key)) out.conflicts.push({ key: a.key, display: a.display, winner: 'open', local: a.till, server: a.cloud, columns: a.columns });
+    if (!open.has(a.key)) out.conflicts.push({ key: a.key, display: a.display, winner: 'open', local: a.merge?.local ?? a.till, server: a.merge?.server ?? a.cloud, base: a.merge?.base, result: a.merge?.result, columns: a.columns });
   }
   if (keepsBase(t)) {
     // A carried-out decision leaves both sides agreeing: its base goes with the conflict (manual/finish.ts).
