@@ -8,9 +8,9 @@ export interface ConflictEntry {
   /**
    * 'merged': a column merge in which no column clashed (each side changed other columns).
    * conflict "manual": 'open' when a row is set aside; the admin's decision (till, cloud, set)
-   * when it is carried out.
+   * when it is carried out; 'agreed' when both sides came to hold the same row by themselves.
    */
-  winner: 'local' | 'server' | 'merged' | 'open' | 'till' | 'cloud' | 'set';
+  winner: 'local' | 'server' | 'merged' | 'open' | 'till' | 'cloud' | 'set' | 'agreed';
   local: WireRow | null;
   server: WireRow | null;
   /** Column merge: what both sides last agreed on, the row written, and the columns that clashed. */

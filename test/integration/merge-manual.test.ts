@@ -292,6 +292,21 @@ describe('conflict "manual"', () => {
     expect((await listed()).count).toBe(0);
   }, SLOW);
 
+  it('an open conflict closes by itself once both sides hold the same row again', async () => {
+    await ledger.db.query(`INSERT INTO lines VALUES ('o2', 1, 1)`);
+    expectNoTableErrors(await a.sync('both'));
+    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = 'o2' AND line_no = 1`).run();
+    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = 'o2' AND line_no = 1`);
+    expectNoTableErrors(await a.sync('both'));
+    expect((await listed()).open.filter((o) => o.key === '(o2, 1)')).toHaveLength(1);
+    // The back office makes the cloud's row match the till's.
+    await ledger.db.query(`UPDATE lines SET qty = 5 WHERE order_id = 'o2' AND line_no = 1`);
+    expectNoTableErrors(await a.sync('both'));
+    expect((await listed()).open.filter((o) => o.key === '(o2, 1)')).toHaveLength(0);
+    expect(a.local.prepare(`SELECT direction, winner FROM _possync_conflicts WHERE tbl = 'lines' AND key = ? ORDER BY id DESC LIMIT 1`).get(JSON.stringify(['o2', '1']))).toEqual({ direction: 'resolve', winner: 'agreed' });
+    expect(moved(await a.sync('both'))).toBe(0);
+  }, SLOW);
+
   it('column merge: columns one side changed merge at once (counters add up), only the clashing column waits', async () => {
     const cloudGood = async (n: number) => (await ledger.db.query<Record<string, string | null>>(`SELECT name, price::text AS price, note, stock::text AS stock FROM goods WHERE id = $1`, [uid(n)]))[0];
     const tillGood = (n: number) => a.local.prepare(`SELECT name, price, note, CAST(stock AS TEXT) AS stock FROM goods WHERE id = ?`).get(uid(n)) as Record<string, string | null>;

@@ -76,6 +76,9 @@ describe('conflict "manual"', () => {
 
   it('settle: no decision stays aside; a decision holds unless the losing side changed the row again', () => {
     expect(settle(t, open(), till, cloud, undefined)).toEqual({ kind: 'aside', reopen: false });
+    // Undecided, but the sides hold the same row again: it closes.
+    expect(settle(t, open(), till, { ...till }, undefined)).toEqual({ kind: 'resolve', target: till });
+    expect(settle(t, open({ cloud: null }), undefined, undefined, undefined)).toEqual({ kind: 'resolve', target: undefined });
     expect(settle(t, open({ decision: 'till' }), till, cloud, undefined)).toEqual({ kind: 'resolve', target: till });
     // The winning side's newer edit is what the admin chose.
     const newerTill = { ...till, note: 'later' };

@@ -170,7 +170,9 @@ function describe(r: ConflictRecord, side: string, c: ChalkInstance): string[] {
     r.winner === 'open'
       ? `set aside for an admin${r.columns?.length ? ` (differ: ${r.columns.join(', ')})` : ''}`
       : r.direction === 'resolve'
-        ? `resolved by hand: ${r.winner === 'set' ? 'values set' : `kept the ${r.winner}'s row`}`
+        ? r.winner === 'agreed'
+          ? 'closed: both sides hold the same row again'
+          : `resolved by hand: ${r.winner === 'set' ? 'values set' : `kept the ${r.winner}'s row`}`
         : merge
           ? r.columns?.length
             ? `clashed on ${r.columns.join(', ')}: ${r.winner} won`

@@ -97,7 +97,7 @@ export function finishResolved(db: SqliteDb, plan: SyncPlan, t: TablePlan, resol
     deleteBases(db, t, [lkey]);
     closed.push(r.item.keyStr);
     const c = r.conflict;
-    recordPullConflicts(db, t, [{ key: c.key, winner: c.decision!, local: c.till, server: c.cloud, result: r.target, columns: c.columns }], 'resolve');
+    recordPullConflicts(db, t, [{ key: c.key, winner: c.decision ?? 'agreed', local: c.till, server: c.cloud, result: r.target, columns: c.columns }], 'resolve');
   }
   closeConflicts(db, t.name, closed);
   setAside(db, t.name, reopen, new Date().toISOString());

@@ -33,12 +33,15 @@ export function targetRow(t: MergeTable, oc: Pick<OpenConflict, 'decision' | 'se
 }
 
 /**
- * Settles a row with an open conflict given what both sides hold now. A decision holds while
+ * Settles a row with an open conflict given what both sides hold now. Undecided, it stays aside
+ * unless both sides hold the same row again (then it closes, 'agreed'). A decision holds while
  * the losing side has not changed the row since the admin saw it (or already holds the target:
  * a run that stopped half way through carrying it out). The winning side may have: its newer
  * version is what the admin chose.
  */
 export function settle(t: MergeTable, oc: OpenConflict, till: WireRow | undefined, cloud: WireRow | undefined, base: WireRow | undefined): Settlement {
+  // The sides agree again (someone made one match the other): nothing is left to decide.
+  if (!oc.decision && sameVersion(t, till, cloud)) return { kind: 'resolve', target: till };
   if (!oc.decision) return { kind: 'aside', reopen: false };
   const target = targetRow(t, oc, till, cloud, base);
   const tillOk = oc.decision === 'till' || sameVersion(t, till, oc.till) || sameVersion(t, till, target);

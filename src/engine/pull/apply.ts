@@ -17,7 +17,7 @@ import { deleteBases, readBases, writeBases } from '../merge/base.ts';
 import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
 import { rowsEqual } from '../decide.ts';
 import { refuseImmutable } from '../merge/immutable.ts';
-import { readOpen, setAside, type AsideEntry } from '../manual/open-conflicts.ts';
+import { closeConflicts, readOpen, setAside, type AsideEntry } from '../manual/open-conflicts.ts';
 import { differingColumns, settle, splitClash } from '../manual/settle.ts';
 
 export interface PullBatch {
@@ -119,6 +119,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     // overwritten; the checkpoint moves on, the open conflict remembers the row).
     const open = readOpen(db, t.name, batch.keys.map(keyString));
     const aside: AsideEntry[] = [];
+    const agreed: ConflictEntry[] = [];
     const deletedLkey = (ks: string) =>
       (db.prepare(`SELECT lkey FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ? ORDER BY seq DESC LIMIT 1`).get(t.sqliteName, ks) as { lkey: string } | undefined)?.lkey ?? null;
     // Rows insert-then-link wrote earlier without their links: completing one is its insert.
@@ -146,6 +147,12 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
         // push does, with the cloud's row locked), or a column merge that clashed.
         const base = loc ? bases.get(loc.lkey) : undefined;
         const settled = oc ? settle(t, oc, pendingDelete !== undefined ? undefined : loc?.row, inc, base) : undefined;
+        if (oc && !oc.decision && settled?.kind === 'resolve') {
+          // Both sides hold the same row again: the conflict closes, nothing to write.
+          agreed.push({ key: ks, winner: 'agreed', local: oc.till, server: oc.cloud, result: inc ?? undefined, columns: oc.columns });
+          through.push(ks);
+          continue;
+        }
         const reopen = settled?.kind === 'aside' && settled.reopen;
         if (m && m.clashing.length > 0 && loc && inc && base) {
           // A column merge that clashed: the till takes the columns one side changed now, keeps
@@ -220,6 +227,8 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     }
 
     const opened = setAside(db, t.name, aside, new Date().toISOString());
+    closeConflicts(db, t.name, agreed.map((c) => c.key));
+    recordPullConflicts(db, t, agreed, 'resolve');
     for (const a of aside) {
       if (opened.has(a.key)) conflicts.push({ key: a.key, winner: 'open', local: a.merge?.local ?? a.till, server: a.merge?.server ?? a.cloud, base: a.merge?.base, result: a.merge?.result, columns: a.columns });
     }
