@@ -9,7 +9,7 @@ const name = z.string().min(1);
 const pgColumns = z.union([name, z.array(name).min(1)]);
 
 export const directionSchema = z.enum(['both', 'push', 'pull']);
-export const conflictSchema = z.enum(['lww', 'server-wins', 'client-wins', 'version']);
+export const conflictSchema = z.enum(['lww', 'server-wins', 'client-wins', 'version', 'manual']);
 /** What settles a true tie of `conflict: "version"` (equal versions, different content). */
 export const fallbackSchema = z.enum(['lww', 'server-wins', 'client-wins']);
 
@@ -22,7 +22,7 @@ export const tableSchema = z
     createdCol: name.optional(),
     deletedCol: name.optional().describe('Soft-delete (tombstone) column, Postgres name'),
     direction: directionSchema.optional().describe('both (default), push (SQLite → Postgres only) or pull (Postgres → SQLite only)'),
-    conflict: conflictSchema.optional().describe('lww (default), server-wins, client-wins or version (versionCol decides, fallback settles ties)'),
+    conflict: conflictSchema.optional().describe('lww (default), server-wins, client-wins, version (versionCol decides, fallback settles ties) or manual (a clashing row is set aside until an admin resolves it: possync conflicts resolve)'),
     versionCol: name.optional().describe('conflict "version": Postgres column holding a version number the apps raise on every edit (possync never invents one)'),
     fallback: fallbackSchema.optional().describe('conflict "version": what decides equal versions with different content (lww needs updatedCol; default server-wins)'),
     merge: z

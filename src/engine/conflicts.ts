@@ -5,8 +5,12 @@ import type { TablePlan } from './plan/types.ts';
 
 export interface ConflictEntry {
   key: string;
-  /** 'merged': a column merge in which no column clashed (each side changed other columns). */
-  winner: 'local' | 'server' | 'merged';
+  /**
+   * 'merged': a column merge in which no column clashed (each side changed other columns).
+   * conflict "manual": 'open' when a row is set aside; the admin's decision (till, cloud, set)
+   * when it is carried out; 'agreed' when both sides came to hold the same row by themselves.
+   */
+  winner: 'local' | 'server' | 'merged' | 'open' | 'till' | 'cloud' | 'set' | 'agreed';
   local: WireRow | null;
   server: WireRow | null;
   /** Column merge: what both sides last agreed on, the row written, and the columns that clashed. */
@@ -44,8 +48,11 @@ export async function recordPushConflicts(client: PgClient, terminalId: string, 
   );
 }
 
-/** `merge`: two local rows found to be one (naturalKey); `server_row` is then the local copy of the cloud row. */
-export function recordPullConflicts(db: SqliteDb, t: TablePlan, conflicts: readonly ConflictEntry[], direction: 'pull' | 'merge' = 'pull'): void {
+/**
+ * `merge`: two local rows found to be one (naturalKey); `server_row` is then the local copy of the cloud row.
+ * `resolve`: a manual conflict carried out (winner: the admin's decision; result_row: the row both sides now hold).
+ */
+export function recordPullConflicts(db: SqliteDb, t: TablePlan, conflicts: readonly ConflictEntry[], direction: 'pull' | 'merge' | 'resolve' = 'pull'): void {
   const insert = db.prepare(
     `INSERT INTO _possync_conflicts (direction, tbl, key, policy, winner, local_row, server_row, base_row, result_row, columns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );

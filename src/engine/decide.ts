@@ -13,7 +13,8 @@ export interface Version {
   deletedAt?: string | undefined;
 }
 
-export type Action = 'insert' | 'update' | 'delete' | 'unchanged' | 'keep';
+/** 'aside': conflict "manual": neither side's row is overwritten; the row waits for an admin (engine/manual). */
+export type Action = 'insert' | 'update' | 'delete' | 'unchanged' | 'keep' | 'aside';
 
 export interface Decision {
   action: Action;
@@ -52,6 +53,8 @@ export function decide(table: DecideTable, step: Step, incoming: Version, existi
   // Nothing to contest with: the receiving side has neither the row nor a record of deleting it.
   if (!contested || (!ex && existing.deletedAt === undefined)) return { action: apply, conflict: false };
 
+  // Nobody picks a winner: the row is set aside with both versions until an admin decides.
+  if (table.conflict === 'manual') return { action: 'aside', conflict: true };
   const incomingSide = step === 'push' ? 'local' : 'server';
   const winner = pickWinner(table, step, incoming, existing);
   return winner === incomingSide ? { action: apply, conflict: true, winner } : { action: 'keep', conflict: true, winner };

@@ -60,7 +60,7 @@ describe('possync status and logs (subprocess)', () => {
       expect(t.visits!.pushCheckpoint!.text).toMatch(/^(up to local change #\d+|full scan done, no changes since)$/);
       expect(t.clinics!.pullCheckpoint.text).toMatch(/^up to xid \d+$/);
       expect(s.held).toEqual([expect.objectContaining({ side: 'push', table: 'visits', kind: 'deferred', reason: expect.stringContaining('patient_id') })]);
-      expect(s.conflicts).toEqual({ terminal: 0, cloud: 0 });
+      expect(s.conflicts).toEqual({ terminal: 0, cloud: 0, open: 0 });
     });
 
     it('the human view prints the arrows, the table and the waiting rows', async () => {

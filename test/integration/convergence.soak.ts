@@ -21,7 +21,7 @@ describe('randomized convergence soak', () => {
     const started = Date.now();
     let done = 0;
     let kills = 0;
-    const seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0 };
+    const seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0, manualDecisions: 0 };
     const queue = [...seeds];
     const worker = async () => {
       const server = await ownPostgres();

@@ -141,7 +141,7 @@ describe('possync daemon --listen (control API, subprocess, real HTTP)', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       expect(value).toBe(1);
-      const listed = (await (await fetch(`${base}/conflicts`)).json()) as { cloud: Array<{ table: string; winner: string; direction: string }> };
+      const listed = (await (await fetch(`${base}/conflicts?log=true`)).json()) as { cloud: Array<{ table: string; winner: string; direction: string }> };
       expect(listed.cloud[0]).toMatchObject({ table: 'patients', winner: 'server', direction: 'push' });
     });
 
@@ -181,7 +181,12 @@ describe('possync daemon --listen (control API, subprocess, real HTTP)', () => {
       expect(logs).toEqual(cliLogs);
       const rejected = await (await fetch(`${base}/rejected?all=true`)).json();
       expect(rejected).toEqual(JSON.parse((await runCli(['rejected', '-c', c.configPath, '--all', '--json'], { env: c.env })).stdout));
-      expect(await (await fetch(`${base}/conflicts`)).json()).toMatchObject({ terminal: expect.any(Array), cloud: expect.any(Array) });
+      expect(await (await fetch(`${base}/conflicts?log=true`)).json()).toMatchObject({ terminal: expect.any(Array), cloud: expect.any(Array) });
+      // Without log: the open conflicts (conflict "manual"), the same document as `possync conflicts --json`.
+      const open = await (await fetch(`${base}/conflicts`)).json();
+      expect(open).toEqual(JSON.parse((await runCli(['conflicts', '-c', c.configPath, '--json'], { env: c.env })).stdout));
+      expect(open).toMatchObject({ count: 0, open: [] });
+      expect((await fetch(`${base}/conflicts?limit=5`)).status).toBe(400);
 
       const bad = await fetch(`${base}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tables: ['nope'] }) });
       expect(bad.status).toBe(400);

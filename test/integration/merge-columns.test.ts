@@ -155,7 +155,11 @@ describe('column merge', () => {
     expect(text.stdout).toContain('result');
     const none = await runCli(['conflicts', '--log', '--since', '2999-01-01', '--config', a.configPath]);
     expect(none.stdout).toContain('no conflicts recorded');
-    const usage = await runCli(['conflicts', '--config', a.configPath]);
+    // Without --log: the open conflicts of conflict "manual" tables (none here), exit 0.
+    const open = await runCli(['conflicts', '--config', a.configPath]);
+    expect(open.code).toBe(0);
+    expect(open.stdout).toContain('no open conflicts');
+    const usage = await runCli(['conflicts', '--since', '7d', '--config', a.configPath]);
     expect(usage.code).toBe(2);
   });
 

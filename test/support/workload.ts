@@ -6,6 +6,7 @@ import { appliedRows, createLedger, describeDiff, sidesDiff, TABLE_NAMES, uid, t
 import { COLUMNS, diffLive, livePg, liveSqlite, Model, SOFT, type Values } from './model.ts';
 import { rng, type Rng } from './prng.ts';
 import { STOCK_PG, STOCK_SQLITE, STOCK_TABLE, StockModel, milli, weightText } from './stock-model.ts';
+import { ManualMemos, MEMO_PG, MEMO_SQLITE, MEMO_TABLE } from './manual-memos.ts';
 
 /**
  * A seeded random workload on both sides of several terminals, interleaved with sync runs, then a
@@ -40,7 +41,7 @@ export interface WorkloadReport {
   syncs: number;
   kills: number;
   /** What the runs met, to see that the seeds exercise the hard cases. */
-  seen: Record<'pushConflicts' | 'pullConflicts' | 'deferred' | 'heldTransactions', number>;
+  seen: Record<'pushConflicts' | 'pullConflicts' | 'deferred' | 'heldTransactions' | 'manualDecisions', number>;
 }
 
 interface Meta {
@@ -63,9 +64,9 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
   const ledger = await createLedger(`w${options.seed}`, {
     adminUrl: options.adminUrl,
     batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3,
-    extraPg: STOCK_PG,
-    extraSqlite: STOCK_SQLITE,
-    extraTables: [STOCK_TABLE],
+    extraPg: STOCK_PG + MEMO_PG,
+    extraSqlite: STOCK_SQLITE + MEMO_SQLITE,
+    extraTables: [STOCK_TABLE, MEMO_TABLE],
   });
   const w = new Workload(ledger, options);
   try {
@@ -97,7 +98,7 @@ class Workload {
   /** How long a subprocess run took here, after taking the lock: kills are aimed inside it. */
   lastRunMs = 400;
   kills = 0;
-  readonly seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0 };
+  readonly seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0, manualDecisions: 0 };
   private readonly r: Rng;
   private readonly terms: Terminal[];
   private readonly model = new Model();
@@ -107,6 +108,7 @@ class Workload {
   private last = 0;
   private n = 0;
   private installed = false;
+  private readonly memos: ManualMemos;
 
   constructor(
     private readonly ledger: Ledger,
@@ -114,6 +116,7 @@ class Workload {
   ) {
     this.r = rng(options.seed);
     this.terms = Array.from({ length: options.terminals ?? 2 }, (_, i) => ledger.terminal(`t${i + 1}`));
+    this.memos = new ManualMemos(this.r, { db: ledger.db, terms: this.terms, log: (l) => this.log(l), tick: () => this.tick(), sync: (t, d, why) => this.sync(t, d, why) });
   }
 
   async step(i: number): Promise<void> {
@@ -125,12 +128,15 @@ class Workload {
     else if (roll < 0.6) await this.conflict();
     else if (roll < 0.65) await this.childFirst();
     else if (roll < 0.75) await this.stock(this.r.pick(this.actors()));
+    else if (roll < 0.82) await this.memos.step();
     else await this.edit(this.r.pick(this.actors()), this.r.pick(TABLE_NAMES), this.r.pick(['insert', 'insert', 'update', 'update', 'soft', 'hard'] as const));
   }
 
   /** Commit everything, sync until quiet, check that a further run moves nothing, compare with the model. */
   async finish(): Promise<void> {
     while (this.held.length > 0) await this.commitHeld(0);
+    this.problems.push(...(await this.memos.settle()));
+    this.seen.manualDecisions = this.memos.decisions;
     await this.quiesce();
     for (const t of this.terms) {
       const r = await this.sync(t, 'both', 'final check');

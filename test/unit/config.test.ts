@@ -58,6 +58,16 @@ describe('config', () => {
     expect(msg).toContain('nowhere');
   });
 
+  it('accepts conflict "manual" without updatedCol, with either merge, and lists it among the policies', () => {
+    const c = resolveConfig({ ...base, tables: [{ name: 'a', pk: 'id', conflict: 'manual' }, { name: 'b', pk: 'id', conflict: 'manual', merge: 'column' }] }, '/x/possync.config.json', {});
+    expect(c.tables.map((t) => [t.conflict, t.merge ?? 'row'])).toEqual([
+      ['manual', 'row'],
+      ['manual', 'column'],
+    ]);
+    expect(problems({ ...base, tables: [{ name: 'a', pk: 'id', conflict: 'manual', fallback: 'lww' }] })).toMatch(/versionCol and fallback only apply with conflict "version"/);
+    expect(JSON.stringify(configJsonSchema())).toContain('"manual"');
+  });
+
   it('publishes a JSON Schema', () => {
     const schema = configJsonSchema();
     expect(schema).toMatchObject({ type: 'object', additionalProperties: false });

@@ -60,6 +60,10 @@ function render(r: StatusReport, c: ChalkInstance): string {
     `last ${r.recentRuns.runs} runs: ${r.recentRuns.success} success, ${r.recentRuns.partial} partial, ${r.recentRuns.failed} failed (error rate ${Math.round(r.recentRuns.errorRate * 100)}%)`,
     `conflicts: ${r.conflicts.terminal} recorded on this terminal (pull), ${r.conflicts.cloud ?? '?'} in the cloud (push)`,
   );
+  if (r.conflicts.open > 0) {
+    const per = r.tables.filter((t) => t.openConflicts > 0).map((t) => `${t.table} ${t.openConflicts}`);
+    lines.push(c.yellow(`open conflicts: ${r.conflicts.open} waiting for an admin (${per.join(', ')}): possync conflicts`));
+  }
   if (r.cloud.reachable) lines.push(`cloud: last pull ${r.cloud.lastSeen ?? 'never'}${r.cloud.pullFence ? `, fence xid ${r.cloud.pullFence}` : ''}${r.cloud.installed ? '' : ' (possync is not installed in Postgres yet)'}`);
   if (r.cloud.reachable) lines.push(fenceLine(r.cloud.currentFence, c));
   if (r.cloud.reachable) lines.push(`connection: ${tlsText(r.cloud.tls)}`);

@@ -5,7 +5,7 @@ import type { SqliteDb } from './gateway.ts';
  * they never collide with the POS app's tables; `system_settings` (checkpoints) follows DESIGN.md
  * and is only created when the app does not already have one.
  */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS _possync_state (
@@ -114,6 +114,29 @@ CREATE TABLE IF NOT EXISTS _possync_base_next (
   result TEXT,
   PRIMARY KEY (tbl, lkey)
 );
+
+-- Version 4. conflict "manual" (engine/manual): rows both sides changed, set aside until an admin
+-- decides. Neither side's row is overwritten meanwhile; the till's and the cloud's versions (wire
+-- JSON, NULL when that side deleted the row) follow later edits while it is open. key is the
+-- shared key, lkey the local key when known. decision: till | cloud | set (set_values: wire JSON
+-- of the columns set on top of the cloud's version), written by \`possync conflicts resolve\` and
+-- carried out by the next push. Created here on every run, so a till at version 3 gets it too.
+CREATE TABLE IF NOT EXISTS _possync_open_conflicts (
+  tbl TEXT NOT NULL,
+  key TEXT NOT NULL,
+  lkey TEXT,
+  display TEXT NOT NULL,
+  till_row TEXT,
+  cloud_row TEXT,
+  columns TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  decision TEXT CHECK (decision IN ('till', 'cloud', 'set')),
+  set_values TEXT,
+  decided_at TEXT,
+  PRIMARY KEY (tbl, key)
+);
+CREATE INDEX IF NOT EXISTS _possync_open_conflicts_lkey ON _possync_open_conflicts (tbl, lkey);
 
 CREATE TABLE IF NOT EXISTS system_settings (
   setting_key TEXT PRIMARY KEY,

@@ -1,6 +1,6 @@
 import { pickWinner, type DecideTable, type WireRow } from '../decide.ts';
 import type { ColumnPlan } from '../plan/types.ts';
-import { same } from '../values/codec.ts';
+import { compareVersion, same } from '../values/codec.ts';
 import { addable, addDelta } from './counters.ts';
 
 export interface MergeTable extends DecideTable {
@@ -26,7 +26,9 @@ export interface ColumnMerge {
  * the cloud's value plus the till's delta; a column both changed to different values goes to the
  * table's policy (lww compares the rows' updatedCol, version their versionCol), which picks one
  * side for all clashing columns, so a row never mixes two edits of the same field. Pull and push
- * see the same three rows and so reach the same result.
+ * see the same three rows and so reach the same result. Under conflict "manual" nothing is
+ * picked: `clashing` names the columns an admin decides (engine/manual), except updatedCol,
+ * where the newer stamp stands.
  */
 export function mergeColumns(t: MergeTable, base: WireRow, local: WireRow, server: WireRow): ColumnMerge {
   const keys = new Set(t.key.map((k) => k.pg));
@@ -50,6 +52,15 @@ export function mergeColumns(t: MergeTable, base: WireRow, local: WireRow, serve
     }
     if (!serverChanged || same(c.codec, l, s)) {
       out.row[c.pg] = l;
+      continue;
+    }
+    if (t.conflict === 'manual') {
+      // Both stamped the row: that alone is no reason to ask an admin; the newer stamp stands.
+      if (t.updated?.pg === c.pg) {
+        if (compareVersion(c.family, l, s) > 0) out.row[c.pg] = l;
+        continue;
+      }
+      out.clashing.push(c.pg); // the cloud's value stays in `row`: the row is set aside whole
       continue;
     }
     out.clashing.push(c.pg);

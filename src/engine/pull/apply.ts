@@ -17,6 +17,8 @@ import { deleteBases, readBases, writeBases } from '../merge/base.ts';
 import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
 import { rowsEqual } from '../decide.ts';
 import { refuseImmutable } from '../merge/immutable.ts';
+import { closeConflicts, readOpen, setAside, type AsideEntry } from '../manual/open-conflicts.ts';
+import { differingColumns, settle, splitClash } from '../manual/settle.ts';
 
 export interface PullBatch {
   /** Every key this batch is about (changed, deleted, or held). */
@@ -113,6 +115,13 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     const converted = new Map<string, ReturnType<typeof wireRowsToLocal>[number]>();
     rows.forEach((r, i) => converted.set(keyString(t.key.map((k) => r[k.pg] ?? '')), toLocal[i]!));
     const missingParent = missingLocalParents(ctx, t, rows);
+    // conflict "manual": rows with an open conflict, and rows set aside now (neither side's row is
+    // overwritten; the checkpoint moves on, the open conflict remembers the row).
+    const open = readOpen(db, t.name, batch.keys.map(keyString));
+    const aside: AsideEntry[] = [];
+    const agreed: ConflictEntry[] = [];
+    const deletedLkey = (ks: string) =>
+      (db.prepare(`SELECT lkey FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ? ORDER BY seq DESC LIMIT 1`).get(t.sqliteName, ks) as { lkey: string } | undefined)?.lkey ?? null;
     // Rows insert-then-link wrote earlier without their links: completing one is its insert.
     const linkPending = t.fks.length > 0 ? linkPendingKeys(db, 'pull', t.name, batch.keys.map(keyString)) : new Set<string>();
 
@@ -132,6 +141,36 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
       const pendingDelete = pendingDeletes.get(ks);
       const contested = loc ? pending.has(loc.lkey) : pendingDelete !== undefined;
       const m = merges.get(ks);
+      const oc = open.get(ks);
+      if (oc || (m && t.conflict === 'manual' && m.clashing.length > 0)) {
+        // Open already (the cloud's version is updated; a pull never carries out a decision, the
+        // push does, with the cloud's row locked), or a column merge that clashed.
+        const base = loc ? bases.get(loc.lkey) : undefined;
+        const settled = oc ? settle(t, oc, pendingDelete !== undefined ? undefined : loc?.row, inc, base) : undefined;
+        if (oc && !oc.decision && settled?.kind === 'resolve') {
+          // Both sides hold the same row again: the conflict closes, nothing to write.
+          agreed.push({ key: ks, winner: 'agreed', local: oc.till, server: oc.cloud, result: inc ?? undefined, columns: oc.columns });
+          through.push(ks);
+          continue;
+        }
+        const reopen = settled?.kind === 'aside' && settled.reopen;
+        if (m && m.clashing.length > 0 && loc && inc && base) {
+          // A column merge that clashed: the till takes the columns one side changed now, keeps
+          // its own values in the clashing ones, and its base becomes the cloud's row with the
+          // old base there (so its other changes still push, and the clash stays a clash).
+          const split = splitClash(m.clashing, m.row, loc.row, base);
+          rebase.push({ lkey: loc.lkey, row: splitClash(m.clashing, inc, loc.row, base).base });
+          aside.push({ key: ks, lkey: loc.lkey, display, till: split.till, cloud: inc, columns: m.clashing, reopen, merge: { local: loc.row, server: inc, base, result: split.till } });
+          const conv = wireRowsToLocal(db, plan, t, [split.till])[0]!;
+          if (rowsEqual(t.columns, split.till, loc.row) || !conv.ok || conv.missing.length > 0) through.push(ks);
+          else ops.push({ key: ks, op: { kind: 'update', lkey: loc.lkey, values: conv.values }, display });
+          continue;
+        }
+        const columns = m ? m.clashing : differingColumns(t, loc?.row, inc);
+        aside.push({ key: ks, lkey: loc?.lkey ?? oc?.lkey ?? deletedLkey(ks), display, till: loc?.row ?? null, cloud: inc ?? null, columns, reopen });
+        through.push(ks);
+        continue;
+      }
       let d: Decision;
       if (m && loc && inc) {
         d = { action: rowsEqual(t.columns, m.row, loc.row) ? 'unchanged' : 'update', conflict: false };
@@ -141,6 +180,11 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
         else rebase.push({ lkey: loc.lkey, row: inc });
       } else {
         d = decide(t, 'pull', { row: inc, deletedAt: batch.deletedAt.get(ks) }, { row: loc?.row, deletedAt: pendingDelete }, contested);
+        if (d.action === 'aside') {
+          aside.push({ key: ks, lkey: loc?.lkey ?? deletedLkey(ks), display, till: loc?.row ?? null, cloud: inc ?? null, columns: differingColumns(t, loc?.row, inc), reopen: false });
+          through.push(ks);
+          continue;
+        }
         if (t.immutable && loc && (d.action === 'update' || d.action === 'delete')) {
           // The till has the row: it is final. The cloud's edit is refused and listed, not
           // applied, and a local edit of it stays pending (the push refuses and lists it too).
@@ -180,6 +224,13 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
         partial.add(ks);
       }
       ops.push({ key: ks, op: d.action === 'insert' ? { kind: 'insert', values } : { kind: 'update', lkey: loc!.lkey, values }, display });
+    }
+
+    const opened = setAside(db, t.name, aside, new Date().toISOString());
+    closeConflicts(db, t.name, agreed.map((c) => c.key));
+    recordPullConflicts(db, t, agreed, 'resolve');
+    for (const a of aside) {
+      if (opened.has(a.key)) conflicts.push({ key: a.key, winner: 'open', local: a.merge?.local ?? a.till, server: a.merge?.server ?? a.cloud, base: a.merge?.base, result: a.merge?.result, columns: a.columns });
     }
 
     const failures = writeLocal(db, t, ops.map((o) => o.op));
@@ -222,12 +273,14 @@ class DryRun extends Error {}
 export function pendingLocalKeys(ctx: RunContext, t: TablePlan, lkeys: string[]): Set<string> {
   if (lkeys.length === 0 || t.direction === 'pull') return new Set();
   const db = ctx.sqlite.db;
+  // A row with an open manual conflict counts as pending: the till's side of it is not settled.
+  const manual = t.conflict === 'manual' ? `UNION SELECT lkey FROM _possync_open_conflicts WHERE tbl = ? AND lkey IN (SELECT value FROM json_each(?))` : '';
   const rows = db
     .prepare(
       `SELECT lkey FROM _possync_changes WHERE tbl = ? AND lkey IN (SELECT value FROM json_each(?))
-       UNION SELECT key FROM _possync_held WHERE side = 'push' AND tbl = ? AND key IN (SELECT value FROM json_each(?))`,
+       UNION SELECT key FROM _possync_held WHERE side = 'push' AND tbl = ? AND key IN (SELECT value FROM json_each(?)) ${manual}`,
     )
-    .all(t.sqliteName, JSON.stringify(lkeys), t.name, JSON.stringify(lkeys)) as { lkey: string }[];
+    .all(t.sqliteName, JSON.stringify(lkeys), t.name, JSON.stringify(lkeys), ...(manual ? [t.name, JSON.stringify(lkeys)] : [])) as { lkey: string }[];
   return new Set(rows.map((r) => r.lkey));
 }
 

@@ -17,6 +17,8 @@ import type { ConflictEntry } from '../conflicts.ts';
 import { keepsBase, type NextBase } from '../merge/base.ts';
 import { refuseImmutable } from '../merge/immutable.ts';
 import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
+import type { AsideEntry, OpenConflict } from '../manual/open-conflicts.ts';
+import { differingColumns, settle, splitClash } from '../manual/settle.ts';
 
 export interface ConflictRecord extends ConflictEntry {
   display: string;
@@ -39,6 +41,15 @@ export interface PushOutcome {
   next: NextBase[];
   /** Set when `next` is staged: the token the batch's transaction stores. */
   token?: string | undefined;
+  /** conflict "manual": rows set aside (nothing written), recorded as open conflicts on the till. */
+  aside: AsideEntry[];
+  /**
+   * Column merges that clashed under conflict "manual": the cloud took the merged columns; after
+   * the commit the till takes them too (`till`) and `base` becomes what both agree on (manual/push.ts).
+   */
+  partial: Array<{ item: PushItem; till: WireRow; base: WireRow; clashing: string[] }>;
+  /** Open conflicts an admin decided, carried out in Postgres: both sides now end with `target`. */
+  resolved: Array<{ item: PushItem; conflict: OpenConflict; target: WireRow | undefined }>;
 }
 
 export function pgRef(plan: SyncPlan, t: TablePlan): PgTableRef {
@@ -63,9 +74,16 @@ export function wireFromPgTexts(t: TablePlan, texts: ReadonlyArray<string | null
  * order, decide per row (insert / update / delete / unchanged / conflict), hold back rows whose
  * parent is missing, then write with one statement per kind, isolating rows Postgres refuses.
  */
-export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TablePlan, batch: readonly PushItem[], pullFence: PullSnapshot | undefined): Promise<PushOutcome> {
+export async function applyPushBatch(
+  client: PgClient,
+  plan: SyncPlan,
+  t: TablePlan,
+  batch: readonly PushItem[],
+  pullFence: PullSnapshot | undefined,
+  open: ReadonlyMap<string, OpenConflict> = new Map(),
+): Promise<PushOutcome> {
   let items = batch;
-  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [] };
+  const out: PushOutcome = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [], aside: [], partial: [], resolved: [] };
   if (items.length === 0) return out;
   const ref = pgRef(plan, t);
   const columns = t.columns.map((c) => ({ name: c.pg, castType: c.castType }));
@@ -104,12 +122,54 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
   const decisions = new Map<PushItem, Decision>();
   const merges = new Map<PushItem, ColumnMerge>();
   const immutableRefused = new Set<PushItem>();
+  // conflict "manual": rows set aside, and decided rows with the row both sides end with.
+  const aside = new Set<PushItem>();
+  const targets = new Map<PushItem, { conflict: OpenConflict; target: WireRow | undefined }>();
+  // Column merges that clashed: the merged columns are written now, the clashing ones wait.
+  const partials = new Map<PushItem, { m: ColumnMerge; reopen: boolean }>();
+  const mergeable = (item: PushItem, server: WireRow | undefined): server is WireRow =>
+    keepsBase(t) && !!item.base && !!item.row && !!server && !rowsEqual(t.columns, item.row, server) && (!t.deleted || server[t.deleted.pg] === null);
+  const partly = (item: PushItem, server: WireRow, m: ColumnMerge, reopen: boolean) => {
+    merges.set(item, m);
+    partials.set(item, { m, reopen });
+    decisions.set(item, { action: rowsEqual(t.columns, m.row, server) ? 'unchanged' : 'update', conflict: false });
+  };
+  const setAside = (item: PushItem, server: WireRow | undefined, columns: string[], reopen: boolean) => {
+    aside.add(item);
+    out.aside.push({ key: item.keyStr, lkey: item.lkey, display: item.display, till: item.row ?? null, cloud: server ?? null, columns, reopen });
+  };
   for (const item of items) {
     const server = existing.get(item.keyStr);
     const c = contested.get(item.keyStr);
+    const oc = open.get(item.keyStr);
+    if (oc) {
+      // An open manual conflict: set aside until decided; a decision is carried out here, unless
+      // the losing side changed the row again since (then it is open again).
+      const s = settle(t, oc, item.row, server, keepsBase(t) ? item.base : undefined);
+      if (s.kind === 'aside' && mergeable(item, server)) {
+        const m = mergeColumns(t, item.base!, item.row!, server);
+        if (m.clashing.length > 0) {
+          partly(item, server, m, s.reopen);
+          continue;
+        }
+      }
+      if (s.kind === 'aside') {
+        const clash = keepsBase(t) && item.base && item.row && server ? mergeColumns(t, item.base, item.row, server).clashing : differingColumns(t, item.row, server);
+        setAside(item, server, clash, s.reopen);
+        continue;
+      }
+      targets.set(item, { conflict: oc, target: s.target });
+      const action = s.target ? (server ? (rowsEqual(t.columns, s.target, server) ? 'unchanged' : 'update') : 'insert') : server && !item.row ? 'delete' : 'unchanged';
+      decisions.set(item, { action, conflict: false });
+      continue;
+    }
     if (item.base && item.row && server && keepsBase(t) && !rowsEqual(t.columns, item.row, server) && (!t.deleted || server[t.deleted.pg] === null)) {
       // Column merge against what both last agreed on: only columns both changed are contested.
       const m = mergeColumns(t, item.base, item.row, server);
+      if (t.conflict === 'manual' && m.clashing.length > 0) {
+        partly(item, server, m, false);
+        continue;
+      }
       merges.set(item, m);
       decisions.set(item, { action: rowsEqual(t.columns, m.row, server) ? 'unchanged' : 'update', conflict: isMerge(m), ...(m.winner ? { winner: m.winner } : {}) });
       continue;
@@ -130,15 +190,17 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
       immutableRefused.add(item);
       continue;
     }
-    decisions.set(item, decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: server ? undefined : c?.deletedAt }, c !== undefined));
+    const d = decide(t, 'push', { row: item.row, deletedAt: item.deletedAt }, { row: server, deletedAt: server ? undefined : c?.deletedAt }, c !== undefined);
+    if (d.action === 'aside') setAside(item, server, differingColumns(t, item.row, server), false);
+    else decisions.set(item, d);
   }
-  if (immutableRefused.size > 0) items = items.filter((i) => !immutableRefused.has(i));
+  if (immutableRefused.size > 0 || aside.size > 0) items = items.filter((i) => !immutableRefused.has(i) && !aside.has(i));
 
   const writes = items.filter((i) => {
     const a = decisions.get(i)!.action;
     return a === 'insert' || a === 'update';
   });
-  const rowOf = (i: PushItem): WireRow => merges.get(i)?.row ?? i.row!;
+  const rowOf = (i: PushItem): WireRow => targets.get(i)?.target ?? merges.get(i)?.row ?? i.row!;
   const deferred = await deferOrphans(client, plan, t, writes, rowOf);
   for (const item of items) {
     const d = decisions.get(item)!;
@@ -230,8 +292,28 @@ export async function applyPushBatch(client: PgClient, plan: SyncPlan, t: TableP
     out.done.push(item);
   }
   out.conflicts = out.conflicts.filter((c) => out.done.some((i) => i.keyStr === c.key));
+  for (const item of out.done) {
+    const r = targets.get(item);
+    if (r) out.resolved.push({ item, ...r });
+  }
+  for (const [item, { m, reopen }] of partials) {
+    const server = existing.get(item.keyStr);
+    if (!out.done.includes(item)) {
+      // Not written (deferred, refused): set aside whole, as the sides hold it.
+      out.aside.push({ key: item.keyStr, lkey: item.lkey, display: item.display, till: item.row ?? null, cloud: server ?? null, columns: m.clashing, reopen });
+      continue;
+    }
+    const split = splitClash(m.clashing, m.row, item.row!, item.base!);
+    out.aside.push({ key: item.keyStr, lkey: item.lkey, display: item.display, till: split.till, cloud: m.row, columns: m.clashing, reopen, merge: { local: item.row!, server: server!, base: item.base!, result: m.row } });
+    out.partial.push({ item, till: split.till, base: split.base, clashing: m.clashing });
+  }
+  // A manual conflict opened here is recorded once, with both versions, like any push conflict.
+  for (const a of out.aside) {
+    if (!open.has(a.key)) out.conflicts.push({ key: a.key, display: a.display, winner: 'open', local: a.merge?.local ?? a.till, server: a.merge?.server ?? a.cloud, base: a.merge?.base, result: a.merge?.result, columns: a.columns });
+  }
   if (keepsBase(t)) {
-    for (const item of out.done) {
+    // A carried-out decision leaves both sides agreeing: its base goes with the conflict (manual/finish.ts).
+    for (const item of out.done.filter((i) => !targets.has(i) && !partials.has(i))) {
       const m = merges.get(item);
       out.next.push({ lkey: item.lkey, base: item.row ?? null, result: m && item.row && !rowsEqual(t.columns, m.row, item.row) ? m.row : null });
     }

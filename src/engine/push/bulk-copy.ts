@@ -145,7 +145,7 @@ async function copyChunk(
       let rows = 0;
       const copied = await tryCopy(ctx, client, t, slices(encoder, chunk, writeBack, (n) => (rows += n)), () => rows > 0);
       let prepared: Prepared = { items: [], held: [], writeBack, gone: [] };
-      let outcome: PushOutcome = { inserted: rows, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [] };
+      let outcome: PushOutcome = { inserted: rows, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [], aside: [], partial: [], resolved: [] };
       if (!copied) {
         prepared = prepareRows(ctx.sqlite.db, ctx.plan, t, read(chunk.after, COPY_BATCH, chunk.upTo));
         outcome = await applyPushBatch(client, ctx.plan, t, prepared.items, pullFence);

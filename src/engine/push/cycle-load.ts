@@ -91,5 +91,5 @@ async function allFresh(ctx: RunContext, group: readonly TablePlan[], checkpoint
 }
 
 function noOutcome() {
-  return { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [] };
+  return { inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: [], held: [], done: [], lost: [], refused: [], next: [], aside: [], partial: [], resolved: [] };
 }

@@ -20,6 +20,8 @@ import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
 import { applyNext, newToken, stageNext, writeMergeToken } from '../merge/base.ts';
 import { recoverPushedBatch } from './recover.ts';
+import { readOpen } from '../manual/open-conflicts.ts';
+import { decidedChanges, finishPartial, finishResolved, recordAside } from '../manual/push.ts';
 
 // Deadlocks are detected after deadlock_timeout (1 s by default): allow several, backing off.
 const MAX_ATTEMPTS = 8;
@@ -41,6 +43,12 @@ export async function pushTable(ctx: RunContext, t: TablePlan, result: TableResu
   const batchSize = ctx.config.batchSize;
 
   const heldSet = await retryHeldPush(ctx, t, pullFence, undefined, result);
+  // conflict "manual": carry out what an admin decided (possync conflicts resolve).
+  const decided = ctx.dryRun ? [] : decidedChanges(db, t);
+  for (let i = 0; i < decided.length; i += batchSize) {
+    const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, decided.slice(i, i + batchSize)));
+    await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
+  }
 
   // Rows that existed before possync's triggers: one pass over the whole table, in key order.
   if (cp.scan !== 'done') await pushFullScan(ctx, t, cp, { pullFence, held: heldSet }, result);
@@ -124,7 +132,9 @@ export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepare
     const pending = linkPendingKeys(db, 'push', t.name, prepared.items.map((i) => i.lkey));
     for (const i of prepared.items) if (pending.has(i.lkey)) i.linkPending = true;
   }
-  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence)));
+  // Open manual conflicts of these rows: they stay set aside, or a decision is carried out.
+  const open = readOpen(db, t.name, prepared.items.map((i) => i.keyStr));
+  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence, open)));
   if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
   tally(result, prepared, outcome);
   ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
@@ -165,10 +175,12 @@ export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: P
  */
 export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, gcSeq: number | undefined): void {
   const db = ctx.sqlite.db;
-  if (prepared.writeBack.length === 0 && prepared.held.length === 0 && outcome.held.length === 0 && gcSeq === undefined && !outcome.token) return;
+  if (prepared.writeBack.length === 0 && prepared.held.length === 0 && outcome.held.length === 0 && gcSeq === undefined && !outcome.token && outcome.aside.length === 0) return;
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       writeBack(ctx, t, prepared);
+      // Before the trim of the change log: a set-aside row must never be only in the log.
+      recordAside(db, t, outcome.aside);
       if (outcome.token) stageNext(db, t, outcome.token, outcome.next);
       recordHeld(db, [...prepared.held, ...outcome.held], ctx.startedAt);
       if (gcSeq !== undefined) db.prepare(`INSERT OR REPLACE INTO _possync_inflight (tbl, seq) VALUES (?, ?)`).run(t.sqliteName, gcSeq);
@@ -179,7 +191,7 @@ export function beforeCommit(ctx: RunContext, t: TablePlan, prepared: Prepared, 
 /** After the Postgres commit: trim the change log, release rows that went through, and write back the winning server version of rows that lost a conflict. */
 export function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, outcome: PushOutcome, options: BatchOptions): void {
   const db = ctx.sqlite.db;
-  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0 && outcome.refused.length === 0 && !outcome.token) return;
+  if (options.gcSeq === undefined && options.held.size === 0 && outcome.lost.length === 0 && outcome.refused.length === 0 && !outcome.token && outcome.resolved.length === 0 && outcome.partial.length === 0) return;
   ctx.sqlite.immediate(() =>
     withCaptureSuppressed(db, () => {
       if (options.gcSeq !== undefined) {
@@ -190,6 +202,8 @@ export function finishBatch(ctx: RunContext, t: TablePlan, prepared: Prepared, o
       writeLostLocally(ctx, t, outcome, options.gcSeq);
       // After the trim and the releases: what is still pending locally now is newer than the batch.
       if (outcome.token) applyNext(db, ctx.plan, t, outcome.token);
+      finishPartial(db, ctx.plan, t, outcome.partial, options.gcSeq);
+      finishResolved(db, ctx.plan, t, outcome.resolved);
     }),
   );
 }

@@ -1,6 +1,7 @@
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { checkpointKey, readPullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import { listHeld, type HeldListing } from '../held.ts';
+import { countOpen } from '../manual/open-conflicts.ts';
 import { hasTable, lastSuccess, recentRuns, type LoggedRun } from './run-log.ts';
 
 export const ERROR_RATE_WINDOW = 20;
@@ -27,6 +28,8 @@ export interface LocalStatus {
   held: HeldListing[];
   /** Conflicts recorded on this terminal (pull). */
   conflicts: number;
+  /** Open conflicts (conflict "manual") waiting for an admin, per table. */
+  openConflicts: Map<string, number>;
   pullCheckpoint(table: string): PullCheckpoint | undefined;
   pullCheckpointAt(table: string): string | undefined;
 }
@@ -45,6 +48,7 @@ export function readLocalStatus(db: SqliteDb, terminalId: string): LocalStatus {
     health: { runs: runs.length, success: count('success'), partial: count('partial'), failed: count('failed'), errorRate: runs.length === 0 ? 0 : count('failed') / runs.length },
     pendingChanges: new Map(pendingRows.map((r) => [r.tbl, r.n])),
     held: hasTable(db, '_possync_held') ? listHeld(db) : [],
+    openConflicts: countOpen(db),
     conflicts: hasTable(db, '_possync_conflicts') ? (db.prepare(`SELECT count(*) AS n FROM _possync_conflicts`).get() as { n: number }).n : 0,
     pullCheckpoint: (table) => (settings ? readPullCheckpoint(db, terminalId, table) : undefined),
     pullCheckpointAt: (table) => (settings ? checkpointTime(db, terminalId, table) : undefined),

@@ -38,6 +38,8 @@ export interface TableStatus {
   fenceLag: FenceLag | null;
   deferred: number;
   rejected: number;
+  /** Open conflicts (conflict "manual") waiting for an admin: `possync conflicts`. */
+  openConflicts: number;
   pushCheckpoint: { text: string; updatedAt: string | null } | null;
   pullCheckpoint: { text: string; updatedAt: string | null };
 }
@@ -68,7 +70,8 @@ export interface StatusReport {
   lastSuccess: { push: RunRef | null; pull: RunRef | null };
   lastRun: RunRef | null;
   recentRuns: RunHealth;
-  conflicts: { terminal: number; cloud: number | null };
+  /** Recorded conflicts on each side, and the open ones (conflict "manual") waiting for an admin. */
+  conflicts: { terminal: number; cloud: number | null; open: number };
   tables: TableStatus[];
   held: HeldListing[];
 }
@@ -116,6 +119,7 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
           fenceLag: unpulled?.lag ?? null,
           deferred: held.filter((h) => h.kind === 'deferred').length,
           rejected: held.filter((h) => h.kind === 'rejected').length,
+          openConflicts: local.openConflicts.get(t.name) ?? 0,
           pushCheckpoint: cloud ? { text: describePush(push?.checkpoint), updatedAt: push?.updatedAt ?? null } : null,
           pullCheckpoint: { text: describePull(pullCp), updatedAt: local.pullCheckpointAt(t.name) ?? null },
         });
@@ -128,7 +132,7 @@ export async function buildStatus(config: ResolvedConfig): Promise<StatusReport>
         lastSuccess: { push: ref(local.lastPush), pull: ref(local.lastPull) },
         lastRun: ref(local.lastRun),
         recentRuns: local.health,
-        conflicts: { terminal: local.conflicts, cloud: cloud ? cloud.conflicts : null },
+        conflicts: { terminal: local.conflicts, cloud: cloud ? cloud.conflicts : null, open: [...local.openConflicts.values()].reduce((a, b) => a + b, 0) },
         tables,
         held: local.held,
       };
