@@ -21,7 +21,7 @@ describe('randomized convergence soak', () => {
     const started = Date.now();
     let done = 0;
     let kills = 0;
-    const seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0, manualDecisions: 0 };
+    const seen: Record<string, number> = {};
     const queue = [...seeds];
     const worker = async () => {
       const server = await ownPostgres();
@@ -30,7 +30,7 @@ describe('randomized convergence soak', () => {
           const report = await runWorkload({ seed, steps, killRate, adminUrl: server.adminUrl });
           done++;
           kills += report.kills;
-          for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += report.seen[k];
+          for (const [k, n] of Object.entries(report.seen)) seen[k] = (seen[k] ?? 0) + n;
           if (report.problems.length > 0) {
             failed.push(report);
             console.log(explain(report, `SOAK_SEED=${seed} npm run test:soak`));

@@ -7,6 +7,8 @@ import { COLUMNS, diffLive, livePg, liveSqlite, Model, SOFT, type Values } from 
 import { rng, type Rng } from './prng.ts';
 import { STOCK_PG, STOCK_SQLITE, STOCK_TABLE, StockModel, milli, weightText } from './stock-model.ts';
 import { ManualMemos, MEMO_PG, MEMO_SQLITE, MEMO_TABLE } from './manual-memos.ts';
+import { DOCS_PG, DOCS_SQLITE, docsTable, VersionModel } from './version-model.ts';
+import { IMMUTABLE_REASON, ImmutableModel, SALES_PG, SALES_SQLITE, SALES_TABLE, type Tamper } from './immutable-model.ts';
 
 /**
  * A seeded random workload on both sides of several terminals, interleaved with sync runs, then a
@@ -20,6 +22,12 @@ import { ManualMemos, MEMO_PG, MEMO_SQLITE, MEMO_TABLE } from './manual-memos.ts
  * - long-open Postgres transactions only insert new rows, so nothing else waits on their locks;
  * - prices (server-wins) and notes (client-wins) rows have one writer between quiescent points,
  *   except in "policy rounds", where both sides edit a row and the policy's winner is expected.
+ *
+ * The tables of issue 20's later scopes (docs: conflict "version"; sales: immutable; a third till,
+ * t3, that mostly stays offline and changes stock counters) are driven by a second random stream
+ * (`x`), one extra step after each step of the first, and t3 syncs only in that stream. So the
+ * first stream draws exactly what it drew before they existed: the ledger tables and the first
+ * two tills' stock edits of a seed are the same workload as before (kill moments and timings aside).
  */
 type Actor = 'pg' | string;
 
@@ -41,7 +49,7 @@ export interface WorkloadReport {
   syncs: number;
   kills: number;
   /** What the runs met, to see that the seeds exercise the hard cases. */
-  seen: Record<'pushConflicts' | 'pullConflicts' | 'deferred' | 'heldTransactions' | 'manualDecisions', number>;
+  seen: Seen;
 }
 
 interface Meta {
@@ -58,15 +66,37 @@ interface Held {
 }
 
 const LWW: TableName[] = ['accounts', 'entries', 'tags'];
+
+function newSeen() {
+  return {
+    pushConflicts: 0,
+    pullConflicts: 0,
+    deferred: 0,
+    heldTransactions: 0,
+    /** Merges recorded on stocks (both sides changed the row since they agreed), either side's log. */
+    stockMerges: 0,
+    /** Stock rows whose counters took deltas from at least three writers between two quiet points. */
+    stock3Writers: 0,
+    /** Conflicts recorded on docs (decided by version, or a tie by the fallback). */
+    versionConflicts: 0,
+    /** docs rows whose highest version was written twice or more: true ties. */
+    versionTies: 0,
+    /** Immutable tampers seen refused and listed. */
+    immutableRefusals: 0,
+    /** Manual conflicts (memos) the simulated admin decided. */
+    manualDecisions: 0,
+  };
+}
+export type Seen = ReturnType<typeof newSeen>;
 const POLICY: TableName[] = ['prices', 'notes'];
 
 export async function runWorkload(options: WorkloadOptions): Promise<WorkloadReport> {
   const ledger = await createLedger(`w${options.seed}`, {
     adminUrl: options.adminUrl,
     batchSize: options.batchSize ?? 1 + (options.seed % 4) * 3,
-    extraPg: STOCK_PG + MEMO_PG,
-    extraSqlite: STOCK_SQLITE + MEMO_SQLITE,
-    extraTables: [STOCK_TABLE, MEMO_TABLE],
+    extraPg: STOCK_PG + MEMO_PG + DOCS_PG + SALES_PG,
+    extraSqlite: STOCK_SQLITE + MEMO_SQLITE + DOCS_SQLITE + SALES_SQLITE,
+    extraTables: [STOCK_TABLE, MEMO_TABLE, docsTable(options.seed % 2 === 0 ? 'lww' : 'server-wins'), SALES_TABLE],
   });
   const w = new Workload(ledger, options);
   try {
@@ -98,9 +128,21 @@ class Workload {
   /** How long a subprocess run took here, after taking the lock: kills are aimed inside it. */
   lastRunMs = 400;
   kills = 0;
-  readonly seen = { pushConflicts: 0, pullConflicts: 0, deferred: 0, heldTransactions: 0, manualDecisions: 0 };
+  readonly seen = newSeen();
   private readonly r: Rng;
+  /** The second stream: docs, sales and t3 (see the top of this file). */
+  private readonly x: Rng;
+  /** The first stream's tills (t1, t2). */
   private readonly terms: Terminal[];
+  /** Every till: terms and t3, the till only the second stream uses. */
+  private readonly tills: Terminal[];
+  private readonly t3: Terminal;
+  private readonly docs: VersionModel;
+  private readonly sales = new ImmutableModel();
+  /** Per stock row, who changed a counter since the last quiet point. */
+  private readonly stockWriters = new Map<string, Set<Actor>>();
+  /** The second stream's counter for ids and values. */
+  private xn = 0;
   private readonly model = new Model();
   private readonly stocks = new StockModel();
   private readonly meta = new Map<string, Meta>();
@@ -117,6 +159,10 @@ class Workload {
     this.r = rng(options.seed);
     this.terms = Array.from({ length: options.terminals ?? 2 }, (_, i) => ledger.terminal(`t${i + 1}`));
     this.memos = new ManualMemos(this.r, { db: ledger.db, terms: this.terms, log: (l) => this.log(l), tick: () => this.tick(), sync: (t, d, why) => this.sync(t, d, why) });
+    this.x = rng((options.seed ^ 0x5eed5eed) >>> 0);
+    this.t3 = ledger.terminal(`t${this.terms.length + 1}`);
+    this.tills = [...this.terms, this.t3];
+    this.docs = new VersionModel(options.seed % 2 === 0 ? 'lww' : 'server-wins');
   }
 
   async step(i: number): Promise<void> {
@@ -130,6 +176,21 @@ class Workload {
     else if (roll < 0.75) await this.stock(this.r.pick(this.actors()));
     else if (roll < 0.82) await this.memos.step();
     else await this.edit(this.r.pick(this.actors()), this.r.pick(TABLE_NAMES), this.r.pick(['insert', 'insert', 'update', 'update', 'soft', 'hard'] as const));
+    await this.extraStep(i);
+  }
+
+  /** One step of the second stream (drawn from `x` only). */
+  private async extraStep(i: number): Promise<void> {
+    const roll = this.x.next();
+    const all = [...this.actors(), this.t3.id];
+    if (roll < 0.1) await this.docEdit(this.x.pick(all));
+    else if (roll < 0.15) await this.docRace();
+    else if (roll < 0.22) await this.saleInsert(this.x.pick(all));
+    else if (roll < 0.26) await this.saleTamper(this.x.pick(all));
+    else if (roll < 0.29) await this.saleUndo();
+    else if (roll < 0.37) await this.stock(this.t3.id, this.x);
+    else if (roll < 0.42) await this.stock('pg', this.x);
+    else if (roll < 0.47) await this.sync(this.t3, this.x.pick(['push', 'pull', 'both'] as const), `x step ${i}`, true, this.x);
   }
 
   /** Commit everything, sync until quiet, check that a further run moves nothing, compare with the model. */
@@ -137,23 +198,44 @@ class Workload {
     while (this.held.length > 0) await this.commitHeld(0);
     this.problems.push(...(await this.memos.settle()));
     this.seen.manualDecisions = this.memos.decisions;
+    while (this.sales.outstanding().length > 0) await this.saleUndo();
     await this.quiesce();
-    for (const t of this.terms) {
+    for (const t of this.tills) {
       const r = await this.sync(t, 'both', 'final check');
       if (r !== undefined && r > 0) this.problems.push(`${t.id}: a second quiescent 'both' applied ${r} rows`);
     }
-    for (const t of this.terms) {
+    for (const t of this.tills) {
       for (const d of await sidesDiff(t.config)) if (!inSync(d)) this.problems.push(`${t.id} compareSides: ${describeDiff(d)}`);
       const held = t.local.prepare(`SELECT side, tbl, key, kind, reason FROM _possync_held`).all();
       if (held.length > 0) this.problems.push(`${t.id} still holds rows: ${JSON.stringify(held.slice(0, 5))}`);
     }
     this.problems.push(...this.stocks.diff(await this.stocks.pg(this.ledger.db), 'postgres').slice(0, 5));
-    for (const t of this.terms) this.problems.push(...this.stocks.diff(this.stocks.sqlite(t.local), t.id).slice(0, 5));
+    for (const t of this.tills) this.problems.push(...this.stocks.diff(this.stocks.sqlite(t.local), t.id).slice(0, 5));
+    this.problems.push(...this.docs.diff(await this.docs.pg(this.ledger.db), 'postgres').slice(0, 5));
+    for (const t of this.tills) this.problems.push(...this.docs.diff(this.docs.sqlite(t.local), t.id).slice(0, 5));
+    this.problems.push(...this.sales.diff(await this.sales.pg(this.ledger.db), 'postgres').slice(0, 5));
+    for (const t of this.tills) this.problems.push(...this.sales.diff(this.sales.sqlite(t.local), t.id).slice(0, 5));
     for (const table of TABLE_NAMES) {
       const want = this.model.live(table);
       this.problems.push(...diffLive(table, want, await livePg(this.ledger.db, table), 'postgres').slice(0, 5));
-      for (const t of this.terms) this.problems.push(...diffLive(table, want, liveSqlite(t.local, table), t.id).slice(0, 5));
+      for (const t of this.tills) this.problems.push(...diffLive(table, want, liveSqlite(t.local, table), t.id).slice(0, 5));
     }
+    await this.countLogged();
+  }
+
+  /** The met-counters read from the conflict logs (both sides) and the models. */
+  private async countLogged(): Promise<void> {
+    const cloud = await this.ledger.db.query<{ tbl: string; n: string }>(`SELECT tbl, count(*)::text AS n FROM possync.conflicts WHERE tbl IN ('stocks', 'docs') GROUP BY tbl`);
+    const add = (tbl: string, n: number) => {
+      if (tbl === 'stocks') this.seen.stockMerges += n;
+      if (tbl === 'docs') this.seen.versionConflicts += n;
+    };
+    for (const r of cloud) add(r.tbl, Number(r.n));
+    for (const t of this.tills) {
+      for (const r of t.local.prepare(`SELECT tbl, count(*) AS n FROM _possync_conflicts WHERE tbl IN ('stocks', 'docs') GROUP BY tbl`).all() as Array<{ tbl: string; n: number }>) add(r.tbl, r.n);
+    }
+    this.seen.versionTies = this.docs.ties();
+    this.seen.immutableRefusals = this.sales.refusals();
   }
 
   async close(): Promise<void> {
@@ -184,7 +266,7 @@ class Workload {
   }
 
   private term(actor: Actor): Terminal {
-    return this.terms.find((t) => t.id === actor)!;
+    return this.tills.find((t) => t.id === actor)!;
   }
 
   private async exec(actor: Actor, sql: string, params: unknown[]): Promise<void> {
@@ -300,10 +382,13 @@ class Workload {
    * The merged table: a new stock row, a counter change (a sale or a delivery: deltas that must
    * all count, never stamped), or a label edit (stamped: the last one must win).
    */
-  private async stock(actor: Actor): Promise<void> {
+  private async stock(actor: Actor, r: Rng = this.r): Promise<void> {
+    const first = r === this.r;
     const present = (await this.ids(actor, 'stocks' as TableName, false)).filter((id) => this.stocks.rows.has(id));
-    const roll = this.r.next();
-    if (present.length === 0 || roll < 0.15) {
+    // The second stream only changes rows the first made: new rows would change what it picks.
+    if (!first && present.length === 0) return;
+    const roll = r.next();
+    if (first && (present.length === 0 || roll < 0.15)) {
       const id = uid(++this.n, 9);
       const at = this.tick();
       const row = { label: `stock ${this.n} by ${actor}`, qty: BigInt(this.r.int(100)), weight: BigInt(this.r.int(100_000)), updatedAt: at };
@@ -312,25 +397,119 @@ class Workload {
       this.log(`${actor} insert stocks:${id} ${row.label} qty ${row.qty} weight ${weightText(row.weight)}`);
       return;
     }
-    const id = this.r.pick(present);
+    const id = r.pick(present);
     const row = this.stocks.rows.get(id)!;
     if (roll < 0.75) {
-      const dq = this.r.int(11) - 7;
-      const dw = BigInt(this.r.int(20_001) - 12_000);
+      const dq = r.int(11) - 7;
+      const dw = BigInt(r.int(20_001) - 12_000);
       const cur = actor === 'pg'
         ? (await this.ledger.db.query<{ w: string }>(`SELECT weight::text AS w FROM stocks WHERE id = $1`, [id]))[0]!.w
         : (this.term(actor).local.prepare(`SELECT weight AS w FROM stocks WHERE id = ?`).get(id) as { w: string }).w;
       await this.exec(actor, `UPDATE stocks SET qty = qty + ?, weight = ? WHERE id = ?`, [dq, weightText(milli(cur) + dw), id]);
       row.qty += BigInt(dq);
       row.weight += dw;
+      let writers = this.stockWriters.get(id);
+      if (!writers) this.stockWriters.set(id, (writers = new Set()));
+      writers.add(actor);
       this.log(`${actor} stocks:${id} qty ${dq >= 0 ? '+' : ''}${dq}, weight ${weightText(dw)}`);
     } else {
       const at = this.tick();
-      row.label = `label ${++this.n} by ${actor}`;
+      row.label = `label ${first ? ++this.n : `x${++this.xn}`} by ${actor}`;
       row.updatedAt = at;
       await this.exec(actor, `UPDATE stocks SET label = ?, updated_at = ? WHERE id = ?`, [row.label, new Date(at).toISOString(), id]);
       this.log(`${actor} stocks:${id} label ${row.label}`);
     }
+  }
+
+  // --- docs: conflict "version" (second stream; model in version-model.ts) ---
+
+  /** Rows of `table` on `actor`'s side (ids as text, ordered). */
+  private async rowsOn(actor: Actor, table: 'docs' | 'sales'): Promise<string[]> {
+    return this.ids(actor, table as TableName, false);
+  }
+
+  private async versionOn(actor: Actor, id: string): Promise<number> {
+    if (actor === 'pg') return Number((await this.ledger.db.query<{ v: number }>(`SELECT version AS v FROM docs WHERE id = $1`, [id]))[0]!.v);
+    return Number((this.term(actor).local.prepare(`SELECT version AS v FROM docs WHERE id = ?`).get(id) as { v: number }).v);
+  }
+
+  /** A new doc, or an edit of one this side has: the app raises the version it sees (mostly by one, so equal versions meet). */
+  private async docEdit(actor: Actor, forced?: string): Promise<void> {
+    const present = forced ? [forced] : await this.rowsOn(actor, 'docs');
+    const at = this.tick();
+    const body = `doc ${++this.xn} by ${actor}`;
+    if (present.length === 0 || (!forced && this.x.chance(0.25))) {
+      const id = uid(this.xn, 10);
+      await this.exec(actor, `INSERT INTO docs (id, body, version, updated_at) VALUES (?, ?, ?, ?)`, [id, body, 1, new Date(at).toISOString()]);
+      this.docs.write(id, { actor, body, version: 1, updatedAt: at });
+      this.log(`${actor} insert docs:${id} v1 ${body}`);
+      return;
+    }
+    const id = this.x.pick(present);
+    const version = (await this.versionOn(actor, id)) + (this.x.chance(0.85) ? 1 : 2 + this.x.int(2));
+    await this.exec(actor, `UPDATE docs SET body = ?, version = ?, updated_at = ? WHERE id = ?`, [body, version, new Date(at).toISOString(), id]);
+    this.docs.write(id, { actor, body, version, updatedAt: at });
+    this.log(`${actor} docs:${id} v${version} ${body}`);
+  }
+
+  /** One doc edited on two sides before either syncs: both raise the version they see, often to the same number. */
+  private async docRace(): Promise<void> {
+    const all = [...this.actors(), this.t3.id];
+    const a = this.x.pick(all);
+    const b = this.x.pick(all.filter((y) => y !== a));
+    const onB = new Set(await this.rowsOn(b, 'docs'));
+    const both = (await this.rowsOn(a, 'docs')).filter((id) => onB.has(id));
+    if (both.length === 0) return;
+    const id = this.x.pick(both);
+    this.log(`version race on docs:${id} between ${a} and ${b}`);
+    await this.docEdit(a, id);
+    await this.docEdit(b, id);
+    if ((a === this.t3.id || b === this.t3.id) && this.x.chance(0.6)) await this.sync(this.t3, this.x.pick(['push', 'pull', 'both'] as const), 'after version race', true, this.x);
+  }
+
+  // --- sales: immutable (second stream; model in immutable-model.ts) ---
+
+  private async saleInsert(actor: Actor): Promise<void> {
+    const id = uid(++this.xn, 11);
+    const sale = { total: ((this.x.int(100_000) + 1) / 100).toFixed(2), note: this.x.chance(0.5) ? null : `sale ${this.xn} by ${actor}`, updatedAt: new Date(this.tick()).toISOString() };
+    await this.exec(actor, `INSERT INTO sales (id, total, note, updated_at) VALUES (?, ?, ?, ?)`, [id, sale.total, sale.note, sale.updatedAt]);
+    this.sales.rows.set(id, sale);
+    this.log(`${actor} insert sales:${id} ${JSON.stringify(sale)}`);
+  }
+
+  /** An app updates or deletes a sale that every side has (so every side it reaches must refuse it). */
+  private async saleTamper(actor: Actor): Promise<void> {
+    const everywhere = new Set(await this.rowsOn('pg', 'sales'));
+    for (const t of this.tills) {
+      const on = new Set(await this.rowsOn(t.id, 'sales'));
+      for (const id of everywhere) if (!on.has(id)) everywhere.delete(id);
+    }
+    const candidates = [...everywhere].filter((id) => this.sales.rows.has(id) && !this.sales.tampers.has(id));
+    if (candidates.length === 0) return;
+    const id = this.x.pick(candidates);
+    const kind = this.x.pick(['update', 'update', 'delete'] as const);
+    if (kind === 'update') {
+      await this.exec(actor, `UPDATE sales SET total = ?, note = ?, updated_at = ? WHERE id = ?`, ['0.01', `refunded by ${actor}`, new Date(this.tick()).toISOString(), id]);
+    } else {
+      this.tick();
+      await this.exec(actor, `DELETE FROM sales WHERE id = ?`, [id]);
+      this.last = Math.max(this.last, Date.now());
+      this.tick();
+    }
+    this.sales.tampers.set(id, { id, actor, kind, undone: false, listed: false });
+    this.log(`${actor} tampers with immutable sales:${id} (${kind})`);
+  }
+
+  /** The admin undoes a tamper: the original sale is written back on the side that changed it. */
+  private async saleUndo(): Promise<void> {
+    const open = this.sales.outstanding();
+    if (open.length === 0) return;
+    const tamper = this.x.pick(open);
+    const sale = this.sales.rows.get(tamper.id)!;
+    if (tamper.kind === 'update') await this.exec(tamper.actor, `UPDATE sales SET total = ?, note = ?, updated_at = ? WHERE id = ?`, [sale.total, sale.note, sale.updatedAt, tamper.id]);
+    else await this.exec(tamper.actor, `INSERT INTO sales (id, total, note, updated_at) VALUES (?, ?, ?, ?)`, [tamper.id, sale.total, sale.note, sale.updatedAt]);
+    tamper.undone = true;
+    this.log(`${tamper.actor} undoes its ${tamper.kind} of sales:${tamper.id}`);
   }
 
   /** The same row edited on two sides before they sync: LWW tables only (the later edit must win). */
@@ -401,12 +580,12 @@ class Workload {
   }
 
   /** Returns the rows applied, or undefined for a subprocess run (which may be SIGKILLed, if `mayKill`). */
-  private async sync(t: Terminal, direction: Direction, why: string, mayKill = false): Promise<number | undefined> {
+  private async sync(t: Terminal, direction: Direction, why: string, mayKill = false, stream: Rng = this.r): Promise<number | undefined> {
     this.syncs++;
-    if (mayKill && this.options.killRate && this.r.chance(this.options.killRate)) {
+    if (mayKill && this.options.killRate && stream.chance(this.options.killRate)) {
       // Aimed inside the time a run takes here: a fixed 0-400 ms window let most kills land after
       // the fast bundled runs had ended (a 60-seed soak once counted none).
-      const after = this.r.int(Math.max(20, this.lastRunMs));
+      const after = stream.int(Math.max(20, this.lastRunMs));
       const run = await runAndKill(t.configPath, t.sqlitePath, after, direction);
       this.log(`${why}: ${t.id} ${direction} as a subprocess, ${run.killed ? `SIGKILLed after ${after}ms` : `exit ${run.code}`}`);
       if (run.killed) this.kills++;
@@ -414,6 +593,9 @@ class Workload {
       else if (run.code !== 0 && run.code !== 1) this.problems.push(`${why}: subprocess exit ${run.code}: ${run.stderr.slice(0, 500)}`);
       return undefined;
     }
+    // Tampers made before this run, and whether a transaction held open could hide the cloud's from its pull.
+    const tampers = this.sales.outstanding();
+    const quiet = this.held.length === 0;
     const r = await t.sync(direction);
     this.installed = true;
     for (const x of r.tables) {
@@ -424,13 +606,43 @@ class Workload {
     const moved = r.tables.filter((x) => x.inserted + x.updated + x.deleted + x.conflicts + x.deferred + x.rejected > 0);
     this.log(`${why}: ${t.id} ${direction}: ${moved.map((x) => `${x.step} ${x.table} +${x.inserted} ~${x.updated} -${x.deleted} !${x.conflicts} ?${x.deferred} x${x.rejected}`).join(', ') || 'nothing'}`);
     if (r.error || bad.length > 0) this.problems.push(`${why}: ${t.id} ${direction} failed: ${r.error ?? bad.map((x) => `${x.step} ${x.table}: ${x.error}`).join('; ')}`);
-    if (r.tables.some((x) => x.rejected > 0)) this.problems.push(`${why}: ${t.id} ${direction} rejected rows: ${r.tables.flatMap((x) => x.reasons).join('; ')}`);
+    const rejected = r.tables.filter((x) => x.rejected > 0 && x.table !== 'sales');
+    if (rejected.length > 0) this.problems.push(`${why}: ${t.id} ${direction} rejected rows: ${rejected.flatMap((x) => x.reasons).join('; ')}`);
+    this.checkRefusals(t, direction, why, quiet ? tampers : []);
     return appliedRows(r);
   }
 
+  /**
+   * After a run of `t`: every sale it holds refused is a tamper that side must refuse (its own, on
+   * push; the cloud's, on pull), with the immutable reason; and every tamper in `due` that the
+   * run's directions reach is listed (the run met it: nothing else may have happened to it).
+   */
+  private checkRefusals(t: Terminal, direction: Direction, why: string, due: readonly Tamper[]): void {
+    const held = t.local.prepare(`SELECT side, kind, reason, display FROM _possync_held WHERE tbl = 'sales'`).all() as Array<{ side: string; kind: string; reason: string; display: string }>;
+    const listed = new Set<string>();
+    for (const h of held) {
+      const id = h.display.replace(/^sales:/, '');
+      const tamper = this.sales.tampers.get(id);
+      const ours = tamper && (h.side === 'push' ? tamper.actor === t.id : tamper.actor === 'pg');
+      if (!ours || h.kind !== 'rejected' || !IMMUTABLE_REASON.test(h.reason)) {
+        this.problems.push(`${why}: ${t.id} holds ${h.side} ${h.display} (${h.kind}: ${h.reason}) but no tamper there explains it (${JSON.stringify(tamper)})`);
+        continue;
+      }
+      listed.add(`${h.side} ${id}`);
+      tamper.listed = true;
+    }
+    for (const tamper of due) {
+      const side = tamper.actor === t.id ? 'push' : tamper.actor === 'pg' ? 'pull' : undefined;
+      if (side === undefined || (direction !== 'both' && direction !== side)) continue;
+      if (!listed.has(`${side} ${tamper.id}`)) this.problems.push(`${why}: ${t.id} ${direction} did not list ${tamper.actor}'s ${tamper.kind} of immutable sales:${tamper.id} as refused`);
+    }
+  }
+
   private async quiesce(): Promise<void> {
-    for (let round = 0; round < 2; round++) for (const t of this.terms) await this.sync(t, 'both', `quiesce ${round}`);
+    for (let round = 0; round < 2; round++) for (const t of this.tills) await this.sync(t, 'both', `quiesce ${round}`);
     for (const table of POLICY) for (const id of this.model.rows.get(table)?.keys() ?? []) delete this.metaOf(table, id).owner;
+    for (const writers of this.stockWriters.values()) if (writers.size >= 3) this.seen.stock3Writers++;
+    this.stockWriters.clear();
   }
 
   /** At a quiet point, a policy-table row edited on Postgres and on one terminal: the policy picks the winner. */

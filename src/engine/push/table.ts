@@ -1,7 +1,8 @@
 import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
 import { ROW_LOCK_TRIES } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
+import type { SqliteDb } from '../../db/sqlite/gateway.ts';
+import { selectByKeys, withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
@@ -15,7 +16,7 @@ import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
 import { adoptNaturalKeys } from './natural-key.ts';
 import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud-keys.ts';
-import { preparePush, type LocalChange, type Prepared } from './prepare.ts';
+import { localKeyString, preparePush, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
 import { applyNext, newToken, stageNext, writeMergeToken } from '../merge/base.ts';
@@ -83,16 +84,26 @@ export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: Pu
   const held = heldKeys(db, 'push', t.name).filter((h) => kind === undefined || h.kind === kind);
   const heldSet = new Set(heldKeys(db, 'push', t.name).map((h) => h.key));
   for (let i = 0; i < held.length; i += ctx.config.batchSize) {
-    const changes = held.slice(i, i + ctx.config.batchSize).map((h): LocalChange => {
+    const slice = held.slice(i, i + ctx.config.batchSize);
+    const back = ctx.sqlite.read(() => presentLocally(db, t, slice.map((h) => h.key)));
+    const changes = slice.map((h): LocalChange => {
       // A held delete carries what the change log said (the local row is gone); other details
-      // (LINK_PENDING) describe an upsert.
+      // (LINK_PENDING) describe an upsert. A delete whose row is back (the app wrote it again, or
+      // a pull did) is no longer the till's word on that row: the row is, whether or not the
+      // change log still holds its re-insert (a run killed after its COMMIT trims it unreleased).
       const d = h.detail ? (JSON.parse(h.detail) as { op?: 'D'; skey: string | null; at: string | null }) : undefined;
-      return d?.op === 'D' ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
+      return d?.op === 'D' && !back.has(h.key) ? { lkey: h.key, op: 'D', skey: d.skey, at: d.at } : { lkey: h.key, op: 'U', skey: null, at: null };
     });
     const prepared = ctx.sqlite.read(() => preparePush(db, ctx.plan, t, changes));
     await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
   }
   return heldSet;
+}
+
+/** Of these local keys, those whose row the till has. */
+function presentLocally(db: SqliteDb, t: TablePlan, lkeys: readonly string[]): Set<string> {
+  const rows = selectByKeys(db, t.sqliteName, t.localKey, t.localKey, lkeys.map(parseKey));
+  return new Set(rows.map((r) => localKeyString(t, r)));
 }
 
 /** Retries rows deferred earlier in this run while that makes progress (see settleDeferred). */
