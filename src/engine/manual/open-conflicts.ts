@@ -4,12 +4,8 @@ import type { WireRow } from '../decide.ts';
 /** What an admin decided for an open conflict (`possync conflicts resolve`). */
 export type ManualDecision = 'till' | 'cloud' | 'set';
 
-/**
- * A row both sides changed, set aside by conflict "manual" (the till's _possync_open_conflicts).
- * `till` / `cloud` are each side's version as last seen (null: that side deleted the row).
- */
-export interface OpenConflict {
-  table: string;
+/** A row both sides changed: its key and each side's version (null: that side deleted the row). */
+interface BothVersions {
   /** Shared key (JSON array of wire values). */
   key: string;
   lkey: string | null;
@@ -18,6 +14,14 @@ export interface OpenConflict {
   cloud: WireRow | null;
   /** The columns that differ (a column merge: only the clashing ones). */
   columns: string[];
+}
+
+/**
+ * A row both sides changed, set aside by conflict "manual" (the till's _possync_open_conflicts).
+ * `till` / `cloud` are each side's version as last seen.
+ */
+export interface OpenConflict extends BothVersions {
+  table: string;
   firstSeen: string;
   lastSeen: string;
   decision: ManualDecision | null;
@@ -104,13 +108,7 @@ export function countOpen(db: SqliteDb): Map<string, number> {
 }
 
 /** A row set aside now: both versions as this step saw them. */
-export interface AsideEntry {
-  key: string;
-  lkey: string | null;
-  display: string;
-  till: WireRow | null;
-  cloud: WireRow | null;
-  columns: string[];
+export interface AsideEntry extends BothVersions {
   /** A side changed the row again after an admin's decision: the decision no longer holds. */
   reopen: boolean;
   /** A column merge that clashed: what the history records (both rows as met, the base, the merged row written). */
