@@ -30,7 +30,7 @@ describe('npm run bench:terminals (smoke, 3 tills)', () => {
       expect(code, `${stdout}\n${stderr}`).toBe(0);
       expect(stdout).toMatch(/p50 ms\s+p95 ms\s+max ms/);
       // possync's own retry counts, by cause, per cycle and in the summary line.
-      expect(stdout).toMatch(/conflicts\s+retries\s+40P01\s+40001\s+errors/);
+      expect(stdout).toMatch(/conflicts\s+retries\s+40P01\s+40001\s+55P03\s+errors/);
       expect(stdout).toMatch(/retries: \d+ batches or pulls redone by possync \(\d+ after a deadlock, 40P01; \d+ after a serialization failure, 40001; \d+ after a lock wait past lockTimeoutSeconds, 55P03\)/);
       const result = JSON.parse(fs.readFileSync(out, 'utf8')) as {
         ok: boolean;

@@ -58,7 +58,7 @@ describe('possync config (subprocess)', () => {
     const table = schema.properties!.tables!.items!;
     expect(table.additionalProperties).toBe(false);
     expect(table.required).toEqual(expect.arrayContaining(['name', 'pk']));
-    expect(table.properties!.conflict!.enum).toEqual(['lww', 'server-wins', 'client-wins', 'version']);
+    expect(table.properties!.conflict!.enum).toEqual(['lww', 'server-wins', 'client-wins', 'version', 'manual']);
     expect(table.properties!.direction!.enum).toEqual(['both', 'push', 'pull']);
     // Every key the shipped example uses is described, at the top level and on every table.
     const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'possync.config.example.json'), 'utf8')) as { tables: Array<Record<string, unknown>> } & Record<string, unknown>;
