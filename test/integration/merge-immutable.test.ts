@@ -68,4 +68,30 @@ describe('immutable tables', () => {
     expect(rows.map((r) => `${r.side} ${r.display}`).sort()).toEqual([`pull sales:${uid(2)}`, `pull sales:${uid(4)}`, `push sales:${uid(1)}`, `push sales:${uid(3)}`].sort());
     for (const r of rows) expect(r.reason).toMatch(/table sales is immutable: the (till|cloud)'s (update|delete) of a synced row was refused/);
   });
+  it("a till's first push (a full scan) does not adopt the cloud's edit of a synced sale: the pull refuses it, and once the cloud undoes it nothing is left held", async () => {
+    // Soak seed 289: the till pulled the sale, the cloud then edited it, and the till's first
+    // push of the table compared every row; the stale-copy rule ("Postgres' version stands")
+    // wrote the cloud's edit into the till, so the cloud's undo was refused for ever.
+    await ledger.db.query(`INSERT INTO sales VALUES ($1, 40.00, NULL, $2)`, [uid(11), at(0)]);
+    const b = ledger.terminal('till-b');
+    expectNoTableErrors(await b.sync('pull'));
+    const tillB = () => b.local.prepare(`SELECT total, note FROM sales WHERE id = ?`).get(uid(11));
+    expect(tillB()).toEqual({ total: '40.00', note: null });
+    await ledger.db.query(`UPDATE sales SET total = 0.01, note = 'refunded', updated_at = $2 WHERE id = $1`, [uid(11), at(9000)]);
+
+    const push = await b.sync('push');
+    expectNoTableErrors(push);
+    expect(tillB()).toEqual({ total: '40.00', note: null });
+    const pull = await b.sync('pull');
+    expect(totals(pull, { table: 'sales', step: 'pull' }).rejected).toBe(1);
+    expect(tillB()).toEqual({ total: '40.00', note: null });
+
+    // The cloud undoes its edit: the sides agree again and nothing stays held.
+    await ledger.db.query(`UPDATE sales SET total = 40.00, note = NULL, updated_at = $2 WHERE id = $1`, [uid(11), at(0)]);
+    const again = await b.sync('both');
+    expectNoTableErrors(again);
+    expect(totals(again, { table: 'sales', step: 'pull' }).rejected).toBe(0);
+    expect(b.local.prepare(`SELECT count(*) AS n FROM _possync_held WHERE tbl = 'sales'`).get()).toEqual({ n: 0 });
+    expect(tillB()).toEqual({ total: '40.00', note: null });
+  });
 });

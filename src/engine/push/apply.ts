@@ -181,7 +181,10 @@ export async function applyPushBatch(
       continue;
     }
     if (item.agreed && item.row && ((server && !rowsEqual(t.columns, item.row, server)) || (!server && c?.deletedAt !== undefined))) {
-      decisions.set(item, { action: 'keep', conflict: false }); // stale, not an edit: Postgres' version stands
+      // Stale, not an edit: Postgres' version stands, and is written back to the till. Not on an
+      // immutable table: there the cloud's change of a synced row is one the pull refuses (and
+      // lists), so the till's copy is left as it is for the pull to judge.
+      decisions.set(item, { action: t.immutable ? 'unchanged' : 'keep', conflict: false });
       continue;
     }
     if (t.immutable && server && (!item.row || !rowsEqual(t.columns, item.row, server))) {
