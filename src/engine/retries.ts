@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { pgErrorCode } from '../db/postgres/errors.ts';
+import { LOCK_NOT_AVAILABLE, pgErrorCode } from '../db/postgres/errors.ts';
 
 /**
  * Work Postgres rolled back on a deadlock (40P01), a serialization failure (40001) or a lock wait
@@ -40,6 +40,6 @@ export function recordRetry(step: 'push' | 'pull', err: unknown): void {
   counts[step]++;
   const code = pgErrorCode(err);
   if (code === '40P01') counts.deadlock++;
-  else if (code === '55P03') counts.lockTimeout++;
+  else if (code === LOCK_NOT_AVAILABLE) counts.lockTimeout++;
   else counts.serialization++;
 }

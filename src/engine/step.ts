@@ -56,9 +56,9 @@ export async function runTableStep(
     if (options.rethrowRetryable && isPgRetryable(err)) throw err;
     result.status = 'error';
     result.error = redactUrl(err instanceof Error ? err.message : String(err));
-    // Rows another session kept locked through every try (push/table.ts withRetries): name the
-    // sessions. Not looked up from inside a pull's transaction (`client`): a pull locks no rows.
-    if (isPgLockTimeout(err) && options.client === undefined) {
+    // Rows another session kept locked through every try of a push batch (push/table.ts
+    // withRetries): name the sessions. A pull locks no rows.
+    if (isPgLockTimeout(err) && result.step === 'push') {
       const blocked = await rowsLockedError(ctx.pg, pgTable(ctx.plan.schema, t.name), err);
       result.error = `${blocked.message} — ${blocked.hint}`;
       result.errorCode = 'BLOCKED';

@@ -1,9 +1,7 @@
 import { PossyncError } from '../../errors.ts';
-import { isPgRetryable, pgErrorCode } from './errors.ts';
+import { isPgLockTimeout, isPgRetryable } from './errors.ts';
 import type { PgClient, PgGateway } from './gateway.ts';
 
-/** SQLSTATE lock_not_available: lock_timeout ran out. */
-const LOCK_NOT_AVAILABLE = '55P03';
 /** Tries at a lock before the run gives up on it; the pauses between them let the app's writers through. */
 const LOCK_TRIES = 3;
 /** Tries after a deadlock or serialization failure (another till installing the same table). */
@@ -31,7 +29,7 @@ export async function runDdl<T>(pg: PgGateway, relation: string, fn: (client: Pg
         return fn(client);
       });
     } catch (err) {
-      if (pgErrorCode(err) === LOCK_NOT_AVAILABLE) {
+      if (isPgLockTimeout(err)) {
         if (++lockTries >= LOCK_TRIES) throw await blockedError(pg, relation, ms, lockTries, err);
         await pause(250 * lockTries);
         continue;

@@ -29,9 +29,11 @@ export function isPgUnreachable(err: unknown): boolean {
   return UNREACHABLE_NODE_CODES.has(code) || UNREACHABLE_SQLSTATES.has(code) || code.startsWith('08');
 }
 
-/** lock_not_available: a statement waited lock_timeout for a lock another session holds. */
+/** SQLSTATE lock_not_available: a statement waited lock_timeout for a lock another session holds. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
 export function isPgLockTimeout(err: unknown): boolean {
-  return pgErrorCode(err) === '55P03';
+  return pgErrorCode(err) === LOCK_NOT_AVAILABLE;
 }
 
 /** Deadlocks and serialization failures: the batch is retried (its apply is idempotent). */

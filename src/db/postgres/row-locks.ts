@@ -1,10 +1,8 @@
 import { PossyncError } from '../../errors.ts';
 import { describeLockHolders } from './ddl-locks.ts';
-import { pgErrorCode } from './errors.ts';
+import { LOCK_NOT_AVAILABLE, pgErrorCode } from './errors.ts';
 import type { PgClient, PgGateway } from './gateway.ts';
 
-/** SQLSTATE lock_not_available. */
-const LOCK_NOT_AVAILABLE = '55P03';
 /** SQLSTATE query_canceled: here, the lock phase's statement_timeout ran out. */
 const QUERY_CANCELED = '57014';
 

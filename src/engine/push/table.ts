@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
 import { ROW_LOCK_TRIES } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
@@ -258,14 +259,14 @@ export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
         // Spread the returning tills out (a second or two, at random), so they do not all rejoin
         // the queue at the same moment.
         recordRetry('push', err);
-        await new Promise((r) => setTimeout(r, 500 * lockTries + Math.random() * 1_500));
+        await sleep(500 * lockTries + Math.random() * 1_500);
         continue;
       }
       if (!isPgRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
       // Deadlock or serialization failure: the batch rolled back whole; retry after a short,
       // jittered pause (the apply is idempotent). Counted in the run's result (RunResult.retries).
       recordRetry('push', err);
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 20 * 2 ** attempt) + Math.random() * 100));
+      await sleep(Math.min(2_000, 20 * 2 ** attempt) + Math.random() * 100);
     }
   }
 }
