@@ -264,6 +264,31 @@ describe('conflict "manual"', () => {
     await expectInSync(a.config);
   }, SLOW);
 
+  it('a full pull resync keeps a till row whose cloud row was deleted while the conflict on it is open', async () => {
+    await seed([11]);
+    await ledger.db.query(`DELETE FROM items WHERE id = $1`, [uid(11)]);
+    editTill(11, `note = 'kept through the resync'`, 2000);
+    expectNoTableErrors(await a.sync('both'));
+    expect((await openFor(11)).map((o) => o.deletedOn)).toEqual(['cloud']);
+    // The till's change is settled into the open conflict: the change log no longer holds it.
+    expect(a.local.prepare(`SELECT count(*) AS n FROM _possync_changes WHERE tbl = 'items'`).get()).toEqual({ n: 0 });
+
+    const reset = await cli(['reset-checkpoints', '--table', 'items', '--direction', 'pull', '--yes']);
+    expect(reset.code).toBe(0);
+    const resync = await a.sync('both');
+    expectNoTableErrors(resync);
+    expect(totals(resync, { table: 'items', step: 'pull' }).deleted).toBe(0);
+    expect(tillRow(11)).toMatchObject({ note: 'kept through the resync' });
+    expect((await openFor(11)).map((o) => o.deletedOn)).toEqual(['cloud']);
+
+    // The admin can still keep the till's row: the cloud gets it back.
+    expect((await cli(['conflicts', 'resolve', 'items', uid(11), '--keep', 'till'])).code).toBe(0);
+    expectNoTableErrors(await a.sync('both'));
+    expect(await cloudRow(11)).toMatchObject({ note: 'kept through the resync' });
+    expect(await openFor(11)).toHaveLength(0);
+    await expectInSync(a.config);
+  }, SLOW);
+
   it('composite keys are named as listed or by their parts; unknown tables and keys are usage errors (exit 2)', async () => {
     await ledger.db.query(`INSERT INTO lines VALUES ('o1', 2, 1)`);
     expectNoTableErrors(await a.sync('both'));

@@ -269,7 +269,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
 
 class DryRun extends Error {}
 
-/** Local keys with a change not pushed yet (in the change log, or held back on the push side). */
+/** Local keys with a change not settled yet (in the change log, held back on the push side, or an open manual conflict). */
 export function pendingLocalKeys(ctx: RunContext, t: TablePlan, lkeys: string[]): Set<string> {
   if (lkeys.length === 0 || t.direction === 'pull') return new Set();
   const db = ctx.sqlite.db;
