@@ -3,12 +3,12 @@ import { selectByKeys } from '../../db/sqlite/rows.ts';
 import { recordPullConflicts } from '../conflicts.ts';
 import { localRowsToWire, wireRowsToLocal } from '../convert.ts';
 import type { WireRow } from '../decide.ts';
-import { keyString, parseKey } from '../keys.ts';
+import { keyString } from '../keys.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import { deleteBases, writeBases } from '../merge/base.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import type { PushOutcome } from '../push/apply.ts';
-import { localColumns, localKeyString, type LocalChange } from '../push/prepare.ts';
+import { localColumns, localKeyString, presentLocally, type LocalChange } from '../push/prepare.ts';
 import { closeConflicts, readDecided, setAside, type AsideEntry } from './open-conflicts.ts';
 import { differingColumns, sameVersion } from './settle.ts';
 
@@ -18,10 +18,12 @@ import { differingColumns, sameVersion } from './settle.ts';
  * Postgres transaction (push/apply.ts), with the cloud's row locked.
  */
 export function decidedChanges(db: SqliteDb, t: TablePlan): LocalChange[] {
-  return readDecided(db, t.name).map((oc): LocalChange => {
+  const decided = readDecided(db, t.name);
+  if (decided.length === 0) return [];
+  const present = presentLocally(db, t, decided.map((oc) => oc.lkey ?? oc.key));
+  return decided.map((oc): LocalChange => {
     const lkey = oc.lkey ?? oc.key;
-    const present = selectByKeys(db, t.sqliteName, t.localKey, t.localKey, [parseKey(lkey)]).length > 0;
-    return present ? { lkey, op: 'U', skey: null, at: null } : { lkey, op: 'D', skey: oc.key, at: oc.decidedAt };
+    return present.has(lkey) ? { lkey, op: 'U', skey: null, at: null } : { lkey, op: 'D', skey: oc.key, at: oc.decidedAt };
   });
 }
 
