@@ -120,8 +120,9 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     const open = readOpen(db, t.name, batch.keys.map(keyString));
     const aside: AsideEntry[] = [];
     const agreed: ConflictEntry[] = [];
-    const deletedLkey = (ks: string) =>
-      (db.prepare(`SELECT lkey FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ? ORDER BY seq DESC LIMIT 1`).get(t.sqliteName, ks) as { lkey: string } | undefined)?.lkey ?? null;
+    // The local key of a row the till deleted (its delete is pending): prepared once per batch, asked only for such rows.
+    const lastDelete = db.prepare(`SELECT lkey FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ? ORDER BY seq DESC LIMIT 1`);
+    const deletedLkey = (ks: string) => (lastDelete.get(t.sqliteName, ks) as { lkey: string } | undefined)?.lkey ?? null;
     // Rows insert-then-link wrote earlier without their links: completing one is its insert.
     const linkPending = t.fks.length > 0 ? linkPendingKeys(db, 'pull', t.name, batch.keys.map(keyString)) : new Set<string>();
 
