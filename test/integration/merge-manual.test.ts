@@ -78,6 +78,15 @@ describe('conflict "manual"', () => {
     return { till: doc.terminal.filter((x) => x.key === key), cloud: doc.cloud.filter((x) => x.key === key) };
   };
 
+  // A line both sides changed (qty 5 on the till, 7 in the cloud), synced: one open conflict.
+  const clashLine = async (order: string, lineNo: number) => {
+    await ledger.db.query(`INSERT INTO lines VALUES ($1, $2, 1)`, [order, lineNo]);
+    expectNoTableErrors(await a.sync('both'));
+    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = ? AND line_no = ?`).run(order, lineNo);
+    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = $1 AND line_no = $2`, [order, lineNo]);
+    expectNoTableErrors(await a.sync('both'));
+  };
+
   it('sets a row both sides changed aside, lists it with both versions, and keeps syncing the rest', async () => {
     await seed([1, 2, 3, 4]);
     // Row 1: both change it (the push meets it). Row 3 only on the till, row 4 only in the cloud.
@@ -290,11 +299,7 @@ describe('conflict "manual"', () => {
   }, SLOW);
 
   it('composite keys are named as listed or by their parts; unknown tables and keys are usage errors (exit 2)', async () => {
-    await ledger.db.query(`INSERT INTO lines VALUES ('o1', 2, 1)`);
-    expectNoTableErrors(await a.sync('both'));
-    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = 'o1' AND line_no = 2`).run();
-    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = 'o1' AND line_no = 2`);
-    expectNoTableErrors(await a.sync('both'));
+    await clashLine('o1', 2);
     const open = (await listed()).open.filter((o) => o.table === 'lines');
     expect(open).toMatchObject([{ key: '(o1, 2)', columns: [{ column: 'qty', till: '5', cloud: '7' }] }]);
 
@@ -318,11 +323,7 @@ describe('conflict "manual"', () => {
   }, SLOW);
 
   it('an open conflict closes by itself once both sides hold the same row again', async () => {
-    await ledger.db.query(`INSERT INTO lines VALUES ('o2', 1, 1)`);
-    expectNoTableErrors(await a.sync('both'));
-    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = 'o2' AND line_no = 1`).run();
-    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = 'o2' AND line_no = 1`);
-    expectNoTableErrors(await a.sync('both'));
+    await clashLine('o2', 1);
     expect((await listed()).open.filter((o) => o.key === '(o2, 1)')).toHaveLength(1);
     // The back office makes the cloud's row match the till's.
     await ledger.db.query(`UPDATE lines SET qty = 5 WHERE order_id = 'o2' AND line_no = 1`);
