@@ -322,6 +322,26 @@ describe('conflict "manual"', () => {
     expect((await listed()).count).toBe(0);
   }, SLOW);
 
+  it('resolve while another program holds the till in a write transaction: one line, exit 1 (locked), nothing decided', async () => {
+    await clashLine('o3', 1);
+    a.local.exec('BEGIN IMMEDIATE'); // the POS app, mid-sale
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli(['conflicts', 'resolve', 'lines', 'o3', '1', '--keep', 'till']);
+    } finally {
+      a.local.exec('ROLLBACK');
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('stayed locked by another program');
+    expect(r.stdout).toBe('');
+    expect((await listed()).open.find((o) => o.table === 'lines' && o.key === '(o3, 1)')?.decision).toBeNull();
+    // Once the app lets go, the same command decides it.
+    expect((await cli(['conflicts', 'resolve', 'lines', 'o3', '1', '--keep', 'cloud'])).code).toBe(0);
+    expectNoTableErrors(await a.sync('both'));
+    expect(a.local.prepare(`SELECT qty FROM lines WHERE order_id = 'o3' AND line_no = 1`).get()).toEqual({ qty: 7 });
+  }, SLOW);
+
   it('an open conflict closes by itself once both sides hold the same row again', async () => {
     await clashLine('o2', 1);
     expect((await listed()).open.filter((o) => o.key === '(o2, 1)')).toHaveLength(1);

@@ -3,7 +3,6 @@ import type { ChalkInstance } from 'chalk';
 import { readConflicts, type ConflictRecord, type ConflictsReport } from '../../engine/status/conflicts-report.ts';
 import { EXIT, PossyncError } from '../../errors.ts';
 import { SqliteGateway } from '../../db/sqlite/gateway.ts';
-import { installSqliteBookkeeping } from '../../db/sqlite/possync-schema.ts';
 import { readOpenConflicts, type OpenConflictListing, type OpenConflictsReport } from '../../engine/manual/report.ts';
 import { resolveOpenConflict } from '../../engine/manual/resolve.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
@@ -106,9 +105,9 @@ Exit codes: 0 decided, 2 usage or config error (an unknown table, no open confli
       // Options shared with `conflicts` (--config …, --json) are parsed by it wherever they stand.
       const all = cmd.optsWithGlobals<ConfigFlags & ResolveFlags>();
       const config = configFromFlags(all);
+      // No bookkeeping install: a till without _possync_open_conflicts has no open conflict to decide.
       const sqlite = SqliteGateway.open(config.sqlitePath);
       try {
-        installSqliteBookkeeping(sqlite.db);
         const decided = resolveOpenConflict(sqlite, config, { table, keyParts: key, keep: flags.keep, set: flags.set, setNull: flags.null });
         if (all.json) printJson(decided);
         else process.stdout.write(`${describeDecision(decided)}\n`);
