@@ -342,6 +342,22 @@ describe('conflict "manual"', () => {
     expect(a.local.prepare(`SELECT qty FROM lines WHERE order_id = 'o3' AND line_no = 1`).get()).toEqual({ qty: 7 });
   }, SLOW);
 
+  it('conflicts and conflicts resolve work with the cloud unreachable: they read and write only the till', async () => {
+    await clashLine('o4', 1);
+    const offline = ['--database-url', 'postgresql://possync:pw@127.0.0.1:1/nope'];
+    const list = await cli(['conflicts', '--json', ...offline]);
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(1);
+    expect((JSON.parse(list.stdout) as Listed).open.filter((o) => o.key === '(o4, 1)')).toMatchObject([{ table: 'lines', columns: [{ column: 'qty', till: '5', cloud: '7' }] }]);
+    const decided = await cli(['conflicts', 'resolve', 'lines', 'o4', '1', '--keep', 'till', ...offline]);
+    expect(decided.stderr).toBe('');
+    expect(decided.code).toBe(0);
+    // The cloud back, the next run carries it out.
+    expectNoTableErrors(await a.sync('both'));
+    expect((await ledger.db.query<{ qty: number }>(`SELECT qty FROM lines WHERE order_id = 'o4' AND line_no = 1`))[0]).toEqual({ qty: 5 });
+    expect((await listed()).open.filter((o) => o.key === '(o4, 1)')).toHaveLength(0);
+  }, SLOW);
+
   it('an open conflict closes by itself once both sides hold the same row again', async () => {
     await clashLine('o2', 1);
     expect((await listed()).open.filter((o) => o.key === '(o2, 1)')).toHaveLength(1);
