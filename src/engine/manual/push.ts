@@ -1,6 +1,6 @@
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { selectByKeys } from '../../db/sqlite/rows.ts';
-import { recordPullConflicts } from '../conflicts.ts';
+import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
 import { localRowsToWire, wireRowsToLocal } from '../convert.ts';
 import type { WireRow } from '../decide.ts';
 import { keyString } from '../keys.ts';
@@ -73,6 +73,8 @@ export function finishResolved(db: SqliteDb, plan: SyncPlan, t: TablePlan, resol
   const cols = localColumns(t);
   const reopen: AsideEntry[] = [];
   const closed: string[] = [];
+  const settled: string[] = [];
+  const records: ConflictEntry[] = [];
   const dropChanges = db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND (lkey = ? OR (op = 'D' AND skey = ?))`);
   const dropHeld = db.prepare(`DELETE FROM _possync_held WHERE side = 'push' AND tbl = ? AND key = ?`);
   for (const r of resolved) {
@@ -96,11 +98,14 @@ export function finishResolved(db: SqliteDb, plan: SyncPlan, t: TablePlan, resol
     }
     dropChanges.run(t.sqliteName, lkey, keyString(r.item.key));
     dropHeld.run(t.name, lkey);
-    deleteBases(db, t, [lkey]);
+    settled.push(lkey);
     closed.push(r.item.keyStr);
     const c = r.conflict;
-    recordPullConflicts(db, t, [{ key: c.key, winner: c.decision ?? 'agreed', local: c.till, server: c.cloud, result: r.target, columns: c.columns }], 'resolve');
+    records.push({ key: c.key, winner: c.decision ?? 'agreed', local: c.till, server: c.cloud, result: r.target, columns: c.columns });
   }
+  // Once for the batch: the bases go, the conflicts close, the history records each decision.
+  deleteBases(db, t, settled);
   closeConflicts(db, t.name, closed);
+  recordPullConflicts(db, t, records, 'resolve');
   setAside(db, t.name, reopen, new Date().toISOString());
 }
