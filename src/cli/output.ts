@@ -62,6 +62,15 @@ export function table(rows: string[][], align: Array<'l' | 'r'>): string[] {
   );
 }
 
+/** An age a person reads at a glance: `42 s`, `12 min`, `5 h`, `3 days`. */
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}
+
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }

@@ -78,6 +78,15 @@ describe('conflict "manual"', () => {
     return { till: doc.terminal.filter((x) => x.key === key), cloud: doc.cloud.filter((x) => x.key === key) };
   };
 
+  // A line both sides changed (qty 5 on the till, 7 in the cloud), synced: one open conflict.
+  const clashLine = async (order: string, lineNo: number) => {
+    await ledger.db.query(`INSERT INTO lines VALUES ($1, $2, 1)`, [order, lineNo]);
+    expectNoTableErrors(await a.sync('both'));
+    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = ? AND line_no = ?`).run(order, lineNo);
+    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = $1 AND line_no = $2`, [order, lineNo]);
+    expectNoTableErrors(await a.sync('both'));
+  };
+
   it('sets a row both sides changed aside, lists it with both versions, and keeps syncing the rest', async () => {
     await seed([1, 2, 3, 4]);
     // Row 1: both change it (the push meets it). Row 3 only on the till, row 4 only in the cloud.
@@ -264,12 +273,33 @@ describe('conflict "manual"', () => {
     await expectInSync(a.config);
   }, SLOW);
 
+  it('a full pull resync keeps a till row whose cloud row was deleted while the conflict on it is open', async () => {
+    await seed([11]);
+    await ledger.db.query(`DELETE FROM items WHERE id = $1`, [uid(11)]);
+    editTill(11, `note = 'kept through the resync'`, 2000);
+    expectNoTableErrors(await a.sync('both'));
+    expect((await openFor(11)).map((o) => o.deletedOn)).toEqual(['cloud']);
+    // The till's change is settled into the open conflict: the change log no longer holds it.
+    expect(a.local.prepare(`SELECT count(*) AS n FROM _possync_changes WHERE tbl = 'items'`).get()).toEqual({ n: 0 });
+
+    const reset = await cli(['reset-checkpoints', '--table', 'items', '--direction', 'pull', '--yes']);
+    expect(reset.code).toBe(0);
+    const resync = await a.sync('both');
+    expectNoTableErrors(resync);
+    expect(totals(resync, { table: 'items', step: 'pull' }).deleted).toBe(0);
+    expect(tillRow(11)).toMatchObject({ note: 'kept through the resync' });
+    expect((await openFor(11)).map((o) => o.deletedOn)).toEqual(['cloud']);
+
+    // The admin can still keep the till's row: the cloud gets it back.
+    expect((await cli(['conflicts', 'resolve', 'items', uid(11), '--keep', 'till'])).code).toBe(0);
+    expectNoTableErrors(await a.sync('both'));
+    expect(await cloudRow(11)).toMatchObject({ note: 'kept through the resync' });
+    expect(await openFor(11)).toHaveLength(0);
+    await expectInSync(a.config);
+  }, SLOW);
+
   it('composite keys are named as listed or by their parts; unknown tables and keys are usage errors (exit 2)', async () => {
-    await ledger.db.query(`INSERT INTO lines VALUES ('o1', 2, 1)`);
-    expectNoTableErrors(await a.sync('both'));
-    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = 'o1' AND line_no = 2`).run();
-    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = 'o1' AND line_no = 2`);
-    expectNoTableErrors(await a.sync('both'));
+    await clashLine('o1', 2);
     const open = (await listed()).open.filter((o) => o.table === 'lines');
     expect(open).toMatchObject([{ key: '(o1, 2)', columns: [{ column: 'qty', till: '5', cloud: '7' }] }]);
 
@@ -292,12 +322,44 @@ describe('conflict "manual"', () => {
     expect((await listed()).count).toBe(0);
   }, SLOW);
 
+  it('resolve while another program holds the till in a write transaction: one line, exit 1 (locked), nothing decided', async () => {
+    await clashLine('o3', 1);
+    a.local.exec('BEGIN IMMEDIATE'); // the POS app, mid-sale
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli(['conflicts', 'resolve', 'lines', 'o3', '1', '--keep', 'till']);
+    } finally {
+      a.local.exec('ROLLBACK');
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('stayed locked by another program');
+    expect(r.stdout).toBe('');
+    expect((await listed()).open.find((o) => o.table === 'lines' && o.key === '(o3, 1)')?.decision).toBeNull();
+    // Once the app lets go, the same command decides it.
+    expect((await cli(['conflicts', 'resolve', 'lines', 'o3', '1', '--keep', 'cloud'])).code).toBe(0);
+    expectNoTableErrors(await a.sync('both'));
+    expect(a.local.prepare(`SELECT qty FROM lines WHERE order_id = 'o3' AND line_no = 1`).get()).toEqual({ qty: 7 });
+  }, SLOW);
+
+  it('conflicts and conflicts resolve work with the cloud unreachable: they read and write only the till', async () => {
+    await clashLine('o4', 1);
+    const offline = ['--database-url', 'postgresql://possync:pw@127.0.0.1:1/nope'];
+    const list = await cli(['conflicts', '--json', ...offline]);
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(1);
+    expect((JSON.parse(list.stdout) as Listed).open.filter((o) => o.key === '(o4, 1)')).toMatchObject([{ table: 'lines', columns: [{ column: 'qty', till: '5', cloud: '7' }] }]);
+    const decided = await cli(['conflicts', 'resolve', 'lines', 'o4', '1', '--keep', 'till', ...offline]);
+    expect(decided.stderr).toBe('');
+    expect(decided.code).toBe(0);
+    // The cloud back, the next run carries it out.
+    expectNoTableErrors(await a.sync('both'));
+    expect((await ledger.db.query<{ qty: number }>(`SELECT qty FROM lines WHERE order_id = 'o4' AND line_no = 1`))[0]).toEqual({ qty: 5 });
+    expect((await listed()).open.filter((o) => o.key === '(o4, 1)')).toHaveLength(0);
+  }, SLOW);
+
   it('an open conflict closes by itself once both sides hold the same row again', async () => {
-    await ledger.db.query(`INSERT INTO lines VALUES ('o2', 1, 1)`);
-    expectNoTableErrors(await a.sync('both'));
-    a.local.prepare(`UPDATE lines SET qty = 5 WHERE order_id = 'o2' AND line_no = 1`).run();
-    await ledger.db.query(`UPDATE lines SET qty = 7 WHERE order_id = 'o2' AND line_no = 1`);
-    expectNoTableErrors(await a.sync('both'));
+    await clashLine('o2', 1);
     expect((await listed()).open.filter((o) => o.key === '(o2, 1)')).toHaveLength(1);
     // The back office makes the cloud's row match the till's.
     await ledger.db.query(`UPDATE lines SET qty = 5 WHERE order_id = 'o2' AND line_no = 1`);

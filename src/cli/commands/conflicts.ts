@@ -3,11 +3,10 @@ import type { ChalkInstance } from 'chalk';
 import { readConflicts, type ConflictRecord, type ConflictsReport } from '../../engine/status/conflicts-report.ts';
 import { EXIT, PossyncError } from '../../errors.ts';
 import { SqliteGateway } from '../../db/sqlite/gateway.ts';
-import { installSqliteBookkeeping } from '../../db/sqlite/possync-schema.ts';
 import { readOpenConflicts, type OpenConflictListing, type OpenConflictsReport } from '../../engine/manual/report.ts';
 import { resolveOpenConflict } from '../../engine/manual/resolve.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
-import { colors, printJson } from '../output.ts';
+import { colors, formatAge, printJson } from '../output.ts';
 
 interface ResolveFlags {
   keep?: string;
@@ -106,9 +105,9 @@ Exit codes: 0 decided, 2 usage or config error (an unknown table, no open confli
       // Options shared with `conflicts` (--config …, --json) are parsed by it wherever they stand.
       const all = cmd.optsWithGlobals<ConfigFlags & ResolveFlags>();
       const config = configFromFlags(all);
+      // No bookkeeping install: a till without _possync_open_conflicts has no open conflict to decide.
       const sqlite = SqliteGateway.open(config.sqlitePath);
       try {
-        installSqliteBookkeeping(sqlite.db);
         const decided = resolveOpenConflict(sqlite, config, { table, keyParts: key, keep: flags.keep, set: flags.set, setNull: flags.null });
         if (all.json) printJson(decided);
         else process.stdout.write(`${describeDecision(decided)}\n`);
@@ -125,19 +124,12 @@ function describeDecision(o: OpenConflictListing): string {
   return `decided ${o.table} ${o.key}: ${what} on the next run`;
 }
 
-function ago(seconds: number): string {
-  if (seconds < 90) return `${seconds} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86400)} d`;
-}
-
 function renderOpen(report: OpenConflictsReport, c: ChalkInstance): string {
   if (report.count === 0) return `${c.green('✓')} no open conflicts`;
   const lines: string[] = [];
   for (const o of report.open) {
     const state = o.decision ? c.cyan(`decided: ${o.decision.keep === 'set' ? 'set' : `keep ${o.decision.keep}`}, carried out by the next run`) : c.yellow('open');
-    lines.push(`${c.bold(`${o.table} ${o.key}`)}  ${state}  for ${ago(o.ageSeconds)} (since ${o.firstSeen})`);
+    lines.push(`${c.bold(`${o.table} ${o.key}`)}  ${state}  for ${formatAge(o.ageSeconds)} (since ${o.firstSeen})`);
     if (o.deletedOn) lines.push(`  ${o.deletedOn === 'till' ? 'deleted on the till, changed in the cloud' : 'deleted in the cloud, changed on the till'}`);
     const width = Math.max(6, ...o.columns.map((x) => x.column.length));
     for (const col of o.columns) lines.push(`  ${col.column.padEnd(width)}  till ${JSON.stringify(col.till)}  cloud ${JSON.stringify(col.cloud)}`);

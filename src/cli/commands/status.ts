@@ -6,7 +6,7 @@ import { FENCE_HOLD_WARN_SECONDS, type FenceStatus } from '../../engine/status/f
 import type { PgTlsStatus } from '../../db/postgres/tls/in-use.ts';
 import { STEP_ARROW } from '../arrows.ts';
 import { configFromFlags, withConfigOptions, type ConfigFlags } from '../config-options.ts';
-import { colors, printJson, table } from '../output.ts';
+import { colors, formatAge, printJson, table } from '../output.ts';
 import { pullServerNote } from '../../engine/result.ts';
 
 interface StatusFlags extends ConfigFlags {
@@ -140,9 +140,5 @@ function when(run: RunRef | null): string {
 }
 
 function ago(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 90) return `${s} s ago`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
-  if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} days ago`;
+  return `${formatAge((Date.now() - Date.parse(iso)) / 1000)} ago`;
 }

@@ -121,9 +121,9 @@ export interface AsideEntry extends BothVersions {
  * the keys that were not open before (new conflicts, to be recorded in the history once).
  */
 export function setAside(db: SqliteDb, table: string, entries: readonly AsideEntry[], at: string): Set<string> {
-  const opened = new Set<string>();
-  if (entries.length === 0) return opened;
-  const exists = db.prepare(`SELECT 1 FROM _possync_open_conflicts WHERE tbl = ? AND key = ?`);
+  if (entries.length === 0) return new Set();
+  const known = new Set(openKeys(db, table, entries.map((e) => e.key)));
+  const opened = new Set(entries.map((e) => e.key).filter((k) => !known.has(k)));
   const upsert = db.prepare(
     `INSERT INTO _possync_open_conflicts (tbl, key, lkey, display, till_row, cloud_row, columns, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tbl, key) DO UPDATE SET lkey = coalesce(excluded.lkey, lkey), display = excluded.display, till_row = excluded.till_row, cloud_row = excluded.cloud_row,
@@ -131,7 +131,6 @@ export function setAside(db: SqliteDb, table: string, entries: readonly AsideEnt
        decision = CASE WHEN ? THEN NULL ELSE decision END, set_values = CASE WHEN ? THEN NULL ELSE set_values END, decided_at = CASE WHEN ? THEN NULL ELSE decided_at END`,
   );
   for (const e of entries) {
-    if (exists.get(table, e.key) === undefined) opened.add(e.key);
     const r = e.reopen ? 1 : 0;
     upsert.run(table, e.key, e.lkey, e.display, json(e.till), json(e.cloud), JSON.stringify(e.columns), at, at, r, r, r);
   }
@@ -144,6 +143,11 @@ export function writeDecision(db: SqliteDb, table: string, key: string, decision
 }
 
 export function closeConflicts(db: SqliteDb, table: string, keys: readonly string[]): void {
-  const del = db.prepare(`DELETE FROM _possync_open_conflicts WHERE tbl = ? AND key = ?`);
-  for (const k of keys) del.run(table, k);
+  if (keys.length === 0) return;
+  db.prepare(`DELETE FROM _possync_open_conflicts WHERE tbl = ? AND key IN (SELECT value FROM json_each(?))`).run(table, JSON.stringify(keys));
+}
+
+/** Of these shared keys, those with an open conflict (one query for the batch). */
+function openKeys(db: SqliteDb, table: string, keys: readonly string[]): string[] {
+  return (db.prepare(`SELECT key FROM _possync_open_conflicts WHERE tbl = ? AND key IN (SELECT value FROM json_each(?))`).all(table, JSON.stringify(keys)) as Array<{ key: string }>).map((r) => r.key);
 }

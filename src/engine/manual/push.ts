@@ -1,14 +1,14 @@
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { selectByKeys } from '../../db/sqlite/rows.ts';
-import { recordPullConflicts } from '../conflicts.ts';
+import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
 import { localRowsToWire, wireRowsToLocal } from '../convert.ts';
 import type { WireRow } from '../decide.ts';
-import { keyString, parseKey } from '../keys.ts';
+import { keyString } from '../keys.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import { deleteBases, writeBases } from '../merge/base.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import type { PushOutcome } from '../push/apply.ts';
-import { localColumns, localKeyString, type LocalChange } from '../push/prepare.ts';
+import { localColumns, localKeyString, presentLocally, type LocalChange } from '../push/prepare.ts';
 import { closeConflicts, readDecided, setAside, type AsideEntry } from './open-conflicts.ts';
 import { differingColumns, sameVersion } from './settle.ts';
 
@@ -18,10 +18,12 @@ import { differingColumns, sameVersion } from './settle.ts';
  * Postgres transaction (push/apply.ts), with the cloud's row locked.
  */
 export function decidedChanges(db: SqliteDb, t: TablePlan): LocalChange[] {
-  return readDecided(db, t.name).map((oc): LocalChange => {
+  const decided = readDecided(db, t.name);
+  if (decided.length === 0) return [];
+  const present = presentLocally(db, t, decided.map((oc) => oc.lkey ?? oc.key));
+  return decided.map((oc): LocalChange => {
     const lkey = oc.lkey ?? oc.key;
-    const present = selectByKeys(db, t.sqliteName, t.localKey, t.localKey, [parseKey(lkey)]).length > 0;
-    return present ? { lkey, op: 'U', skey: null, at: null } : { lkey, op: 'D', skey: oc.key, at: oc.decidedAt };
+    return present.has(lkey) ? { lkey, op: 'U', skey: null, at: null } : { lkey, op: 'D', skey: oc.key, at: oc.decidedAt };
   });
 }
 
@@ -71,6 +73,8 @@ export function finishResolved(db: SqliteDb, plan: SyncPlan, t: TablePlan, resol
   const cols = localColumns(t);
   const reopen: AsideEntry[] = [];
   const closed: string[] = [];
+  const settled: string[] = [];
+  const records: ConflictEntry[] = [];
   const dropChanges = db.prepare(`DELETE FROM _possync_changes WHERE tbl = ? AND (lkey = ? OR (op = 'D' AND skey = ?))`);
   const dropHeld = db.prepare(`DELETE FROM _possync_held WHERE side = 'push' AND tbl = ? AND key = ?`);
   for (const r of resolved) {
@@ -94,11 +98,14 @@ export function finishResolved(db: SqliteDb, plan: SyncPlan, t: TablePlan, resol
     }
     dropChanges.run(t.sqliteName, lkey, keyString(r.item.key));
     dropHeld.run(t.name, lkey);
-    deleteBases(db, t, [lkey]);
+    settled.push(lkey);
     closed.push(r.item.keyStr);
     const c = r.conflict;
-    recordPullConflicts(db, t, [{ key: c.key, winner: c.decision ?? 'agreed', local: c.till, server: c.cloud, result: r.target, columns: c.columns }], 'resolve');
+    records.push({ key: c.key, winner: c.decision ?? 'agreed', local: c.till, server: c.cloud, result: r.target, columns: c.columns });
   }
+  // Once for the batch: the bases go, the conflicts close, the history records each decision.
+  deleteBases(db, t, settled);
   closeConflicts(db, t.name, closed);
+  recordPullConflicts(db, t, records, 'resolve');
   setAside(db, t.name, reopen, new Date().toISOString());
 }

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../../config/types.ts';
+import { sqliteStopError } from '../../db/sqlite/errors.ts';
 import type { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { PossyncError } from '../../errors.ts';
 import type { WireRow } from '../decide.ts';
@@ -50,7 +51,12 @@ export function resolveOpenConflict(sqlite: SqliteGateway, config: ResolvedConfi
     }
   }
   const at = new Date().toISOString();
-  sqlite.immediate(() => writeDecision(sqlite.db, t.name, oc.key, decision, values, at));
+  try {
+    sqlite.immediate(() => writeDecision(sqlite.db, t.name, oc.key, decision, values, at));
+  } catch (err) {
+    // The POS app holding a write transaction past the busy timeout, a file that cannot be written: one line, its exit code.
+    throw sqliteStopError(sqlite.path, err) ?? err;
+  }
   return listing({ ...oc, decision, setValues: values, decidedAt: at }, Date.now());
 }
 

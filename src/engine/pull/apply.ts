@@ -120,8 +120,9 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
     const open = readOpen(db, t.name, batch.keys.map(keyString));
     const aside: AsideEntry[] = [];
     const agreed: ConflictEntry[] = [];
-    const deletedLkey = (ks: string) =>
-      (db.prepare(`SELECT lkey FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ? ORDER BY seq DESC LIMIT 1`).get(t.sqliteName, ks) as { lkey: string } | undefined)?.lkey ?? null;
+    // The local key of a row the till deleted (its delete is pending): prepared once per batch, asked only for such rows.
+    const lastDelete = db.prepare(`SELECT lkey FROM _possync_changes WHERE tbl = ? AND op = 'D' AND skey = ? ORDER BY seq DESC LIMIT 1`);
+    const deletedLkey = (ks: string) => (lastDelete.get(t.sqliteName, ks) as { lkey: string } | undefined)?.lkey ?? null;
     // Rows insert-then-link wrote earlier without their links: completing one is its insert.
     const linkPending = t.fks.length > 0 ? linkPendingKeys(db, 'pull', t.name, batch.keys.map(keyString)) : new Set<string>();
 
@@ -269,7 +270,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
 
 class DryRun extends Error {}
 
-/** Local keys with a change not pushed yet (in the change log, or held back on the push side). */
+/** Local keys with a change not settled yet (in the change log, held back on the push side, or an open manual conflict). */
 export function pendingLocalKeys(ctx: RunContext, t: TablePlan, lkeys: string[]): Set<string> {
   if (lkeys.length === 0 || t.direction === 'pull') return new Set();
   const db = ctx.sqlite.db;

@@ -5,14 +5,15 @@ import type { RunContext } from '../context.ts';
 import { writeLocal } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
+import { pendingLocalKeys } from './apply.ts';
 import type { TableResult } from '../result.ts';
 import type { SqliteValue } from '../values/codec.ts';
 
 /**
  * A full resync remembers which keys the terminal had when it began (in _possync_resync, with the
  * scan checkpoint, in one transaction). Each batch ticks off the keys Postgres still has; at the
- * end, what is left was deleted in Postgres and is deleted here too, unless it has local changes
- * waiting to be pushed. An empty terminal table costs nothing.
+ * end, what is left was deleted in Postgres and is deleted here too, unless the till still has
+ * something to settle on it (pendingLocalKeys). An empty terminal table costs nothing.
  */
 export function startResync(ctx: RunContext, t: TablePlan, scan: ScanState & { fence: string }): boolean {
   const db = ctx.sqlite.db;
@@ -50,11 +51,11 @@ export function sweepUnseen(ctx: RunContext, t: TablePlan, result: TableResult, 
         .prepare(`SELECT ${cols.map((c) => `t.${sqliteIdent(c)} AS ${sqliteIdent(c)}`).join(', ')} FROM json_each(?) AS j CROSS JOIN ${sqliteIdent(t.sqliteName)} AS t ON ${on}`)
         .safeIntegers(true)
         .all(JSON.stringify(unseen.map((u) => JSON.parse(u.key) as unknown))) as Record<string, SqliteValue>[];
-      const pending = db.prepare(`SELECT 1 FROM _possync_changes WHERE tbl = ? AND lkey = ? UNION ALL SELECT 1 FROM _possync_held WHERE side = 'push' AND tbl = ? AND key = ?`);
-      const ops = rows
-        .map((r) => localKeyString(t, r))
-        .filter((lkey) => !pending.get(t.sqliteName, lkey, t.name, lkey))
-        .map((lkey) => ({ kind: 'delete' as const, lkey }));
+      // Not a row the till still has to settle: a pending change, a held row, an open manual
+      // conflict (whose till version is the till's word on the row, not yet in the cloud).
+      const lkeys = rows.map((r) => localKeyString(t, r));
+      const pending = pendingLocalKeys(ctx, t, lkeys);
+      const ops = lkeys.filter((lkey) => !pending.has(lkey)).map((lkey) => ({ kind: 'delete' as const, lkey }));
       writeLocal(db, t, ops);
       result.deleted += ops.length;
       db.prepare(`DELETE FROM _possync_resync WHERE tbl = ?`).run(t.name);

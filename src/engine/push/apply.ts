@@ -146,16 +146,10 @@ export async function applyPushBatch(
       // An open manual conflict: set aside until decided; a decision is carried out here, unless
       // the losing side changed the row again since (then it is open again).
       const s = settle(t, oc, item.row, server, keepsBase(t) ? item.base : undefined);
-      if (s.kind === 'aside' && mergeable(item, server)) {
-        const m = mergeColumns(t, item.base!, item.row!, server);
-        if (m.clashing.length > 0) {
-          partly(item, server, m, s.reopen);
-          continue;
-        }
-      }
       if (s.kind === 'aside') {
-        const clash = keepsBase(t) && item.base && item.row && server ? mergeColumns(t, item.base, item.row, server).clashing : differingColumns(t, item.row, server);
-        setAside(item, server, clash, s.reopen);
+        const m = keepsBase(t) && item.base && item.row && server ? mergeColumns(t, item.base, item.row, server) : undefined;
+        if (m && m.clashing.length > 0 && mergeable(item, server)) partly(item, server, m, s.reopen);
+        else setAside(item, server, m ? m.clashing : differingColumns(t, item.row, server), s.reopen);
         continue;
       }
       targets.set(item, { conflict: oc, target: s.target });
@@ -163,9 +157,9 @@ export async function applyPushBatch(
       decisions.set(item, { action, conflict: false });
       continue;
     }
-    if (item.base && item.row && server && keepsBase(t) && !rowsEqual(t.columns, item.row, server) && (!t.deleted || server[t.deleted.pg] === null)) {
+    if (mergeable(item, server)) {
       // Column merge against what both last agreed on: only columns both changed are contested.
-      const m = mergeColumns(t, item.base, item.row, server);
+      const m = mergeColumns(t, item.base!, item.row!, server);
       if (t.conflict === 'manual' && m.clashing.length > 0) {
         partly(item, server, m, false);
         continue;
@@ -299,9 +293,10 @@ export async function applyPushBatch(
     const r = targets.get(item);
     if (r) out.resolved.push({ item, ...r });
   }
+  const done = new Set(out.done);
   for (const [item, { m, reopen }] of partials) {
     const server = existing.get(item.keyStr);
-    if (!out.done.includes(item)) {
+    if (!done.has(item)) {
       // Not written (deferred, refused): set aside whole, as the sides hold it.
       out.aside.push({ key: item.keyStr, lkey: item.lkey, display: item.display, till: item.row ?? null, cloud: server ?? null, columns: m.clashing, reopen });
       continue;
@@ -315,7 +310,8 @@ export async function applyPushBatch(
     if (!open.has(a.key)) out.conflicts.push({ key: a.key, display: a.display, winner: 'open', local: a.merge?.local ?? a.till, server: a.merge?.server ?? a.cloud, base: a.merge?.base, result: a.merge?.result, columns: a.columns });
   }
   if (keepsBase(t)) {
-    // A carried-out decision leaves both sides agreeing: its base goes with the conflict (manual/finish.ts).
+    // A carried-out decision leaves both sides agreeing: its base goes with the conflict (manual/push.ts finishResolved);
+    // a clashing merge's base is written by finishPartial.
     for (const item of out.done.filter((i) => !targets.has(i) && !partials.has(i))) {
       const m = merges.get(item);
       out.next.push({ lkey: item.lkey, base: item.row ?? null, result: m && item.row && !rowsEqual(t.columns, m.row, item.row) ? m.row : null });

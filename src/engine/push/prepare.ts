@@ -142,6 +142,12 @@ export function localKeyString(t: TablePlan, raw: RawRow): string {
   return keyString(t.localKey.map((k) => rawText(raw[k] ?? null)));
 }
 
+/** Of these local keys, those whose row the till has (one query for the lot). */
+export function presentLocally(db: SqliteDb, t: TablePlan, lkeys: readonly string[]): Set<string> {
+  const rows = selectByKeys(db, t.sqliteName, t.localKey, t.localKey, lkeys.map(parseKey));
+  return new Set(rows.map((r) => localKeyString(t, r)));
+}
+
 /** The text SQLite's CAST(x AS TEXT) gives, which is how capture triggers record local keys. */
 function rawText(v: RawValue): string {
   if (v === null) return '';

@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
 import { ROW_LOCK_TRIES } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import type { SqliteDb } from '../../db/sqlite/gateway.ts';
-import { selectByKeys, withCaptureSuppressed } from '../../db/sqlite/rows.ts';
+import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
@@ -17,7 +16,7 @@ import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
 import { adoptNaturalKeys } from './natural-key.ts';
 import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud-keys.ts';
-import { localKeyString, preparePush, type LocalChange, type Prepared } from './prepare.ts';
+import { preparePush, presentLocally, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
 import { applyNext, newToken, stageNext, writeMergeToken } from '../merge/base.ts';
@@ -99,12 +98,6 @@ export async function retryHeldPush(ctx: RunContext, t: TablePlan, pullFence: Pu
     await pushBatch(ctx, t, prepared, { pullFence, checkpoint: undefined, gcSeq: undefined, held: heldSet }, result);
   }
   return heldSet;
-}
-
-/** Of these local keys, those whose row the till has. */
-function presentLocally(db: SqliteDb, t: TablePlan, lkeys: readonly string[]): Set<string> {
-  const rows = selectByKeys(db, t.sqliteName, t.localKey, t.localKey, lkeys.map(parseKey));
-  return new Set(rows.map((r) => localKeyString(t, r)));
 }
 
 /** Retries rows deferred earlier in this run while that makes progress (see settleDeferred). */
