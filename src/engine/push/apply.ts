@@ -288,7 +288,8 @@ export async function applyPushBatch(
     else if (a === 'unchanged') out.unchanged++;
     out.done.push(item);
   }
-  out.conflicts = out.conflicts.filter((c) => out.done.some((i) => i.keyStr === c.key));
+  const doneKeys = new Set(out.done.map((i) => i.keyStr));
+  out.conflicts = out.conflicts.filter((c) => doneKeys.has(c.key));
   for (const item of out.done) {
     const r = targets.get(item);
     if (r) out.resolved.push({ item, ...r });
