@@ -1,6 +1,6 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import { isPgUnreachable } from '../../db/postgres/errors.ts';
+import { pgErrorCode } from '../../db/postgres/errors.ts';
 import { keyMatch, keyParams } from '../../db/postgres/rows.ts';
 import { pgIdent, pgTable } from '../../db/quote.ts';
 import { unseenSql, type PullSnapshot } from '../checkpoints.ts';
@@ -116,7 +116,10 @@ export async function cloudLeavesByKey(
     }
     await client.query('RELEASE SAVEPOINT possync_verify_keys');
   } catch (err) {
-    if (isPgUnreachable(err)) throw err;
+    // Only a key Postgres cannot read (a data exception, class 22: 22003 out of range, 22P02 bad
+    // text) is answered by the full pass; anything else (a lost link, a timeout, a refused read)
+    // would fail that pass the same way, only later.
+    if (!pgErrorCode(err)?.startsWith('22')) throw err;
     await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
     const leaves = await cloudLeaves(client, schema, t, buckets, which);
     return { leaves, hashed: hashed + leaves.size, passes: 1 };
