@@ -1,11 +1,12 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
 import { pgErrorCode } from '../../db/postgres/errors.ts';
-import { keyMatch, keyParams } from '../../db/postgres/rows.ts';
+import { keyMatch, keyParams, type PgTableRef } from '../../db/postgres/rows.ts';
 import { pgIdent, pgTable } from '../../db/quote.ts';
 import { unseenSql, type PullSnapshot } from '../checkpoints.ts';
 import { keyString, parseKey } from '../keys.ts';
-import type { TablePlan } from '../plan/types.ts';
+import type { SyncPlan, TablePlan } from '../plan/types.ts';
+import { pgRef } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import { bucketOf, bucketSql, rowHashSql, sliceSql, takeFrom, type BucketSum } from './checksum.ts';
 
@@ -25,12 +26,17 @@ import { bucketOf, bucketSql, rowHashSql, sliceSql, takeFrom, type BucketSum } f
  * that limit: each parallel worker then sums its own rows. The CASE is folded to NULL when the
  * subquery is planned, so clock_timestamp() is never called.
  */
-function source(schema: string, t: TablePlan, params: unknown[], options: { withKeys?: boolean; keys?: ReadonlyArray<readonly string[]>; apart?: 'offset' | 'volatile' } = {}): string {
+function source(
+  schema: string,
+  t: TablePlan,
+  params: unknown[],
+  options: { withKeys?: boolean; byKey?: { ref: PgTableRef; keys: ReadonlyArray<readonly string[]> }; apart?: 'offset' | 'volatile' } = {},
+): string {
   let join = '';
   const where: string[] = [];
-  if (options.keys) {
-    const m = keyMatch(pgRef(schema, t), params.length + 1);
-    params.push(...keyParams(options.keys, t.key.length));
+  if (options.byKey) {
+    const m = keyMatch(options.byKey.ref, params.length + 1);
+    params.push(...keyParams(options.byKey.keys, t.key.length));
     join = m.join;
     where.push(m.where);
   }
@@ -44,10 +50,10 @@ function source(schema: string, t: TablePlan, params: unknown[], options: { with
             FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}${options.apart === 'volatile' ? '' : ' OFFSET 0'}`;
 }
 
-const pgRef = (schema: string, t: TablePlan) => ({ schema, table: t.name, key: t.key.map((k) => ({ name: k.pg, castType: k.castType })) });
-
-/** The key string of a row of `source` (its `k0`… texts), as the till's rows are keyed. */
-const keyOf = (t: TablePlan, r: Record<string, string | null>) => keyString(t.key.map((k, i) => fromPg(k.codec, r[`k${i}`] ?? null) ?? ''));
+/** The key string of a cloud row from its key columns' texts, as the till's rows are keyed. */
+const keyOf = (t: TablePlan, texts: ReadonlyArray<string | null | undefined>) => keyString(t.key.map((k, i) => fromPg(k.codec, texts[i] ?? null) ?? ''));
+/** The key texts (`k0`…) of a row of `source`. */
+const sourceKey = (t: TablePlan, r: Record<string, string | null>) => t.key.map((_, i) => r[`k${i}`]);
 
 export async function cloudBuckets(client: PgClient, schema: string, t: TablePlan, buckets: number): Promise<Map<number, BucketSum>> {
   const params: unknown[] = [];
@@ -74,7 +80,7 @@ export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan
     `SELECT * FROM (${from}) s WHERE ${bucketSql('s.rh', buckets)} = ANY($${params.length}::int[])`,
     params,
   );
-  return new Map(rows.map((r) => [keyOf(t, r), r.rh!]));
+  return new Map(rows.map((r) => [keyOf(t, sourceKey(t, r)), r.rh!]));
 }
 
 /**
@@ -89,7 +95,7 @@ export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan
  */
 export async function cloudLeavesByKey(
   client: PgClient,
-  schema: string,
+  plan: SyncPlan,
   t: TablePlan,
   buckets: number,
   which: readonly number[],
@@ -101,18 +107,19 @@ export async function cloudLeavesByKey(
   let rows = 0;
   for (const s of sums.values()) rows += s.n;
   if (keys.length > rows / 4) {
-    const leaves = await cloudLeaves(client, schema, t, buckets, which);
+    const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
     return { leaves, hashed: leaves.size, passes: 1 };
   }
   const found = new Map<string, string>();
+  const ref = pgRef(plan, t);
   let hashed = 0;
   await client.query('SAVEPOINT possync_verify_keys');
   try {
     for (let i = 0; i < keys.length; i += 1000) {
       const params: unknown[] = [];
-      const { rows } = await client.query<Record<string, string>>(source(schema, t, params, { keys: keys.slice(i, i + 1000).map(parseKey) }), params);
+      const { rows } = await client.query<Record<string, string>>(source(plan.schema, t, params, { byKey: { ref, keys: keys.slice(i, i + 1000).map(parseKey) } }), params);
       hashed += rows.length;
-      for (const r of rows) found.set(keyOf(t, r), r.rh!);
+      for (const r of rows) found.set(keyOf(t, sourceKey(t, r)), r.rh!);
     }
     await client.query('RELEASE SAVEPOINT possync_verify_keys');
   } catch (err) {
@@ -121,7 +128,7 @@ export async function cloudLeavesByKey(
     // would fail that pass the same way, only later.
     if (!pgErrorCode(err)?.startsWith('22')) throw err;
     await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
-    const leaves = await cloudLeaves(client, schema, t, buckets, which);
+    const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
     return { leaves, hashed: hashed + leaves.size, passes: 1 };
   }
   const left = new Map(which.map((b) => [b, { n: 0, s1: 0, s2: 0, ...sums.get(b) }]));
@@ -134,7 +141,7 @@ export async function cloudLeavesByKey(
   }
   const rest = [...left].filter(([, s]) => s.n !== 0 || s.s1 !== 0 || s.s2 !== 0).map(([b]) => b);
   if (rest.length === 0) return { leaves, hashed, passes: 0 };
-  const more = await cloudLeaves(client, schema, t, buckets, rest);
+  const more = await cloudLeaves(client, plan.schema, t, buckets, rest);
   for (const [key, rh] of more) leaves.set(key, rh);
   return { leaves, hashed: hashed + more.size, passes: 1 };
 }
@@ -154,7 +161,7 @@ export async function unpulledKeys(client: PgClient, schema: string, t: TablePla
   let reloaded = false;
   for (const r of rows) {
     if (r.reload) reloaded = true;
-    else if (r.key) keys.add(keyString(t.key.map((k, i) => fromPg(k.codec, r.key![i] ?? null) ?? '')));
+    else if (r.key) keys.add(keyOf(t, r.key));
   }
   return { keys, reloaded };
 }

@@ -149,7 +149,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       // unless the cloud has rows there under keys no one here knows.
       const tillRows = tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid);
       const lookup = new Set([...tillRows.map((r) => r.key), ...unpulled.keys, ...inFlight.keys]);
-      const { leaves: cloud, hashed, passes } = await cloudLeavesByKey(client, plan.schema, t, buckets, differing, cloudSums, [...lookup]);
+      const { leaves: cloud, hashed, passes } = await cloudLeavesByKey(client, plan, t, buckets, differing, cloudSums, [...lookup]);
       result.transfer.hashedRows = hashed;
       result.transfer.cloudPasses = 1 + passes;
       const busy = (key: string, lkey?: string) => unpulled.keys.has(key) || inFlight.keys.has(key) || (lkey !== undefined && inFlight.lkeys.has(lkey));
