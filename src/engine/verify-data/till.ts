@@ -61,7 +61,7 @@ function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
 }
 
 /** Whether the table has rowids (not WITHOUT ROWID): pass 1 then remembers each row's bucket by rowid. */
-function hasRowid(db: SqliteDb, t: TablePlan): boolean {
+export function hasRowid(db: SqliteDb, t: TablePlan): boolean {
   try {
     db.prepare(`SELECT rowid FROM ${sqliteIdent(t.sqliteName)} LIMIT 0`);
     return true;

@@ -1,7 +1,7 @@
 import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
 import { fetchRows } from '../../db/postgres/rows.ts';
 import { sqliteIdent } from '../../db/quote.ts';
-import type { SqliteGateway } from '../../db/sqlite/gateway.ts';
+import type { SqliteDb, SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { selectByKeys } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, readPushCheckpoint } from '../checkpoints.ts';
 import { localRowsToWire } from '../convert.ts';
@@ -15,7 +15,7 @@ import { sameSum } from './checksum.ts';
 import { cloudBuckets, cloudLeavesByKey, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
-import { tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
+import { hasRowid, tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
 
 export interface VerifyDataOptions {
   /** Config table names to compare (default: all). */
@@ -78,17 +78,15 @@ function emptyResult(t: TablePlan): TableVerification {
  * apart, as snowflake ids are) or the table has no rowid. Too many buckets only sends more
  * (smaller) bucket sums; the sums sent are never more than the rows.
  */
-function tillRowsAbout(sqlite: SqliteGateway, t: TablePlan): number {
+function tillRowsAbout(db: SqliteDb, t: TablePlan): number {
   const table = sqliteIdent(t.sqliteName);
-  try {
-    const r = sqlite.db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
+  if (hasRowid(db, t)) {
+    const r = db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
     if (r.lo === null || r.hi === null) return 0;
     const span = r.hi - r.lo + 1n;
     if (span <= 1n << 24n) return Number(span);
-  } catch {
-    // WITHOUT ROWID: counted below
   }
-  return Number((sqlite.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+  return Number((db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
 }
 
 /** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
@@ -108,7 +106,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
     return skip("the till's first push has not finished: run trigger first");
   }
-  const buckets = bucketCount(tillRowsAbout(sqlite, t), options.bucketRows ?? 64);
+  const buckets = bucketCount(tillRowsAbout(db, t), options.bucketRows ?? 64);
 
   const repairs: RepairItem[] = [];
   const reloaded = await pg.tx(
