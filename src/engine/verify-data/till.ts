@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import crypto from 'node:crypto';
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
@@ -8,7 +7,7 @@ import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { BucketSums, bucketOf, rowHash, type BucketSum } from './checksum.ts';
+import { BucketSums, bucketOf, md5, rowHash, type BucketSum } from './checksum.ts';
 import { tillRowTextSql } from './till-sql.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
@@ -168,7 +167,7 @@ function hashChunk(blob: Buffer, columns: number, add: (rh: string, rowid: numbe
       at += len + 1;
     }
     if (at > blob.length) throw new Error('verify-data: a row text of the till scan ends past its chunk');
-    if (valid) add(crypto.hash('md5', blob.subarray(start, at), 'hex'), id);
+    if (valid) add(md5(blob.subarray(start, at)), id);
     else others.push(id);
   }
   return others;
