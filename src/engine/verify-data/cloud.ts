@@ -17,14 +17,17 @@ import { bucketOf, bucketSql, rowHashSql, sliceSql, takeFrom, type BucketSum } f
  * one snapshot and prints values the way normalSql expects.
  */
 /**
- * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope (with `keys`, of the rows
- * with these keys only). Kept from being merged into the query around it, so md5 runs once a
- * row: merged, each reference to `rh` (bucket and two slices) would compute the hash again.
- * `OFFSET 0` keeps it apart, but also keeps a LIMIT-like node above the parallel scan, so the
- * query around it (the bucket sums) would run in the leader alone over every row; a volatile
- * output column keeps it apart too (Postgres never merges a subquery that has one), without
- * that limit: each parallel worker then sums its own rows. The CASE is folded to NULL when the
- * subquery is planned, so clock_timestamp() is never called.
+ * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope (with `byKey`, of the rows
+ * with those keys only). Inside a query that uses `rh` more than once, it must be kept from
+ * being merged into that query (`apart`), so md5 runs once a row: merged, each reference to `rh`
+ * (bucket and two slices) would compute the hash again.
+ * - `offset`: `OFFSET 0`. It also puts a LIMIT-like node above the parallel scan, so whatever the
+ *   query around it does runs in the leader alone: fine for filtering rows (cloudLeaves).
+ * - `volatile`: a volatile output column (Postgres never merges a subquery that has one), with no
+ *   such node, so each parallel worker sums its own rows (cloudBuckets). The CASE is folded to
+ *   NULL when the subquery is planned: clock_timestamp() is never called. A MATERIALIZED CTE
+ *   would keep it apart as plainly, but scanning a CTE is parallel restricted (the manual's
+ *   "Parallel Safety"): the sums would again run in the leader alone.
  */
 function source(
   schema: string,
@@ -47,7 +50,7 @@ function source(
   const keys = options.withKeys === false ? '' : t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}, `).join('');
   const volatile = options.apart === 'volatile' ? ', CASE WHEN false THEN clock_timestamp() END AS _possync_apart' : '';
   return `SELECT ${keys}${rowHashSql(t)} AS rh${volatile}
-            FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}${options.apart === 'volatile' ? '' : ' OFFSET 0'}`;
+            FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}${options.apart === 'offset' ? ' OFFSET 0' : ''}`;
 }
 
 /** The key string of a cloud row from its key columns' texts, as the till's rows are keyed. */
@@ -74,7 +77,7 @@ export async function cloudBuckets(client: PgClient, schema: string, t: TablePla
 export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan, buckets: number, which: readonly number[]): Promise<Map<string, string>> {
   if (which.length === 0) return new Map();
   const params: unknown[] = [];
-  const from = source(schema, t, params);
+  const from = source(schema, t, params, { apart: 'offset' });
   params.push(which);
   const { rows } = await client.query<Record<string, string>>(
     `SELECT * FROM (${from}) s WHERE ${bucketSql('s.rh', buckets)} = ANY($${params.length}::int[])`,
