@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PossyncError } from '../../src/errors.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
 import { at, createLedger, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
 import { byTable, cloudBehindPossync, tillBehindPossync } from '../support/verify-data.ts';
@@ -133,5 +135,22 @@ describe('verify-data: passes over the cloud table', () => {
       [JSON.stringify(['5']), 'different'],
     ]);
     expect(t.transfer.cloudPasses).toBe(2);
+  });
+
+  it("a role that may not read a table: PERMISSION naming the table and the GRANT, not Postgres' bare error", async () => {
+    const role = `possync_t_verify_${randomBytes(3).toString('hex')}`;
+    await ledger.db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw';
+      GRANT USAGE ON SCHEMA possync TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA possync TO ${role};
+      GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; REVOKE SELECT ON small FROM ${role}`);
+    try {
+      const url = new URL(ledger.db.url);
+      url.username = role;
+      url.password = 'pw';
+      const err = await runVerifyData({ ...till.config, postgresUrl: url.toString() }, { tables: ['tags', 'small'] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PossyncError);
+      expect(err).toMatchObject({ code: 'PERMISSION', message: expect.stringMatching(/lacks SELECT on table "public"\."small"/), hint: expect.stringMatching(/^GRANT SELECT ON "public"\."small"/) });
+    } finally {
+      await ledger.db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
+import { rethrowPermission } from '../../db/postgres/privileges.ts';
 import { fetchRows } from '../../db/postgres/rows.ts';
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb, SqliteGateway } from '../../db/sqlite/gateway.ts';
@@ -47,7 +48,9 @@ export async function verifyData(pg: PgGateway, sqlite: SqliteGateway, plan: Syn
     (name) => sqlite.db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined,
   );
   for (const t of chosen) {
-    if (installed) tables.push(await verifyTable(pg, sqlite, plan, t, options));
+    // A table possync's role may not read stops the run as the sync's own reads do: PERMISSION,
+    // naming the table and the GRANT (exit 2), not a bare Postgres error.
+    if (installed) tables.push(await verifyTable(pg, sqlite, plan, t, options).catch(rethrowPermission(pg.pool, 'sync', plan.schema)));
     else tables.push({ ...emptyResult(t), status: 'skipped', note: 'possync has not run on this till yet: run trigger first' });
   }
   return { ok: tables.every((t) => t.status !== 'different'), tables };
