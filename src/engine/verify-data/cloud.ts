@@ -113,26 +113,27 @@ export async function cloudLeavesByKey(
     const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
     return { leaves, hashed: leaves.size, passes: 1 };
   }
+  // One statement for every key (one array parameter per key column), not one a thousand keys:
+  // on a distant cloud each statement is a round trip, and the keys are at most a quarter of the
+  // table's rows.
   const found = new Map<string, string>();
-  const ref = pgRef(plan, t);
-  let hashed = 0;
-  await client.query('SAVEPOINT possync_verify_keys');
-  try {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const params: unknown[] = [];
-      const { rows } = await client.query<Record<string, string>>(source(plan.schema, t, params, { byKey: { ref, keys: keys.slice(i, i + 1000).map(parseKey) } }), params);
-      hashed += rows.length;
+  if (keys.length > 0) {
+    const params: unknown[] = [];
+    const lookup = source(plan.schema, t, params, { byKey: { ref: pgRef(plan, t), keys: keys.map(parseKey) } });
+    await client.query('SAVEPOINT possync_verify_keys');
+    try {
+      const { rows } = await client.query<Record<string, string>>(lookup, params);
       for (const r of rows) found.set(keyOf(t, sourceKey(t, r)), r.rh!);
+      await client.query('RELEASE SAVEPOINT possync_verify_keys');
+    } catch (err) {
+      // Only a key Postgres cannot read (a data exception, class 22: 22003 out of range, 22P02 bad
+      // text) is answered by the full pass; anything else (a lost link, a timeout, a refused read)
+      // would fail that pass the same way, only later.
+      if (!pgErrorCode(err)?.startsWith('22')) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
+      const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
+      return { leaves, hashed: leaves.size, passes: 1 };
     }
-    await client.query('RELEASE SAVEPOINT possync_verify_keys');
-  } catch (err) {
-    // Only a key Postgres cannot read (a data exception, class 22: 22003 out of range, 22P02 bad
-    // text) is answered by the full pass; anything else (a lost link, a timeout, a refused read)
-    // would fail that pass the same way, only later.
-    if (!pgErrorCode(err)?.startsWith('22')) throw err;
-    await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
-    const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
-    return { leaves, hashed: hashed + leaves.size, passes: 1 };
   }
   const left = new Map(which.map((b) => [b, { n: 0, s1: 0, s2: 0, ...sums.get(b) }]));
   const leaves = new Map<string, string>();
@@ -143,10 +144,10 @@ export async function cloudLeavesByKey(
     takeFrom(sum, rh);
   }
   const rest = [...left].filter(([, s]) => s.n !== 0 || s.s1 !== 0 || s.s2 !== 0).map(([b]) => b);
-  if (rest.length === 0) return { leaves, hashed, passes: 0 };
+  if (rest.length === 0) return { leaves, hashed: found.size, passes: 0 };
   const more = await cloudLeaves(client, plan.schema, t, buckets, rest);
   for (const [key, rh] of more) leaves.set(key, rh);
-  return { leaves, hashed: hashed + more.size, passes: 1 };
+  return { leaves, hashed: found.size + more.size, passes: 1 };
 }
 
 /**
