@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TableVerification, VerifyDataResult } from '../../src/engine/verify-data/report.ts';
+import { PossyncError } from '../../src/errors.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
 import { at, createLedger, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+import { byTable, cloudBehindPossync, tillBehindPossync } from '../support/verify-data.ts';
 
 // How verify-data finds the cloud's rows of the buckets that differ. The cloud hashes the table
 // once; the rows of differing buckets are then read by key (the till's rows there, and the keys
@@ -15,15 +17,6 @@ const bigKey = (n: bigint) => JSON.stringify([String(BIG + n)]);
 describe('verify-data: passes over the cloud table', () => {
   let ledger: Ledger;
   let till: Terminal;
-  const byTable = (r: VerifyDataResult) => Object.fromEntries(r.tables.map((t) => [t.table, t])) as Record<string, TableVerification>;
-  /** Edits made around possync: the till's change-log entries are removed, the cloud's triggers are off. */
-  const tillBehindPossync = (sql: string, ...params: unknown[]) => {
-    till.local.prepare(sql).run(...params);
-    till.local.exec(`DELETE FROM _possync_changes`);
-  };
-  const cloudBehindPossync = async (table: string, sql: string) => {
-    await ledger.db.query(`BEGIN; ALTER TABLE ${table} DISABLE TRIGGER USER; ${sql}; ALTER TABLE ${table} ENABLE TRIGGER USER; COMMIT`);
-  };
   // Small buckets, so the rows to look up stay a small share of these small tables (as they are of a large one).
   const verify = async (table: string) => byTable(await runVerifyData(till.config, { tables: [table], bucketRows: 2 }))[table]!;
 
@@ -68,9 +61,9 @@ describe('verify-data: passes over the cloud table', () => {
   });
 
   it('rows the till holds (different, extra, gone from the cloud): found in one pass over the cloud table', async () => {
-    await cloudBehindPossync('tags', `UPDATE tags SET label = 'changed in the cloud' WHERE id = '${uid(7)}'; DELETE FROM tags WHERE id = '${uid(8)}'`);
-    tillBehindPossync(`INSERT INTO tags VALUES (?, 'till only', ?)`, uid(502), at(502));
-    tillBehindPossync(`UPDATE tags SET label = 'changed on the till' WHERE id = ?`, uid(9));
+    await cloudBehindPossync(ledger.db, ['tags'], `UPDATE tags SET label = 'changed in the cloud' WHERE id = '${uid(7)}'; DELETE FROM tags WHERE id = '${uid(8)}'`);
+    tillBehindPossync(till, `INSERT INTO tags VALUES (?, 'till only', ?)`, uid(502), at(502));
+    tillBehindPossync(till, `UPDATE tags SET label = 'changed on the till' WHERE id = ?`, uid(9));
     const t = await verify('tags');
     expect(t.rows).toEqual([
       { key: JSON.stringify([uid(7)]), kind: 'different', columns: ['label'] },
@@ -104,7 +97,7 @@ describe('verify-data: passes over the cloud table', () => {
   });
 
   it('a row only the cloud holds: no key to look up, so a second pass finds it', async () => {
-    await cloudBehindPossync('tags', `INSERT INTO tags VALUES ('${uid(501)}', 'cloud only', '${at(501)}')`);
+    await cloudBehindPossync(ledger.db, ['tags'], `INSERT INTO tags VALUES ('${uid(501)}', 'cloud only', '${at(501)}')`);
     const t = await verify('tags');
     expect(t.rows).toContainEqual({ key: JSON.stringify([uid(501)]), kind: 'missing' });
     expect(t.rows).toHaveLength(5);
@@ -112,8 +105,8 @@ describe('verify-data: passes over the cloud table', () => {
   });
 
   it('rowids beyond 2^53: the differing rows are read back exactly', async () => {
-    await cloudBehindPossync('big', `UPDATE big SET label = 'changed in the cloud' WHERE id = ${BIG + 1n}`);
-    tillBehindPossync(`UPDATE big SET label = 'changed on the till' WHERE id = ?`, BIG + 3n);
+    await cloudBehindPossync(ledger.db, ['big'], `UPDATE big SET label = 'changed in the cloud' WHERE id = ${BIG + 1n}`);
+    tillBehindPossync(till, `UPDATE big SET label = 'changed on the till' WHERE id = ?`, BIG + 3n);
     const t = await verify('big');
     expect(t.rows).toEqual([
       { key: bigKey(1n), kind: 'different', columns: ['label'] },
@@ -123,8 +116,8 @@ describe('verify-data: passes over the cloud table', () => {
   });
 
   it('a composite key: the rows are looked up by both columns', async () => {
-    await cloudBehindPossync('pair', `UPDATE pair SET label = 'changed in the cloud' WHERE shop = 1 AND code = 'code 4'`);
-    tillBehindPossync(`UPDATE pair SET label = 'changed on the till' WHERE shop = 2 AND code = 'code 5'`);
+    await cloudBehindPossync(ledger.db, ['pair'], `UPDATE pair SET label = 'changed in the cloud' WHERE shop = 1 AND code = 'code 4'`);
+    tillBehindPossync(till, `UPDATE pair SET label = 'changed on the till' WHERE shop = 2 AND code = 'code 5'`);
     const t = await verify('pair');
     expect(t.rows).toEqual([
       { key: JSON.stringify(['1', 'code 4']), kind: 'different', columns: ['label'] },
@@ -134,13 +127,30 @@ describe('verify-data: passes over the cloud table', () => {
   });
 
   it('a till key Postgres cannot read (beyond int): the lookup by key gives way to a second pass', async () => {
-    tillBehindPossync(`INSERT INTO small VALUES (3000000000, 'too big for int', ?)`, at(1));
-    await cloudBehindPossync('small', `UPDATE small SET label = 'changed in the cloud' WHERE id = 5`);
+    tillBehindPossync(till, `INSERT INTO small VALUES (3000000000, 'too big for int', ?)`, at(1));
+    await cloudBehindPossync(ledger.db, ['small'], `UPDATE small SET label = 'changed in the cloud' WHERE id = 5`);
     const t = await verify('small');
     expect(t.rows.map((r) => [r.key, r.kind])).toEqual([
       [JSON.stringify(['3000000000']), 'extra'],
       [JSON.stringify(['5']), 'different'],
     ]);
     expect(t.transfer.cloudPasses).toBe(2);
+  });
+
+  it("a role that may not read a table: PERMISSION naming the table and the GRANT, not Postgres' bare error", async () => {
+    const role = `possync_t_verify_${randomBytes(3).toString('hex')}`;
+    await ledger.db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw';
+      GRANT USAGE ON SCHEMA possync TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA possync TO ${role};
+      GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; REVOKE SELECT ON small FROM ${role}`);
+    try {
+      const url = new URL(ledger.db.url);
+      url.username = role;
+      url.password = 'pw';
+      const err = await runVerifyData({ ...till.config, postgresUrl: url.toString() }, { tables: ['tags', 'small'] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PossyncError);
+      expect(err).toMatchObject({ code: 'PERMISSION', message: expect.stringMatching(/lacks SELECT on table "public"\."small"/), hint: expect.stringMatching(/^GRANT SELECT ON "public"\."small"/) });
+    } finally {
+      await ledger.db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
   });
 });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAndPlan } from '../../src/engine/run.ts';
-import type { TableVerification, VerifyDataResult } from '../../src/engine/verify-data/report.ts';
+import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
 import { runCli } from '../support/cli.ts';
 import { at, createLedger, expectInSync, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+import { byTable, cloudBehindPossync, tillBehindPossync } from '../support/verify-data.ts';
 
 // verify-data against real databases: planted differences of each kind are found (and nothing
 // else), values the sync calls equal hash equal on both sides, rows with changes in flight are
@@ -14,15 +15,6 @@ const key = (n: number) => JSON.stringify([uid(n)]);
 describe('possync verify-data', () => {
   let ledger: Ledger;
   let till: Terminal;
-  const byTable = (r: VerifyDataResult) => Object.fromEntries(r.tables.map((t) => [t.table, t])) as Record<string, TableVerification>;
-  /** Edits made around possync (a restore, a manual fix): their change-log entries are removed. */
-  const tillBehindPossync = (sql: string, ...params: unknown[]) => {
-    till.local.prepare(sql).run(...params);
-    till.local.exec(`DELETE FROM _possync_changes`);
-  };
-  const cloudBehindPossync = async (sql: string) => {
-    await ledger.db.query(`BEGIN; ALTER TABLE tags DISABLE TRIGGER USER; ALTER TABLE vals DISABLE TRIGGER USER; ${sql}; ALTER TABLE tags ENABLE TRIGGER USER; ALTER TABLE vals ENABLE TRIGGER USER; COMMIT`);
-  };
 
   beforeAll(async () => {
     ledger = await createLedger('verify_data', {
@@ -56,18 +48,18 @@ describe('possync verify-data', () => {
   it('values the sync calls equal hash equal on both sides: not reported, not even fetched', async () => {
     // numeric 12.5 vs 12.50, ms vs µs timestamps, 1 vs true, char(4) with and without blanks,
     // 'true' spelled as text on the till.
-    tillBehindPossync(`UPDATE vals SET amount = '7.5', code = 'ab  ', flag = 'true' WHERE id = 7`);
-    await cloudBehindPossync(`UPDATE vals SET ts = ts + interval '456 microseconds' WHERE id = 8`);
+    tillBehindPossync(till, `UPDATE vals SET amount = '7.5', code = 'ab  ', flag = 'true' WHERE id = 7`);
+    await cloudBehindPossync(ledger.db, ['vals'], `UPDATE vals SET ts = ts + interval '456 microseconds' WHERE id = 8`);
     const r = byTable(await runVerifyData(till.config, { tables: ['vals'], bucketRows: 4 }));
     expect(r.vals!.status).toBe('equal');
     expect(r.vals!.transfer.hashedRows).toBe(0);
   });
 
   it('finds each planted kind: missing, extra, different in one column', async () => {
-    await cloudBehindPossync(`INSERT INTO tags VALUES ('${uid(501)}', 'cloud only', '${at(501)}');
+    await cloudBehindPossync(ledger.db, ['tags', 'vals'], `INSERT INTO tags VALUES ('${uid(501)}', 'cloud only', '${at(501)}');
       UPDATE tags SET label = 'changed in the cloud', updated_at = '${at(100_000)}' WHERE id = '${uid(7)}';
       UPDATE vals SET amount = 99.99 WHERE id = 9`);
-    tillBehindPossync(`INSERT INTO tags VALUES (?, 'till only', ?)`, uid(502), at(502));
+    tillBehindPossync(till, `INSERT INTO tags VALUES (?, 'till only', ?)`, uid(502), at(502));
     const r = await runVerifyData(till.config, { bucketRows: 16 });
     expect(r.ok).toBe(false);
     const t = byTable(r);

@@ -24,7 +24,8 @@ export function encode(values: ReadonlyArray<string | null>): string {
 }
 
 // crypto.hash (Node ≥ 20.12) is a one-shot digest, about twice as fast as createHash per row.
-export const md5 = (text: string): string => crypto.hash('md5', text, 'hex');
+/** md5 in hex, of a string's UTF-8 or of bytes as they are (a row text inside a chunk of the till's scan). */
+export const md5 = (data: string | Buffer): string => crypto.hash('md5', data, 'hex');
 
 export function rowHash(t: TablePlan, row: WireRow): string {
   return md5(encode(t.columns.map((c) => normalText(c.family, row[c.pg] ?? null))));
@@ -96,7 +97,7 @@ export class BucketSums {
   }
 }
 
-/** Takes one row's hash out of a bucket's checksum (the inverse of addTo). */
+/** Takes one row's hash out of a bucket's checksum (the inverse of BucketSums.add). */
 export function takeFrom(sum: BucketSum, rh: string): void {
   sum.n -= 1;
   sum.s1 -= hexAt(rh, 0, 7);

@@ -1,11 +1,12 @@
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { changeLogName } from '../../db/postgres/possync-schema.ts';
-import { isPgUnreachable } from '../../db/postgres/errors.ts';
-import { keyMatch, keyParams } from '../../db/postgres/rows.ts';
+import { pgErrorCode } from '../../db/postgres/errors.ts';
+import { keyMatch, keyParams, type PgTableRef } from '../../db/postgres/rows.ts';
 import { pgIdent, pgTable } from '../../db/quote.ts';
 import { unseenSql, type PullSnapshot } from '../checkpoints.ts';
 import { keyString, parseKey } from '../keys.ts';
-import type { TablePlan } from '../plan/types.ts';
+import type { SyncPlan, TablePlan } from '../plan/types.ts';
+import { pgRef } from '../push/apply.ts';
 import { fromPg } from '../values/codec.ts';
 import { bucketOf, bucketSql, rowHashSql, sliceSql, takeFrom, type BucketSum } from './checksum.ts';
 
@@ -16,21 +17,29 @@ import { bucketOf, bucketSql, rowHashSql, sliceSql, takeFrom, type BucketSum } f
  * one snapshot and prints values the way normalSql expects.
  */
 /**
- * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope (with `keys`, of the rows
- * with these keys only). Kept from being merged into the query around it, so md5 runs once a
- * row: merged, each reference to `rh` (bucket and two slices) would compute the hash again.
- * `OFFSET 0` keeps it apart, but also keeps a LIMIT-like node above the parallel scan, so the
- * query around it (the bucket sums) would run in the leader alone over every row; a volatile
- * output column keeps it apart too (Postgres never merges a subquery that has one), without
- * that limit: each parallel worker then sums its own rows. The CASE is folded to NULL when the
- * subquery is planned, so clock_timestamp() is never called.
+ * Key texts (`k0`…) and row hash (`rh`) of every cloud row in scope (with `byKey`, of the rows
+ * with those keys only). Inside a query that uses `rh` more than once, it must be kept from
+ * being merged into that query (`apart`), so md5 runs once a row: merged, each reference to `rh`
+ * (bucket and two slices) would compute the hash again.
+ * - `offset`: `OFFSET 0`. It also puts a LIMIT-like node above the parallel scan, so whatever the
+ *   query around it does runs in the leader alone: fine for filtering rows (cloudLeaves).
+ * - `volatile`: a volatile output column (Postgres never merges a subquery that has one), with no
+ *   such node, so each parallel worker sums its own rows (cloudBuckets). The CASE is folded to
+ *   NULL when the subquery is planned: clock_timestamp() is never called. A MATERIALIZED CTE
+ *   would keep it apart as plainly, but scanning a CTE is parallel restricted (the manual's
+ *   "Parallel Safety"): the sums would again run in the leader alone.
  */
-function source(schema: string, t: TablePlan, params: unknown[], options: { withKeys?: boolean; keys?: ReadonlyArray<readonly string[]>; apart?: 'offset' | 'volatile' } = {}): string {
+function source(
+  schema: string,
+  t: TablePlan,
+  params: unknown[],
+  options: { withKeys?: boolean; byKey?: { ref: PgTableRef; keys: ReadonlyArray<readonly string[]> }; apart?: 'offset' | 'volatile' } = {},
+): string {
   let join = '';
   const where: string[] = [];
-  if (options.keys) {
-    const m = keyMatch(pgRef(schema, t), params.length + 1);
-    params.push(...keyParams(options.keys, t.key.length));
+  if (options.byKey) {
+    const m = keyMatch(options.byKey.ref, params.length + 1);
+    params.push(...keyParams(options.byKey.keys, t.key.length));
     join = m.join;
     where.push(m.where);
   }
@@ -41,13 +50,13 @@ function source(schema: string, t: TablePlan, params: unknown[], options: { with
   const keys = options.withKeys === false ? '' : t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}, `).join('');
   const volatile = options.apart === 'volatile' ? ', CASE WHEN false THEN clock_timestamp() END AS _possync_apart' : '';
   return `SELECT ${keys}${rowHashSql(t)} AS rh${volatile}
-            FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}${options.apart === 'volatile' ? '' : ' OFFSET 0'}`;
+            FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}${options.apart === 'offset' ? ' OFFSET 0' : ''}`;
 }
 
-const pgRef = (schema: string, t: TablePlan) => ({ schema, table: t.name, key: t.key.map((k) => ({ name: k.pg, castType: k.castType })) });
-
-/** The key string of a row of `source` (its `k0`… texts), as the till's rows are keyed. */
-const keyOf = (t: TablePlan, r: Record<string, string | null>) => keyString(t.key.map((k, i) => fromPg(k.codec, r[`k${i}`] ?? null) ?? ''));
+/** The key string of a cloud row from its key columns' texts, as the till's rows are keyed. */
+const keyOf = (t: TablePlan, texts: ReadonlyArray<string | null | undefined>) => keyString(t.key.map((k, i) => fromPg(k.codec, texts[i] ?? null) ?? ''));
+/** The key texts (`k0`…) of a row of `source`. */
+const sourceKey = (t: TablePlan, r: Record<string, string | null>) => t.key.map((_, i) => r[`k${i}`]);
 
 export async function cloudBuckets(client: PgClient, schema: string, t: TablePlan, buckets: number): Promise<Map<number, BucketSum>> {
   const params: unknown[] = [];
@@ -68,13 +77,13 @@ export async function cloudBuckets(client: PgClient, schema: string, t: TablePla
 export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan, buckets: number, which: readonly number[]): Promise<Map<string, string>> {
   if (which.length === 0) return new Map();
   const params: unknown[] = [];
-  const from = source(schema, t, params);
+  const from = source(schema, t, params, { apart: 'offset' });
   params.push(which);
   const { rows } = await client.query<Record<string, string>>(
     `SELECT * FROM (${from}) s WHERE ${bucketSql('s.rh', buckets)} = ANY($${params.length}::int[])`,
     params,
   );
-  return new Map(rows.map((r) => [keyOf(t, r), r.rh!]));
+  return new Map(rows.map((r) => [keyOf(t, sourceKey(t, r)), r.rh!]));
 }
 
 /**
@@ -89,7 +98,7 @@ export async function cloudLeaves(client: PgClient, schema: string, t: TablePlan
  */
 export async function cloudLeavesByKey(
   client: PgClient,
-  schema: string,
+  plan: SyncPlan,
   t: TablePlan,
   buckets: number,
   which: readonly number[],
@@ -101,25 +110,30 @@ export async function cloudLeavesByKey(
   let rows = 0;
   for (const s of sums.values()) rows += s.n;
   if (keys.length > rows / 4) {
-    const leaves = await cloudLeaves(client, schema, t, buckets, which);
+    const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
     return { leaves, hashed: leaves.size, passes: 1 };
   }
+  // One statement for every key (one array parameter per key column), not one a thousand keys:
+  // on a distant cloud each statement is a round trip, and the keys are at most a quarter of the
+  // table's rows.
   const found = new Map<string, string>();
-  let hashed = 0;
-  await client.query('SAVEPOINT possync_verify_keys');
-  try {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const params: unknown[] = [];
-      const { rows } = await client.query<Record<string, string>>(source(schema, t, params, { keys: keys.slice(i, i + 1000).map(parseKey) }), params);
-      hashed += rows.length;
-      for (const r of rows) found.set(keyOf(t, r), r.rh!);
+  if (keys.length > 0) {
+    const params: unknown[] = [];
+    const lookup = source(plan.schema, t, params, { byKey: { ref: pgRef(plan, t), keys: keys.map(parseKey) } });
+    await client.query('SAVEPOINT possync_verify_keys');
+    try {
+      const { rows } = await client.query<Record<string, string>>(lookup, params);
+      for (const r of rows) found.set(keyOf(t, sourceKey(t, r)), r.rh!);
+      await client.query('RELEASE SAVEPOINT possync_verify_keys');
+    } catch (err) {
+      // Only a key Postgres cannot read (a data exception, class 22: 22003 out of range, 22P02 bad
+      // text) is answered by the full pass; anything else (a lost link, a timeout, a refused read)
+      // would fail that pass the same way, only later.
+      if (!pgErrorCode(err)?.startsWith('22')) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
+      const leaves = await cloudLeaves(client, plan.schema, t, buckets, which);
+      return { leaves, hashed: leaves.size, passes: 1 };
     }
-    await client.query('RELEASE SAVEPOINT possync_verify_keys');
-  } catch (err) {
-    if (isPgUnreachable(err)) throw err;
-    await client.query('ROLLBACK TO SAVEPOINT possync_verify_keys');
-    const leaves = await cloudLeaves(client, schema, t, buckets, which);
-    return { leaves, hashed: hashed + leaves.size, passes: 1 };
   }
   const left = new Map(which.map((b) => [b, { n: 0, s1: 0, s2: 0, ...sums.get(b) }]));
   const leaves = new Map<string, string>();
@@ -130,10 +144,10 @@ export async function cloudLeavesByKey(
     takeFrom(sum, rh);
   }
   const rest = [...left].filter(([, s]) => s.n !== 0 || s.s1 !== 0 || s.s2 !== 0).map(([b]) => b);
-  if (rest.length === 0) return { leaves, hashed, passes: 0 };
-  const more = await cloudLeaves(client, schema, t, buckets, rest);
+  if (rest.length === 0) return { leaves, hashed: found.size, passes: 0 };
+  const more = await cloudLeaves(client, plan.schema, t, buckets, rest);
   for (const [key, rh] of more) leaves.set(key, rh);
-  return { leaves, hashed: hashed + more.size, passes: 1 };
+  return { leaves, hashed: found.size + more.size, passes: 1 };
 }
 
 /**
@@ -151,7 +165,7 @@ export async function unpulledKeys(client: PgClient, schema: string, t: TablePla
   let reloaded = false;
   for (const r of rows) {
     if (r.reload) reloaded = true;
-    else if (r.key) keys.add(keyString(t.key.map((k, i) => fromPg(k.codec, r.key![i] ?? null) ?? '')));
+    else if (r.key) keys.add(keyOf(t, r.key));
   }
   return { keys, reloaded };
 }

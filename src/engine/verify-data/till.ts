@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import crypto from 'node:crypto';
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
@@ -8,7 +7,7 @@ import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { BucketSums, bucketOf, rowHash, type BucketSum } from './checksum.ts';
+import { BucketSums, bucketOf, md5, rowHash, type BucketSum } from './checksum.ts';
 import { tillRowTextSql } from './till-sql.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
@@ -51,6 +50,19 @@ function* convertedPages(db: SqliteDb, plan: SyncPlan, t: TablePlan, withRowid =
   if (page.length > 0) yield convert();
 }
 
+/**
+ * The rows with these rowids, a page at a time, converted as convertedPages converts (with their
+ * rowid under ROWID). json_each reads the rowid list exactly, bigints beyond 2^53 included.
+ */
+function* convertedByRowid(db: SqliteDb, plan: SyncPlan, t: TablePlan, rowids: ReadonlyArray<number | bigint>): Generator<Array<{ raw: RawRow; conv: ToWire }>> {
+  const stmt = db.prepare(`SELECT t.rowid AS ${ROWID}, t.* FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
+  for (let i = 0; i < rowids.length; i += PAGE) {
+    const raws = stmt.all(`[${rowids.slice(i, i + PAGE).join(',')}]`) as RawRow[];
+    const convs = localRowsToWire(db, plan, t, raws);
+    yield raws.map((raw, j) => ({ raw, conv: convs[j]! }));
+  }
+}
+
 /** The shared key of a row that failed conversion, when its key columns still convert. */
 function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
   try {
@@ -61,7 +73,7 @@ function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
 }
 
 /** Whether the table has rowids (not WITHOUT ROWID): pass 1 then remembers each row's bucket by rowid. */
-function hasRowid(db: SqliteDb, t: TablePlan): boolean {
+export function hasRowid(db: SqliteDb, t: TablePlan): boolean {
   try {
     db.prepare(`SELECT rowid FROM ${sqliteIdent(t.sqliteName)} LIMIT 0`);
     return true;
@@ -109,9 +121,6 @@ export class RowidBuckets {
   }
 }
 
-/** Rowids as the JSON array json_each reads (exact for bigints, which JSON.stringify refuses). */
-const rowidJson = (rowids: ReadonlyArray<number | bigint>) => `[${rowids.join(',')}]`;
-
 /** A till row's hash: of its row text after the push's conversion, or UNREADABLE when that fails. */
 function convertedHash(t: TablePlan, raw: RawRow, conv: ToWire): string | undefined {
   if (conv.ok) return rowHash(t, conv.row);
@@ -158,7 +167,7 @@ function hashChunk(blob: Buffer, columns: number, add: (rh: string, rowid: numbe
       at += len + 1;
     }
     if (at > blob.length) throw new Error('verify-data: a row text of the till scan ends past its chunk');
-    if (valid) add(crypto.hash('md5', blob.subarray(start, at), 'hex'), id);
+    if (valid) add(md5(blob.subarray(start, at)), id);
     else others.push(id);
   }
   return others;
@@ -210,7 +219,6 @@ export async function tillBuckets(
                 WHERE t.rowid > ? AND ${present} ORDER BY t.rowid LIMIT ${CHUNK})`,
     )
     .safeIntegers(true);
-  const byId = db.prepare(`SELECT t.rowid AS ${ROWID}, t.* FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
   // One read transaction, so every chunk sees the same snapshot, as one long statement would.
   const own = !db.inTransaction;
   if (own) db.exec('BEGIN');
@@ -220,10 +228,7 @@ export async function tillBuckets(
       const { last, n, text: blob } = chunk.get(after) as { last: bigint | null; n: bigint; text: Buffer | null };
       if (last === null || blob === null) break;
       const others = hashChunk(blob, t.columns.length, add);
-      if (others.length > 0) {
-        const raws = byId.all(rowidJson(others)) as RawRow[];
-        localRowsToWire(db, plan, t, raws).forEach((conv, i) => add(convertedHash(t, raws[i]!, conv), raws[i]![ROWID_KEY]));
-      }
+      for (const page of convertedByRowid(db, plan, t, others)) for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
       await betweenPages();
       if (n < BigInt(CHUNK)) break;
       after = last;
@@ -257,12 +262,7 @@ export function tillLeaves(db: SqliteDb, plan: SyncPlan, t: TablePlan, buckets: 
     return out;
   }
   // Pass 1 put these rows in differing buckets: each is taken, with the conversion's hash.
-  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])].map((c) => `t.${sqliteIdent(c)} AS ${sqliteIdent(c)}`).join(', ');
-  const stmt = db.prepare(`SELECT ${cols} FROM json_each(?) AS j JOIN ${sqliteIdent(t.sqliteName)} AS t ON t.rowid = j.value`).safeIntegers(true);
-  for (let i = 0; i < rowids.length; i += PAGE) {
-    const raws = stmt.all(rowidJson(rowids.slice(i, i + PAGE))) as RawRow[];
-    localRowsToWire(db, plan, t, raws).forEach((conv, j) => take(raws[j]!, conv, () => true));
-  }
+  for (const page of convertedByRowid(db, plan, t, rowids)) for (const { raw, conv } of page) take(raw, conv, () => true);
   return out;
 }
 

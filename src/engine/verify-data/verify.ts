@@ -1,7 +1,8 @@
 import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
+import { rethrowPermission } from '../../db/postgres/privileges.ts';
 import { fetchRows } from '../../db/postgres/rows.ts';
 import { sqliteIdent } from '../../db/quote.ts';
-import type { SqliteGateway } from '../../db/sqlite/gateway.ts';
+import type { SqliteDb, SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { selectByKeys } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, readPushCheckpoint } from '../checkpoints.ts';
 import { localRowsToWire } from '../convert.ts';
@@ -15,7 +16,7 @@ import { sameSum } from './checksum.ts';
 import { cloudBuckets, cloudLeavesByKey, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
-import { tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
+import { hasRowid, tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
 
 export interface VerifyDataOptions {
   /** Config table names to compare (default: all). */
@@ -47,7 +48,9 @@ export async function verifyData(pg: PgGateway, sqlite: SqliteGateway, plan: Syn
     (name) => sqlite.db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined,
   );
   for (const t of chosen) {
-    if (installed) tables.push(await verifyTable(pg, sqlite, plan, t, options));
+    // A table possync's role may not read stops the run as the sync's own reads do: PERMISSION,
+    // naming the table and the GRANT (exit 2), not a bare Postgres error.
+    if (installed) tables.push(await verifyTable(pg, sqlite, plan, t, options).catch(rethrowPermission(pg.pool, 'sync', plan.schema)));
     else tables.push({ ...emptyResult(t), status: 'skipped', note: 'possync has not run on this till yet: run trigger first' });
   }
   return { ok: tables.every((t) => t.status !== 'different'), tables };
@@ -78,17 +81,15 @@ function emptyResult(t: TablePlan): TableVerification {
  * apart, as snowflake ids are) or the table has no rowid. Too many buckets only sends more
  * (smaller) bucket sums; the sums sent are never more than the rows.
  */
-function tillRowsAbout(sqlite: SqliteGateway, t: TablePlan): number {
+function tillRowsAbout(db: SqliteDb, t: TablePlan): number {
   const table = sqliteIdent(t.sqliteName);
-  try {
-    const r = sqlite.db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
+  if (hasRowid(db, t)) {
+    const r = db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
     if (r.lo === null || r.hi === null) return 0;
     const span = r.hi - r.lo + 1n;
     if (span <= 1n << 24n) return Number(span);
-  } catch {
-    // WITHOUT ROWID: counted below
   }
-  return Number((sqlite.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+  return Number((db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
 }
 
 /** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
@@ -108,7 +109,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
     return skip("the till's first push has not finished: run trigger first");
   }
-  const buckets = bucketCount(tillRowsAbout(sqlite, t), options.bucketRows ?? 64);
+  const buckets = bucketCount(tillRowsAbout(db, t), options.bucketRows ?? 64);
 
   const repairs: RepairItem[] = [];
   const reloaded = await pg.tx(
@@ -149,7 +150,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       // unless the cloud has rows there under keys no one here knows.
       const tillRows = tillLeaves(db, plan, t, buckets, new Set(differing), till.byRowid);
       const lookup = new Set([...tillRows.map((r) => r.key), ...unpulled.keys, ...inFlight.keys]);
-      const { leaves: cloud, hashed, passes } = await cloudLeavesByKey(client, plan.schema, t, buckets, differing, cloudSums, [...lookup]);
+      const { leaves: cloud, hashed, passes } = await cloudLeavesByKey(client, plan, t, buckets, differing, cloudSums, [...lookup]);
       result.transfer.hashedRows = hashed;
       result.transfer.cloudPasses = 1 + passes;
       const busy = (key: string, lkey?: string) => unpulled.keys.has(key) || inFlight.keys.has(key) || (lkey !== undefined && inFlight.lkeys.has(lkey));
