@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/result.ts';
 import { runCli } from '../support/cli.ts';
-import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { createSqliteFile, openSqlite } from '../support/db.ts';
+import { faultyLink, LINK_BOUNDS } from '../support/faulty-link.ts';
 
 // A till on a bad link: possync talks to a real Postgres through a TCP proxy in this process that
 // goes silent (packets dropped, sockets open) or resets, in the middle of a pull's row fetch or a
@@ -15,59 +15,30 @@ const ROWS = 20_000;
 const PAYLOAD = 'x'.repeat(300);
 const PG = `CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, payload text, updated_at timestamptz(3) NOT NULL DEFAULT now());`;
 const SQLITE = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, payload TEXT, updated_at TEXT NOT NULL);`;
-// Small bounds so the test is quick; the defaults are 30 / 60 / 10 s.
-const BOUNDS = { readTimeoutSeconds: 3, lockTimeoutSeconds: 2, idleInTransactionTimeoutSeconds: 4, connectTimeoutSeconds: 2 };
-// The most a run may take after the link fails: one read timeout, then a connect timeout for
-// anything that tries the link again, plus what starting the process costs on this machine now
-// (measured in beforeAll: a loaded CI machine can take seconds) and slack.
-const BOUND_MS = (BOUNDS.readTimeoutSeconds + BOUNDS.connectTimeoutSeconds) * 1000;
-let GIVE_UP_MS = BOUND_MS + 8_000;
 
 describe('a link that goes silent or resets mid-run', () => {
-  let db: TestPg;
-  let tmp: ReturnType<typeof tempDir>;
-  let proxy: TcpProxy;
+  const link = faultyLink('link_faults', `DROP TABLE IF EXISTS items; ${PG}`);
   let n = 0;
-
-  beforeAll(async () => {
-    db = await createTestPg('link_faults');
-    tmp = tempDir();
-    const started = Date.now();
-    await runCli(['--version'], { cwd: tmp.dir });
-    GIVE_UP_MS = BOUND_MS + 2 * (Date.now() - started) + 6_000;
-  });
-  afterAll(async () => {
-    await db.drop();
-    tmp.cleanup();
-  });
-  beforeEach(async () => {
-    const u = new URL(db.url);
-    proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
-    await db.query(`DROP SCHEMA IF EXISTS possync CASCADE; DROP TABLE IF EXISTS items; ${PG}`);
-  });
-  afterEach(async () => {
-    await proxy.close();
-  });
 
   /** A fresh till whose config reaches Postgres through the proxy. */
   const till = (bounds: Record<string, number> = {}) => {
     const id = `till${++n}`;
-    const sqlitePath = path.join(tmp.dir, `${id}.sqlite`);
+    const sqlitePath = path.join(link.tmp.dir, `${id}.sqlite`);
     createSqliteFile(sqlitePath, SQLITE);
-    const configPath = path.join(tmp.dir, `${id}.json`);
+    const configPath = path.join(link.tmp.dir, `${id}.json`);
     fs.writeFileSync(
       configPath,
-      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: proxy.via(db.url), ...BOUNDS, ...bounds }, terminalId: id, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }),
+      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: link.proxy.via(link.db.url), ...LINK_BOUNDS, ...bounds }, terminalId: id, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }),
     );
     const trigger = async (direction: string) => {
       const started = Date.now();
-      const r = await runCli(['trigger', '--direction', direction, '--json', '--config', configPath], { cwd: tmp.dir, timeoutMs: 120_000 });
+      const r = await runCli(['trigger', '--direction', direction, '--json', '--config', configPath], { cwd: link.tmp.dir, timeoutMs: 120_000 });
       return { ...r, ms: Date.now() - started, result: JSON.parse(r.stdout) as RunResult };
     };
     return { sqlitePath, trigger };
   };
 
-  const fillCloud = () => db.query(`INSERT INTO items (id, name, payload) SELECT g, 'item ' || g, $1 FROM generate_series(1, ${ROWS}) g`, [PAYLOAD]);
+  const fillCloud = () => link.db.query(`INSERT INTO items (id, name, payload) SELECT g, 'item ' || g, $1 FROM generate_series(1, ${ROWS}) g`, [PAYLOAD]);
   const fillTill = (file: string) => {
     const local = openSqlite(file);
     local.prepare(`WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ${ROWS}) INSERT INTO items SELECT i, 'item ' || i, ?, '2026-12-01T00:00:00.000Z' FROM g`).run(PAYLOAD);
@@ -83,12 +54,12 @@ describe('a link that goes silent or resets mid-run', () => {
   };
   /** possync's backends on this database that sit idle inside a transaction. */
   const idleInTransaction = async () =>
-    Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'possync' AND state LIKE 'idle in transaction%'`, [db.name]))[0]!.n);
+    Number((await link.db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'possync' AND state LIKE 'idle in transaction%'`, [link.db.name]))[0]!.n);
 
   /** The stopped run's contract: exit 3, one stderr line, one JSON document naming the cause. */
   const expectStopped = (run: Awaited<ReturnType<ReturnType<typeof till>['trigger']>>, cause: RegExp) => {
     expect(run.code, run.stderr).toBe(3);
-    expect(run.ms).toBeLessThan(GIVE_UP_MS);
+    expect(run.ms).toBeLessThan(link.giveUpMs);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(cause);
     expect(run.stderr).not.toMatch(/\n\s+at /);
@@ -100,17 +71,17 @@ describe('a link that goes silent or resets mid-run', () => {
   it('silent mid-pull: gives up within the bound, the server ends the orphaned transaction, the rerun converges', async () => {
     await fillCloud();
     const t = till();
-    proxy.when('toClient', 400_000, () => proxy.silent());
+    link.proxy.when('toClient', 400_000, () => link.proxy.silent());
     const run = await t.trigger('pull');
     expectStopped(run, /silent|timeout/i);
     // The server still holds possync's REPEATABLE READ transaction for the vanished till ...
     expect(await idleInTransaction()).toBeGreaterThan(0);
     // ... until idle_in_transaction_session_timeout ends it.
-    const deadline = Date.now() + BOUNDS.idleInTransactionTimeoutSeconds * 1000 + 5_000;
+    const deadline = Date.now() + LINK_BOUNDS.idleInTransactionTimeoutSeconds * 1000 + 5_000;
     while ((await idleInTransaction()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(await idleInTransaction()).toBe(0);
 
-    proxy.heal();
+    link.proxy.heal();
     const again = await t.trigger('pull');
     expect(again.code, again.stderr).toBe(0);
     expect(tillCount(t.sqlitePath)).toBe(ROWS);
@@ -119,12 +90,12 @@ describe('a link that goes silent or resets mid-run', () => {
   it('reset mid-pull: stops at once with exit 3, the rerun converges', async () => {
     await fillCloud();
     const t = till();
-    proxy.when('toClient', 400_000, () => proxy.reset());
+    link.proxy.when('toClient', 400_000, () => link.proxy.reset());
     const run = await t.trigger('pull');
     expectStopped(run, /lost the connection to PostgreSQL/);
     // A reset is noticed at once, not after a timeout.
-    expect(run.ms).toBeLessThan(GIVE_UP_MS - BOUNDS.connectTimeoutSeconds * 1000);
-    proxy.heal();
+    expect(run.ms).toBeLessThan(link.giveUpMs - LINK_BOUNDS.connectTimeoutSeconds * 1000);
+    link.proxy.heal();
     const again = await t.trigger('both');
     expect(again.code, again.stderr).toBe(0);
     expect(tillCount(t.sqlitePath)).toBe(ROWS);
@@ -133,42 +104,42 @@ describe('a link that goes silent or resets mid-run', () => {
   it('silent mid-COPY push: gives up within the bound; once the server drops the dead connection the rerun converges', async () => {
     const t = till();
     fillTill(t.sqlitePath);
-    proxy.when('toServer', 400_000, () => proxy.silent());
+    link.proxy.when('toServer', 400_000, () => link.proxy.silent());
     const run = await t.trigger('push');
     expectStopped(run, /silent|timeout/i);
     expect(run.result.tables.find((x) => x.table === 'items')?.status).toBe('error');
     // The server side of the dead link is a backend in the middle of a COPY, not idle: the
     // server's TCP keepalive, which possync sets per transaction, finds a dead peer. The proxy
     // stays alive and acknowledges, so here the peer's death is played by closing its sockets.
-    await proxy.close();
-    proxy = await startTcpProxy({ host: new URL(db.url).hostname, port: Number(new URL(db.url).port) });
-    fs.writeFileSync(path.join(tmp.dir, `till${n}.json`), fs.readFileSync(path.join(tmp.dir, `till${n}.json`), 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${proxy.port}`));
+    await link.proxy.close();
+    link.proxy = await link.startProxy();
+    fs.writeFileSync(path.join(link.tmp.dir, `till${n}.json`), fs.readFileSync(path.join(link.tmp.dir, `till${n}.json`), 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${link.proxy.port}`));
     const again = await t.trigger('push');
     expect(again.code, again.stderr).toBe(0);
-    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n)).toBe(ROWS);
+    expect(Number((await link.db.query<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n)).toBe(ROWS);
   });
 
   it('the whole-run watchdog stops a stalled run before any single bound would, with TIMEOUT (exit 3)', async () => {
     await fillCloud();
     // A read timeout far longer than the run's bound: only the watchdog can end this run early.
     const t = till({ readTimeoutSeconds: 60, runTimeoutSeconds: 2 });
-    proxy.when('toClient', 400_000, () => proxy.silent());
+    link.proxy.when('toClient', 400_000, () => link.proxy.silent());
     const run = await t.trigger('pull');
     expect(run.code, run.stderr).toBe(3);
     expect(run.result.errorCode).toBe('TIMEOUT');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/postgres\.runTimeoutSeconds \(2 s\)/);
     // Well before the 60 s read timeout.
-    expect(run.ms).toBeLessThan(GIVE_UP_MS);
-    proxy.heal();
+    expect(run.ms).toBeLessThan(link.giveUpMs);
+    link.proxy.heal();
     const again = await till().trigger('pull');
     expect(again.code, again.stderr).toBe(0);
   });
 
   it('a link that is down before the run starts: exit 3 within the connect bound, no crash', async () => {
     const t = till();
-    proxy.silent();
-    const run = await runCli(['trigger', '--direction', 'both', '--config', path.join(tmp.dir, `till${n}.json`)], { cwd: tmp.dir, timeoutMs: 60_000 });
+    link.proxy.silent();
+    const run = await runCli(['trigger', '--direction', 'both', '--config', path.join(link.tmp.dir, `till${n}.json`)], { cwd: link.tmp.dir, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/cannot reach PostgreSQL/);

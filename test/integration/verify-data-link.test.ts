@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
 import { runCli } from '../support/cli.ts';
-import { createSqliteFile, createTestPg, openSqlite, tempDir, type TestPg } from '../support/db.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { createSqliteFile, openSqlite } from '../support/db.ts';
+import { faultyLink, LINK_BOUNDS } from '../support/faulty-link.ts';
 
 // verify-data on a bad link, at the step the cloud's second round is found by: the lookup of the
 // differing buckets' rows by key (one statement carrying every key, far larger than any other the
@@ -21,45 +21,20 @@ const LARGE = 16_000;
 // A composite key whose int part can hold a till value beyond Postgres' int (the fallback's test).
 const PG = `CREATE TABLE items (shop int, id text, name text NOT NULL, updated_at timestamptz(3) NOT NULL, PRIMARY KEY (shop, id));`;
 const SQLITE = `CREATE TABLE items (shop INTEGER, id TEXT, name TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (shop, id));`;
-const BOUNDS = { readTimeoutSeconds: 3, lockTimeoutSeconds: 2, idleInTransactionTimeoutSeconds: 4, connectTimeoutSeconds: 2 };
-const BOUND_MS = (BOUNDS.readTimeoutSeconds + BOUNDS.connectTimeoutSeconds) * 1000;
-let GIVE_UP_MS = BOUND_MS + 8_000;
 
 describe('verify-data on a link that fails during the lookup by key', () => {
-  let db: TestPg;
-  let tmp: ReturnType<typeof tempDir>;
-  let proxy: TcpProxy;
+  const link = faultyLink('verify_link', `DROP TABLE IF EXISTS items; ${PG}`);
   let n = 0;
-
-  beforeAll(async () => {
-    db = await createTestPg('verify_link');
-    tmp = tempDir();
-    const started = Date.now();
-    await runCli(['--version'], { cwd: tmp.dir });
-    GIVE_UP_MS = BOUND_MS + 2 * (Date.now() - started) + 6_000;
-  });
-  afterAll(async () => {
-    await db?.drop();
-    tmp?.cleanup();
-  });
-  beforeEach(async () => {
-    const u = new URL(db.url);
-    proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
-    await db.query(`DROP SCHEMA IF EXISTS possync CASCADE; DROP TABLE IF EXISTS items; ${PG}`);
-  });
-  afterEach(async () => {
-    await proxy.close();
-  });
 
   /** A till in sync with the cloud through the proxy, then PLANTED rows changed on it around possync. */
   const settledTill = async (options: { unreadableKey?: boolean } = {}) => {
     const id = `till${++n}`;
-    const sqlitePath = path.join(tmp.dir, `${id}.sqlite`);
+    const sqlitePath = path.join(link.tmp.dir, `${id}.sqlite`);
     createSqliteFile(sqlitePath, SQLITE);
-    const configPath = path.join(tmp.dir, `${id}.json`);
+    const configPath = path.join(link.tmp.dir, `${id}.json`);
     fs.writeFileSync(
       configPath,
-      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: proxy.via(db.url), ...BOUNDS }, terminalId: id, tables: [{ name: 'items', pk: ['shop', 'id'], updatedCol: 'updated_at' }] }),
+      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: link.proxy.via(link.db.url), ...LINK_BOUNDS }, terminalId: id, tables: [{ name: 'items', pk: ['shop', 'id'], updatedCol: 'updated_at' }] }),
     );
     const local = openSqlite(sqlitePath);
     try {
@@ -70,7 +45,7 @@ describe('verify-data on a link that fails during the lookup by key', () => {
     } finally {
       local.close();
     }
-    const sync = await runCli(['trigger', '--direction', 'both', '--config', configPath], { cwd: tmp.dir, timeoutMs: 120_000 });
+    const sync = await runCli(['trigger', '--direction', 'both', '--config', configPath], { cwd: link.tmp.dir, timeoutMs: 120_000 });
     expect(sync.code, sync.stderr).toBe(0);
     const edit = openSqlite(sqlitePath);
     try {
@@ -82,7 +57,7 @@ describe('verify-data on a link that fails during the lookup by key', () => {
     }
     const verify = async () => {
       const started = Date.now();
-      const r = await runCli(['verify-data', '--json', '--config', configPath], { cwd: tmp.dir, timeoutMs: 120_000 });
+      const r = await runCli(['verify-data', '--json', '--config', configPath], { cwd: link.tmp.dir, timeoutMs: 120_000 });
       return { ...r, ms: Date.now() - started };
     };
     return { verify };
@@ -99,12 +74,12 @@ describe('verify-data on a link that fails during the lookup by key', () => {
    */
   const failAtLookup = (fail: () => void, at: 'lookup' | 'rollback' | 'full pass' = 'lookup') => {
     const failedAt: number[] = [];
-    let last = proxy.bytes.toServer;
+    let last = link.proxy.bytes.toServer;
     let step: 'lookup' | 'rollback' | 'full pass' = 'lookup';
     const watch = () =>
-      proxy.when('toServer', 1, () => {
-        const size = proxy.bytes.toServer - last;
-        last = proxy.bytes.toServer;
+      link.proxy.when('toServer', 1, () => {
+        const size = link.proxy.bytes.toServer - last;
+        last = link.proxy.bytes.toServer;
         const reached = step === 'lookup' ? size > LARGE : step === 'rollback' ? size === ROLLBACK_TO : true;
         if (reached && step === at) {
           failedAt.push(size);
@@ -120,7 +95,7 @@ describe('verify-data on a link that fails during the lookup by key', () => {
 
   const expectStopped = (run: Awaited<ReturnType<Awaited<ReturnType<typeof settledTill>>['verify']>>, cause: RegExp) => {
     expect(run.code, run.stderr).toBe(3);
-    expect(run.ms).toBeLessThan(GIVE_UP_MS);
+    expect(run.ms).toBeLessThan(link.giveUpMs);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(cause);
     expect(run.stderr).not.toMatch(/\n\s+at /);
@@ -141,33 +116,33 @@ describe('verify-data on a link that fails during the lookup by key', () => {
 
   it('silent: gives up within the read bound with exit 3, and finds the rows once the link is back', async () => {
     const till = await settledTill();
-    const seen = failAtLookup(() => proxy.silent());
+    const seen = failAtLookup(() => link.proxy.silent());
     const run = await till.verify();
     expect(seen).toHaveLength(1);
     expectStopped(run, /silent|timeout/i);
-    proxy.heal();
+    link.proxy.heal();
     await expectFound(till);
   });
 
   it('reset: stops at once with exit 3, and finds the rows once the link is back', async () => {
     const till = await settledTill();
-    const seen = failAtLookup(() => proxy.reset());
+    const seen = failAtLookup(() => link.proxy.reset());
     const run = await till.verify();
     expect(seen).toHaveLength(1);
     expectStopped(run, /lost the connection to PostgreSQL|terminated|ECONNRESET/i);
-    expect(run.ms).toBeLessThan(GIVE_UP_MS - BOUNDS.readTimeoutSeconds * 1000);
-    proxy.heal();
+    expect(run.ms).toBeLessThan(link.giveUpMs - LINK_BOUNDS.readTimeoutSeconds * 1000);
+    link.proxy.heal();
     await expectFound(till);
   });
 
   for (const at of ['rollback', 'full pass'] as const) {
     it(`a till key Postgres cannot read, then silent during the fallback (${at}): exit 3 within the read bound`, async () => {
       const till = await settledTill({ unreadableKey: true });
-      const seen = failAtLookup(() => proxy.silent(), at);
+      const seen = failAtLookup(() => link.proxy.silent(), at);
       const run = await till.verify();
       expect(seen).toHaveLength(1);
       expectStopped(run, /silent|timeout/i);
-      proxy.heal();
+      link.proxy.heal();
       const again = await till.verify();
       expect(again.code, again.stderr).toBe(1);
       const items = (JSON.parse(again.stdout) as VerifyDataResult).tables.find((t) => t.table === 'items')!;
