@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/result.ts';
 import { runCli } from '../support/cli.ts';
-import { createSqliteFile, openSqlite } from '../support/db.ts';
+import { openSqlite } from '../support/db.ts';
 import { faultyLink, LINK_BOUNDS } from '../support/faulty-link.ts';
 
 // A till on a bad link: possync talks to a real Postgres through a TCP proxy in this process that
@@ -18,24 +17,16 @@ const SQLITE = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, 
 
 describe('a link that goes silent or resets mid-run', () => {
   const link = faultyLink('link_faults', `DROP TABLE IF EXISTS items; ${PG}`);
-  let n = 0;
 
   /** A fresh till whose config reaches Postgres through the proxy. */
   const till = (bounds: Record<string, number> = {}) => {
-    const id = `till${++n}`;
-    const sqlitePath = path.join(link.tmp.dir, `${id}.sqlite`);
-    createSqliteFile(sqlitePath, SQLITE);
-    const configPath = path.join(link.tmp.dir, `${id}.json`);
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: link.proxy.via(link.db.url), ...LINK_BOUNDS, ...bounds }, terminalId: id, tables: [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }] }),
-    );
+    const { sqlitePath, configPath } = link.till(SQLITE, [{ name: 'items', pk: 'id', updatedCol: 'updated_at' }], bounds);
     const trigger = async (direction: string) => {
       const started = Date.now();
       const r = await runCli(['trigger', '--direction', direction, '--json', '--config', configPath], { cwd: link.tmp.dir, timeoutMs: 120_000 });
       return { ...r, ms: Date.now() - started, result: JSON.parse(r.stdout) as RunResult };
     };
-    return { sqlitePath, trigger };
+    return { sqlitePath, configPath, trigger };
   };
 
   const fillCloud = () => link.db.query(`INSERT INTO items (id, name, payload) SELECT g, 'item ' || g, $1 FROM generate_series(1, ${ROWS}) g`, [PAYLOAD]);
@@ -113,7 +104,7 @@ describe('a link that goes silent or resets mid-run', () => {
     // stays alive and acknowledges, so here the peer's death is played by closing its sockets.
     await link.proxy.close();
     link.proxy = await link.startProxy();
-    fs.writeFileSync(path.join(link.tmp.dir, `till${n}.json`), fs.readFileSync(path.join(link.tmp.dir, `till${n}.json`), 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${link.proxy.port}`));
+    fs.writeFileSync(t.configPath, fs.readFileSync(t.configPath, 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${link.proxy.port}`));
     const again = await t.trigger('push');
     expect(again.code, again.stderr).toBe(0);
     expect(Number((await link.db.query<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n)).toBe(ROWS);
@@ -139,10 +130,9 @@ describe('a link that goes silent or resets mid-run', () => {
   it('a link that is down before the run starts: exit 3 within the connect bound, no crash', async () => {
     const t = till();
     link.proxy.silent();
-    const run = await runCli(['trigger', '--direction', 'both', '--config', path.join(link.tmp.dir, `till${n}.json`)], { cwd: link.tmp.dir, timeoutMs: 60_000 });
+    const run = await runCli(['trigger', '--direction', 'both', '--config', t.configPath], { cwd: link.tmp.dir, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/cannot reach PostgreSQL/);
-    void t;
   });
 });

@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
 import { runCli } from '../support/cli.ts';
-import { createSqliteFile, openSqlite } from '../support/db.ts';
+import { openSqlite } from '../support/db.ts';
 import { faultyLink, LINK_BOUNDS } from '../support/faulty-link.ts';
 
 // verify-data on a bad link, at the step the cloud's second round is found by: the lookup of the
@@ -24,18 +22,10 @@ const SQLITE = `CREATE TABLE items (shop INTEGER, id TEXT, name TEXT NOT NULL, u
 
 describe('verify-data on a link that fails during the lookup by key', () => {
   const link = faultyLink('verify_link', `DROP TABLE IF EXISTS items; ${PG}`);
-  let n = 0;
 
   /** A till in sync with the cloud through the proxy, then PLANTED rows changed on it around possync. */
   const settledTill = async (options: { unreadableKey?: boolean } = {}) => {
-    const id = `till${++n}`;
-    const sqlitePath = path.join(link.tmp.dir, `${id}.sqlite`);
-    createSqliteFile(sqlitePath, SQLITE);
-    const configPath = path.join(link.tmp.dir, `${id}.json`);
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({ sqlite: { path: sqlitePath }, postgres: { url: link.proxy.via(link.db.url), ...LINK_BOUNDS }, terminalId: id, tables: [{ name: 'items', pk: ['shop', 'id'], updatedCol: 'updated_at' }] }),
-    );
+    const { sqlitePath, configPath } = link.till(SQLITE, [{ name: 'items', pk: ['shop', 'id'], updatedCol: 'updated_at' }]);
     const local = openSqlite(sqlitePath);
     try {
       const insert = local.prepare(`INSERT INTO items VALUES (1, ?, ?, '2026-12-01T00:00:00.000Z')`);

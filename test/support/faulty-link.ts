@@ -1,6 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { runCli } from './cli.ts';
-import { createTestPg, tempDir, type TestPg } from './db.ts';
+import { createSqliteFile, createTestPg, tempDir, type TestPg } from './db.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 /** Small bounds so a run on a failing link ends quickly; the defaults are 30 / 60 / 10 s. */
@@ -19,6 +21,11 @@ export interface FaultyLink {
   giveUpMs: number;
   /** A fresh proxy to `db`. */
   startProxy(): Promise<TcpProxy>;
+  /**
+   * A new till (SQLite file from `sqliteSql`) whose config reaches `db` through this test's proxy,
+   * with LINK_BOUNDS (and `bounds` on top) and `tables`.
+   */
+  till(sqliteSql: string, tables: unknown[], bounds?: Record<string, number>): { id: string; sqlitePath: string; configPath: string };
 }
 
 /**
@@ -32,6 +39,16 @@ export function faultyLink(name: string, reset: string): FaultyLink {
   link.startProxy = () => {
     const u = new URL(link.db.url);
     return startTcpProxy({ host: u.hostname, port: Number(u.port) });
+  };
+  let n = 0;
+  link.till = (sqliteSql, tables, bounds = {}) => {
+    const id = `till${++n}`;
+    const sqlitePath = path.join(link.tmp.dir, `${id}.sqlite`);
+    createSqliteFile(sqlitePath, sqliteSql);
+    const configPath = path.join(link.tmp.dir, `${id}.json`);
+    const postgres = { url: link.proxy.via(link.db.url), ...LINK_BOUNDS, ...bounds };
+    fs.writeFileSync(configPath, JSON.stringify({ sqlite: { path: sqlitePath }, postgres, terminalId: id, tables }));
+    return { id, sqlitePath, configPath };
   };
   beforeAll(async () => {
     link.db = await createTestPg(name);
