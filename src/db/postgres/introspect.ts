@@ -1,5 +1,5 @@
 import type { PgGateway } from './gateway.ts';
-import { introspectRouting, type PgRouting } from './routing.ts';
+import { ROUTING_SQL, routingOf, type PgRouting, type RoutingRow } from './routing.ts';
 
 export interface PgColumn {
   name: string;
@@ -55,20 +55,17 @@ const CAST_TYPE = `CASE a.atttypid
     WHEN 'bit'::regtype THEN 'varbit' WHEN '_bit'::regtype THEN 'varbit[]'
     ELSE a.atttypid::regtype::text END`;
 
-/**
- * Introspects the named tables of one schema in four catalog queries (every run starts with
- * them). Missing tables are absent from the map. They go one after another on one connection,
- * not side by side: each extra connection is a Postgres backend started, authenticated and
- * warmed up for four small queries. Opening three more per run cost a fleet of 200 tills without
- * a pooler more Postgres CPU than the sync itself, and on a WAN link a new connection's TCP, TLS
- * and login round trips take longer than the queries they would have run in parallel.
- */
-export async function introspectPg(pg: PgGateway, schema: string, tables: readonly string[]): Promise<Map<string, PgTableInfo>> {
-  const columns = await pg.query<{
-    table_name: string; name: string; typname: string; typtype: string; elem: string | null;
-    cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string; seq: string | null;
-  }>(
-    `SELECT c.relname AS table_name, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
+interface ColumnRow {
+  table_name: string; name: string; typname: string; typtype: string; elem: string | null;
+  cast_type: string; declared: string; notnull: boolean; hasdef: boolean; generated: string; identity: string; seq: string | null;
+}
+interface ConstraintRow {
+  table_name: string; name: string; contype: string; cols: string[]; ref_schema: string | null; ref_table: string | null;
+  ref_cols: string[] | null; deferrable: boolean;
+}
+
+/** Every column of the named tables ($1 the schema, $2 the names), in table and column order. */
+const COLUMNS_SQL = `SELECT c.relname AS table_name, a.attnum, a.attname AS name, t.typname, t.typtype, et.typname AS elem,
             ${CAST_TYPE} AS cast_type, format_type(a.atttypid, a.atttypmod) AS declared,
             a.attnotnull AS notnull, a.atthasdef AS hasdef, a.attgenerated::text AS generated, a.attidentity::text AS identity,
             -- the sequence owned by the column (serial: auto dependency; identity: internal), as pg_get_serial_sequence finds it
@@ -82,15 +79,10 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
        JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
       WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
-        AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY c.relname, a.attnum`,
-    [schema, tables],
-  );
-  const constraints = await pg.query<{
-    table_name: string; name: string; contype: string; cols: string[]; ref_schema: string | null; ref_table: string | null;
-    ref_cols: string[] | null; deferrable: boolean;
-  }>(
-    `SELECT c.relname AS table_name, k.conname AS name, k.contype::text AS contype,
+        AND a.attnum > 0 AND NOT a.attisdropped`;
+
+/** Primary keys, unique constraints and foreign keys of the named tables. */
+const CONSTRAINTS_SQL = `SELECT c.relname AS table_name, k.conname AS name, k.contype::text AS contype,
             ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] AS cols,
             rn.nspname AS ref_schema, rc.relname AS ref_table,
             CASE WHEN k.contype = 'f' THEN ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)::text[] END AS ref_cols,
@@ -100,20 +92,37 @@ export async function introspectPg(pg: PgGateway, schema: string, tables: readon
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_class rc ON rc.oid = k.confrelid
        LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND k.contype IN ('p', 'u', 'f')
-      ORDER BY c.relname, k.conname`,
-    [schema, tables],
-  );
-  const uniqueIndexes = await pg.query<{ table_name: string; cols: string[] }>(
-    `SELECT c.relname AS table_name,
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND k.contype IN ('p', 'u', 'f')`;
+
+/** Column sets of plain unique indexes (no predicate, no expression): ON CONFLICT targets. */
+const UNIQUE_INDEXES_SQL = `SELECT c.relname AS table_name,
             ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)::text[] AS cols
        FROM pg_index i
        JOIN pg_class c ON c.oid = i.indrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`;
+
+/** The rows of one part of the catalog query, as one JSON array (`order`: how to sort them). */
+const part = (sql: string, alias: string, order = '') => `(SELECT coalesce(json_agg(x${order ? ` ORDER BY ${order}` : ''}), '[]'::json) FROM (${sql}) x) AS ${alias}`;
+
+/**
+ * Introspects the named tables of one schema in one catalog query (every run starts with it):
+ * columns, keys, unique indexes and routing, each part a JSON array. Missing tables are absent
+ * from the map. One round trip on one connection: on a WAN link every round trip is a till's
+ * latency to the cloud, paid on every run (it was four queries, one after another), and an extra
+ * connection per query would start a Postgres backend each (a fleet of 200 tills without a pooler
+ * paid more Postgres CPU for that than for the sync itself).
+ */
+export async function introspectPg(pg: PgGateway, schema: string, tables: readonly string[]): Promise<Map<string, PgTableInfo>> {
+  const [catalog] = await pg.query<{ columns: ColumnRow[]; constraints: ConstraintRow[]; unique_indexes: Array<{ table_name: string; cols: string[] }>; routing: RoutingRow[] }>(
+    `SELECT ${part(COLUMNS_SQL, 'columns', 'x.table_name, x.attnum')},
+            ${part(CONSTRAINTS_SQL, 'constraints', 'x.table_name, x.name')},
+            ${part(UNIQUE_INDEXES_SQL, 'unique_indexes')},
+            ${part(ROUTING_SQL, 'routing')}`,
     [schema, tables],
   );
-  const routing = await introspectRouting(pg.pool, schema, tables);
+  const { columns, constraints, unique_indexes: uniqueIndexes } = catalog!;
+  const routing = routingOf(catalog!.routing);
 
   const result = new Map<string, PgTableInfo>();
   const info = (table: string): PgTableInfo => {

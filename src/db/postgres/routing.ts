@@ -1,5 +1,3 @@
-import type { Queryable } from './gateway.ts';
-
 /**
  * Where rows of a cloud table really live, and what routes them there. Three shapes are common:
  *
@@ -35,10 +33,11 @@ export const PLAIN_ROUTING: PgRouting = { kind: 'plain', rules: [], descendants:
 
 const EVENTS = { '1': 'select', '2': 'update', '3': 'insert', '4': 'delete' } as const;
 
-/** Routing of the named tables of one schema, in one catalog query. Missing tables are absent. */
-export async function introspectRouting(q: Queryable, schema: string, tables: readonly string[]): Promise<Map<string, PgRouting>> {
-  const { rows } = await q.query<{ table_name: string; relkind: string; rules: Array<{ name: string; event: string }>; descendants: PgDescendant[] }>(
-    `WITH RECURSIVE roots AS (
+/**
+ * The routing of the named tables of one schema ($1 the schema, $2 the names): one row per table
+ * that exists. introspect.ts runs it inside its one catalog query.
+ */
+export const ROUTING_SQL = `WITH RECURSIVE roots AS (
        SELECT c.oid, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
      ), tree AS (
@@ -52,9 +51,17 @@ export async function introspectRouting(q: Queryable, schema: string, tables: re
             coalesce((SELECT jsonb_agg(jsonb_build_object('schema', dn.nspname, 'name', d.relname, 'partition', d.relispartition) ORDER BY t.depth, dn.nspname, d.relname)
                         FROM tree t JOIN pg_class d ON d.oid = t.rel JOIN pg_namespace dn ON dn.oid = d.relnamespace
                        WHERE t.root = r.oid AND d.relkind IN ('r', 'p')), '[]'::jsonb) AS descendants
-       FROM roots r`,
-    [schema, tables],
-  );
+       FROM roots r`;
+
+export interface RoutingRow {
+  table_name: string;
+  relkind: string;
+  rules: Array<{ name: string; event: string }>;
+  descendants: PgDescendant[];
+}
+
+/** The routing of each table from ROUTING_SQL's rows. */
+export function routingOf(rows: readonly RoutingRow[]): Map<string, PgRouting> {
   const out = new Map<string, PgRouting>();
   for (const r of rows) {
     out.set(r.table_name, {
