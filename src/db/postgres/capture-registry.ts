@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Direction } from '../../config/types.ts';
-import { pgErrorCode } from './errors.ts';
+import { pgErrorCode, UNDEFINED_TABLE } from './errors.ts';
 import type { PgGateway, Queryable } from './gateway.ts';
 import { PG_SCHEMA } from './possync-schema.ts';
 
@@ -62,7 +62,7 @@ export async function registerTables(pg: PgGateway, terminalId: string, tables: 
     );
     return { registered: true, changed: rows[0]?.changed === true, due: rows[0]?.due === true };
   } catch (err) {
-    if (pgErrorCode(err) === '42P01') return { registered: false, changed: true, due: true }; // undefined_table: not installed yet
+    if (pgErrorCode(err) === UNDEFINED_TABLE) return { registered: false, changed: true, due: true }; // undefined_table: not installed yet
     throw err;
   }
 }

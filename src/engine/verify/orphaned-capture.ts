@@ -1,5 +1,5 @@
 import { captureCensus, SWEEP_EVERY_MINUTES, unregisteredTills } from '../../db/postgres/capture-registry.ts';
-import { pgErrorCode } from '../../db/postgres/errors.ts';
+import { pgErrorCode, UNDEFINED_TABLE } from '../../db/postgres/errors.ts';
 import type { PgGateway } from '../../db/postgres/gateway.ts';
 import { dropStatements, orphansOf, syncedTables } from '../evolve/orphaned-capture.ts';
 import type { SyncPlan } from '../plan/types.ts';
@@ -14,7 +14,7 @@ export async function orphanedCaptureFindings(pg: PgGateway, plan: SyncPlan, ret
   try {
     census = await captureCensus(pg.pool, retentionDays);
   } catch (err) {
-    if (pgErrorCode(err) === '42P01') return []; // not installed yet
+    if (pgErrorCode(err) === UNDEFINED_TABLE) return []; // not installed yet
     throw err;
   }
   const orphans = orphansOf(census, new Set(Object.keys(syncedTables(plan))));
