@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PgClient, Queryable } from '../../db/postgres/gateway.ts';
+import type { Queryable } from '../../db/postgres/gateway.ts';
 import { baseTableName, type BaseCopySpec } from '../../db/sqlite/base-copy.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import { selectByKeys, withCaptureSuppressed } from '../../db/sqlite/rows.ts';
@@ -80,13 +80,9 @@ export function newToken(): string {
   return randomUUID();
 }
 
-/** In the batch's Postgres transaction: the token that says the batch committed. */
-export async function writeMergeToken(client: PgClient, terminalId: string, table: string, token: string): Promise<void> {
-  await client.query(
-    `INSERT INTO possync.system_settings (setting_key, setting_value, updated_at) VALUES ($1, $2, now())
-     ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = EXCLUDED.updated_at`,
-    [tokenKey(terminalId, table), token],
-  );
+/** The token that says a batch committed, as a setting written in the batch's Postgres transaction (checkpoints.ts writeSettings). */
+export function mergeTokenSetting(terminalId: string, table: string, token: string): [string, string] {
+  return [tokenKey(terminalId, table), token];
 }
 
 /** Before the Postgres COMMIT (inside a SQLite transaction): stage the batch's next bases. */

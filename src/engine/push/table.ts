@@ -3,7 +3,7 @@ import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
 import { ROW_LOCK_TRIES } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
-import { pulledSnapshot, writePushCheckpoint, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
+import { pulledSnapshot, pushCheckpointSetting, writeSettings, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
@@ -19,7 +19,7 @@ import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud
 import { preparePush, presentLocally, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
-import { applyNext, newToken, stageNext, writeMergeToken } from '../merge/base.ts';
+import { applyNext, mergeTokenSetting, newToken, stageNext } from '../merge/base.ts';
 import { recoverPushedBatch } from './recover.ts';
 import { readOpen } from '../manual/open-conflicts.ts';
 import { decidedChanges, finishPartial, finishResolved, recordAside } from '../manual/push.ts';
@@ -156,11 +156,12 @@ export async function applyInPostgres(ctx: RunContext, t: TablePlan, prepared: P
         const outcome = await apply(client);
         if (ctx.dryRun) throw new DryRunRollback(outcome);
         await recordPushConflicts(client, ctx.plan.terminalId, t, outcome.conflicts);
-        if (options.checkpoint) await writePushCheckpoint(client, ctx.plan.terminalId, t.name, options.checkpoint);
-        if (outcome.next.length > 0) {
-          outcome.token = newToken();
-          await writeMergeToken(client, ctx.plan.terminalId, t.name, outcome.token);
-        }
+        if (outcome.next.length > 0) outcome.token = newToken();
+        // The checkpoint and column merge's token in one statement.
+        await writeSettings(client, [
+          ...(options.checkpoint ? [pushCheckpointSetting(ctx.plan.terminalId, t.name, options.checkpoint)] : []),
+          ...(outcome.token ? [mergeTokenSetting(ctx.plan.terminalId, t.name, outcome.token)] : []),
+        ]);
         beforeCommit(ctx, t, prepared, outcome, options.gcSeq);
         return outcome;
       },
