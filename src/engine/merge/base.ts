@@ -98,21 +98,23 @@ export function stageNext(db: SqliteDb, t: TablePlan, token: string, entries: re
  * Rows staged under another token (an attempt that rolled back) are dropped.
  */
 export function applyNext(db: SqliteDb, plan: SyncPlan, t: TablePlan, token: string | undefined): void {
-  const staged = db.prepare(`SELECT lkey, token, base, result FROM _possync_base_next WHERE tbl = ?`).all(t.name) as Array<{ lkey: string; token: string; base: string; result: string | null }>;
-  if (staged.length === 0) return;
-  const pending = db.prepare(
-    `SELECT EXISTS (SELECT 1 FROM _possync_changes WHERE tbl = ? AND lkey = ?) OR EXISTS (SELECT 1 FROM _possync_held WHERE side = 'push' AND tbl = ? AND key = ?) AS p`,
-  );
+  // One statement: the staged rows of this attempt, each with whether a local change is still pending.
+  const staged = db
+    .prepare(
+      `SELECT n.lkey, n.base, n.result,
+              EXISTS (SELECT 1 FROM _possync_changes c WHERE c.tbl = ? AND c.lkey = n.lkey)
+                OR EXISTS (SELECT 1 FROM _possync_held h WHERE h.side = 'push' AND h.tbl = n.tbl AND h.key = n.lkey) AS open
+         FROM _possync_base_next n WHERE n.tbl = ? AND n.token = ?`,
+    )
+    .all(t.sqliteName, t.name, token ?? null) as Array<{ lkey: string; base: string; result: string | null; open: number }>;
   const rebase: Array<{ lkey: string; row: WireRow }> = [];
   const agreed: string[] = [];
   const writeBack: Array<{ lkey: string; row: WireRow }> = [];
   for (const s of staged) {
-    if (s.token !== token) continue;
-    const base = JSON.parse(s.base) as WireRow | null;
-    const open = (pending.get(t.sqliteName, s.lkey, t.name, s.lkey) as { p: number }).p === 1;
-    if (open && base) rebase.push({ lkey: s.lkey, row: base });
+    const base = s.open === 1 ? (JSON.parse(s.base) as WireRow | null) : null;
+    if (base) rebase.push({ lkey: s.lkey, row: base });
     else agreed.push(s.lkey);
-    if (!open && s.result) writeBack.push({ lkey: s.lkey, row: JSON.parse(s.result) as WireRow });
+    if (s.open !== 1 && s.result) writeBack.push({ lkey: s.lkey, row: JSON.parse(s.result) as WireRow });
   }
   writeBases(db, plan, t, rebase);
   deleteBases(db, t, agreed);
