@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPg, tempDir, type TestPg } from '../support/db.ts';
 import { ownPostgres } from '../support/ledger.ts';
-import { backendPid, waitForBlockedPossync, waitUntilPossyncBlockedBy } from '../support/pg-locks.ts';
+import { backendPid, waitForBlockedPossync, waitUntilPossyncBlockedBy, waitUntilPossyncStopsWaitingFor } from '../support/pg-locks.ts';
 import { expectCliOk, makeTill, runProblems, type Till } from '../support/tills.ts';
 import { ROW_LOCK_TRIES } from '../../src/db/postgres/row-locks.ts';
 
@@ -41,6 +41,16 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     // deadlock and is rolled back (deadlock_timeout is a superuser setting; the suite's user is one).
     await c.query(`SET deadlock_timeout = '60s'`);
     return c;
+  };
+
+  /** Waits until the session `pid` waits for a lock (queued behind the row's holder). */
+  const waitForWaiter = async (pid: number) => {
+    for (let i = 0; i < 3_000; i++) {
+      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [pid]);
+      if (rows.length > 0) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`session ${pid} never waited for the row`);
   };
 
   beforeAll(async () => {
@@ -217,6 +227,42 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
         { id: 'm1', qty: 31 },
         { id: 'm2', qty: 32 },
       ]);
+    } finally {
+      patient.close();
+    }
+  });
+
+  it('a queue that keeps moving (a different transaction holding the rows at every give-up) is waited out past ROW_LOCK_TRIES, not reported BLOCKED', async () => {
+    // Many tills pushing the same rows: each holds them for a moment, then the next. Here five
+    // sessions take the row in turn, each handing it over while possync pauses between tries, so
+    // every try of the batch waits out lockTimeoutSeconds behind a different transaction.
+    const patient = await editingTill('till-lock4', { lockTimeoutSeconds: 1 }, { q1: 1 }, { q1: 41 });
+    try {
+      const holders = [await connect(), await connect(), await connect(), await connect(), await connect()];
+      const pids = await Promise.all(holders.map(backendPid));
+      await holders[0]!.query('BEGIN');
+      await holders[0]!.query(`UPDATE items SET qty = qty WHERE id = 'q1'`);
+      const pushing = patient.sync('push');
+      pushing.catch(() => {});
+      let waiter: string | undefined;
+      for (let i = 0; i + 1 < holders.length; i++) {
+        waiter = (await waitForBlockedPossync(db.pool, pids[i]!, waiter)).xactStart;
+        // It gave up on this holder: the next one queues for the row, then this one lets go.
+        await waitUntilPossyncStopsWaitingFor(db.pool, pids[i]!);
+        const next = holders[i + 1]!;
+        await next.query('BEGIN');
+        const taking = next.query(`UPDATE items SET qty = qty WHERE id = 'q1'`);
+        await waitForWaiter(pids[i + 1]!);
+        await holders[i]!.query('COMMIT');
+        await taking;
+      }
+      await waitForBlockedPossync(db.pool, pids.at(-1)!, waiter);
+      await holders.at(-1)!.query('COMMIT');
+      const result = await pushing;
+      expect(runProblems('push', result)).toEqual([]);
+      // Gave up four times (once per holder but the last), more than ROW_LOCK_TRIES allows a stuck one.
+      expect(result.retries.lockTimeout).toBeGreaterThanOrEqual(ROW_LOCK_TRIES);
+      expect(await db.query(`SELECT qty FROM items WHERE id = 'q1'`)).toEqual([{ qty: 41 }]);
     } finally {
       patient.close();
     }

@@ -38,3 +38,17 @@ export async function backendPid(c: pg.Client): Promise<number> {
   const { rows } = await c.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
   return rows[0]!.pid;
 }
+
+/** Waits until no possync backend waits for a lock `holderPid` holds (the waiter gave up, or got it). */
+export async function waitUntilPossyncStopsWaitingFor(q: pg.Pool | pg.Client, holderPid: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await q.query(
+      `SELECT 1 FROM pg_stat_activity WHERE application_name = 'possync' AND wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))`,
+      [holderPid],
+    );
+    if (rows.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`a possync backend still waited for pid ${holderPid} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

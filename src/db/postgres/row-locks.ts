@@ -1,5 +1,5 @@
 import { PossyncError } from '../../errors.ts';
-import { describeLockHolders } from './ddl-locks.ts';
+import { describeLockHolders, lockHolders } from './ddl-locks.ts';
 import { LOCK_NOT_AVAILABLE, pgErrorCode } from './errors.ts';
 import type { PgClient, PgGateway } from './gateway.ts';
 
@@ -33,6 +33,47 @@ export async function inLockPhase<T>(client: PgClient, fn: () => Promise<T>): Pr
  * through. A session that holds its locks longer (an app's open transaction) fails the table.
  */
 export const ROW_LOCK_TRIES = 3;
+/**
+ * The most tries while the queue moves: every time the batch gave up, the oldest transaction
+ * holding locks on the table was a different one (see RowLockWaits). The run's watchdog
+ * (runTimeoutSeconds) still bounds the whole run.
+ */
+export const ROW_LOCK_TRIES_MOVING = 10;
+
+/**
+ * Decides whether a push batch that ran out of lockTimeoutSeconds tries again. The first
+ * ROW_LOCK_TRIES tries always go. After that it goes on only while the queue moves: at each
+ * give-up it notes the oldest transaction holding locks on the table (pid and start), and the
+ * same one twice in a row means one session is sitting on the rows (an app's stuck transaction),
+ * not a queue of tills each done in a moment. That ends the table with BLOCKED naming it; a
+ * queue of 200 tills pushing the same rows does not.
+ */
+export class RowLockWaits {
+  tries = 0;
+  private lastOldest: string | undefined;
+
+  constructor(
+    private readonly pg: PgGateway,
+    private readonly relation: string,
+  ) {}
+
+  /** After a lock timeout: true when the batch should try again. */
+  async again(): Promise<boolean> {
+    this.tries += 1;
+    const holders = await lockHolders(this.pg, this.relation).catch(() => []);
+    const oldest = holders[0] ? `${holders[0].pid}@${holders[0].xact_start?.toISOString() ?? ''}` : undefined;
+    const moved = oldest === undefined || oldest !== this.lastOldest;
+    this.lastOldest = oldest;
+    if (this.tries < ROW_LOCK_TRIES) return true;
+    return moved && this.tries < ROW_LOCK_TRIES_MOVING;
+  }
+}
+
+/** The tries a push batch made before it gave up on locked rows (RowLockWaits), carried on the error for the message. */
+export function lockTriesOf(err: unknown): number {
+  const tries = typeof err === 'object' && err !== null ? (err as { possyncLockTries?: unknown }).possyncLockTries : undefined;
+  return typeof tries === 'number' ? tries : ROW_LOCK_TRIES;
+}
 
 /**
  * A push batch that kept meeting rows another session held locked (lock_not_available after
@@ -44,7 +85,7 @@ export async function rowsLockedError(pg: PgGateway, relation: string, cause: un
   const seconds = pg.settings.timeouts.lockTimeoutMs / 1000;
   return new PossyncError(
     'BLOCKED',
-    `rows of ${relation} stayed locked by another session for longer than postgres.lockTimeoutSeconds (${seconds} s, ${ROW_LOCK_TRIES} tries): the table's locks are ${who}. The rows stay on the till and go with a later run`,
+    `rows of ${relation} stayed locked by another session for longer than postgres.lockTimeoutSeconds (${seconds} s, ${lockTriesOf(cause)} tries): the table's locks are ${who}. The rows stay on the till and go with a later run`,
     {
       hint:
         holders.length > 0

@@ -108,7 +108,7 @@ export async function bulkCopyScan(ctx: RunContext, t: TablePlan, cp: PushCheckp
       const chunk: Chunk = { after, upTo: rangeEnd(after) };
       const checkpoint: PushCheckpoint = { seq: cp.seq, scan: chunk.upTo ? { after: chunk.upTo } : 'done' };
       const earlier = previous;
-      const done = withRetries(() => copyChunk(ctx, t, encoder, chunk, checkpoint, earlier, read, options.pullFence));
+      const done = withRetries(ctx, t, () => copyChunk(ctx, t, encoder, chunk, checkpoint, earlier, read, options.pullFence));
       done.catch(() => {}); // awaited in order by settle(); never an unhandled rejection meanwhile
       previous = done;
       inFlight.push({ chunk, done });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
-import { ROW_LOCK_TRIES } from '../../db/postgres/row-locks.ts';
+import { RowLockWaits } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
 import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, pushCheckpointSetting, writeSettings, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
@@ -9,7 +9,7 @@ import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
 import { wireRowsToLocal } from '../convert.ts';
 import { heldKeys, linkPendingKeys, recordHeld, releaseHeld, settleDeferred } from '../held.ts';
 import { parseKey } from '../keys.ts';
-import { sqliteIdent } from '../../db/quote.ts';
+import { pgTable, sqliteIdent } from '../../db/quote.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
 import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
@@ -139,7 +139,7 @@ export async function pushBatch(ctx: RunContext, t: TablePlan, prepared: Prepare
   }
   // Open manual conflicts of these rows: they stay set aside, or a decision is carried out.
   const open = readOpen(db, t.name, prepared.items.map((i) => i.keyStr));
-  const outcome = await withRetries(() => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence, open)));
+  const outcome = await withRetries(ctx, t, () => applyInPostgres(ctx, t, prepared, options, (client) => applyPushBatch(client, ctx.plan, t, prepared.items, options.pullFence, open)));
   if (!ctx.dryRun) finishBatch(ctx, t, prepared, outcome, options);
   tally(result, prepared, outcome);
   ctx.onProgress?.({ step: 'push', table: t.name, rows: result.inserted + result.updated + result.deleted + result.unchanged });
@@ -243,17 +243,22 @@ export function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): vo
   }
 }
 
-export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
-  let lockTries = 0;
+/**
+ * Runs one of a table's push transactions, trying again after a deadlock or serialization
+ * failure, and after a wait for locked rows past lockTimeoutSeconds while RowLockWaits says so.
+ */
+export async function withRetries<T>(ctx: RunContext, t: TablePlan, fn: () => Promise<T>): Promise<T> {
+  const locks = new RowLockWaits(ctx.pg, pgTable(ctx.plan.schema, t.name));
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (isPgLockTimeout(err) && ++lockTries < ROW_LOCK_TRIES) {
-        // Spread the returning tills out (a second or two, at random), so they do not all rejoin
-        // the queue at the same moment.
+      if (isPgLockTimeout(err)) {
+        if (!(await locks.again())) throw Object.assign(err as object, { possyncLockTries: locks.tries });
+        // Spread the returning tills out (a second or two, at random, longer each time), so they
+        // do not all rejoin the queue at the same moment.
         recordRetry('push', err);
-        await sleep(500 * lockTries + Math.random() * 1_500);
+        await sleep(500 * Math.min(locks.tries, 4) + Math.random() * 1_500);
         continue;
       }
       if (!isPgRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
