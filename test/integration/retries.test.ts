@@ -43,6 +43,15 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     return c;
   };
 
+  /** A session of "another app" holding row `id` of items locked in an open transaction. */
+  const holdRow = async (id: string): Promise<{ client: pg.Client; pid: number }> => {
+    const client = await connect();
+    const pid = await backendPid(client);
+    await client.query('BEGIN');
+    await client.query(`UPDATE items SET qty = qty WHERE id = $1`, [id]);
+    return { client, pid };
+  };
+
   /** Waits until the session `pid` waits for a lock (queued behind the row's holder). */
   const waitForWaiter = async (pid: number) => {
     for (let i = 0; i < 3_000; i++) {
@@ -113,10 +122,7 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
 
     // The other session locks d2; possync's batch locks d1 then waits for d2; the other session
     // then asks for d1: a cycle. possync's backend (shorter deadlock_timeout) is rolled back.
-    const other = await connect();
-    const otherPid = await backendPid(other);
-    await other.query('BEGIN');
-    await other.query(`UPDATE items SET qty = qty WHERE id = 'd2'`);
+    const { client: other, pid: otherPid } = await holdRow('d2');
     const pushing = till.sync('push');
     pushing.catch(() => {});
     await waitUntilPossyncBlockedBy(db.pool, otherPid);
@@ -178,10 +184,7 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     // that gives up its place and comes back a moment later gets through.
     const patient = await editingTill('till-lock', { lockTimeoutSeconds: 1 }, { l1: 1 }, { l1: 11 });
     try {
-      const other = await connect();
-      const otherPid = await backendPid(other);
-      await other.query('BEGIN');
-      await other.query(`UPDATE items SET qty = qty WHERE id = 'l1'`);
+      const { client: other, pid: otherPid } = await holdRow('l1');
       const pushing = patient.sync('push');
       pushing.catch(() => {});
       // Seen waiting, then seen waiting again in a new transaction (the batch's second try):
@@ -206,12 +209,8 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     // ends at 2 s and the batch is tried again.
     const patient = await editingTill('till-lock3', { lockTimeoutSeconds: 2, readTimeoutSeconds: 3 }, { m1: 1, m2: 2 }, { m1: 31, m2: 32 });
     try {
-      const [a, b] = [await connect(), await connect()];
-      const [aPid, bPid] = [await backendPid(a), await backendPid(b)];
-      await a.query('BEGIN');
-      await a.query(`UPDATE items SET qty = qty WHERE id = 'm1'`);
-      await b.query('BEGIN');
-      await b.query(`UPDATE items SET qty = qty WHERE id = 'm2'`);
+      const { client: a, pid: aPid } = await holdRow('m1');
+      const { client: b, pid: bPid } = await holdRow('m2');
       const pushing = patient.sync('push');
       pushing.catch(() => {});
       const first = await waitForBlockedPossync(db.pool, aPid, undefined);
@@ -272,10 +271,8 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
     const patient = await editingTill('till-lock2', { lockTimeoutSeconds: 1 }, { l2: 1 }, { l2: 22 });
     try {
       patient.local.prepare(`INSERT INTO others VALUES ('o2', 2, '2026-03-05T09:00:00.000Z')`).run();
-      const other = await connect();
+      const { client: other } = await holdRow('l2');
       await other.query(`SET application_name = 'back-office'`);
-      await other.query('BEGIN');
-      await other.query(`UPDATE items SET qty = qty WHERE id = 'l2'`);
       const run = await patient.cli('push');
       // Exit 1 (a table failed), with one line that names the session and what to do.
       expect(run.code).toBe(1);
