@@ -87,4 +87,26 @@ describe('round trips of an incremental sync', () => {
     expect(sent.length - quiet.length, sent.join('\n')).toBe(7);
     await expectInSync(five.config);
   });
+
+  it('a run starts with six round trips (server version, catalog, registration, two install checks, checkpoints), and a one-row push adds its transaction', async () => {
+    // Every run pays these before its first transaction; over a till's WAN link each is the
+    // link's latency. The catalog (columns, keys, unique indexes, routing) is one query, the
+    // bookkeeping check one statement. (Last in this file: it leaves a change for other tills.)
+    const one = ledger.terminal('till-one', { tables: LEDGER_TABLES.filter((t) => t.name === 'accounts') });
+    await ledger.db.query(`INSERT INTO accounts (id, name, balance, updated_at) VALUES ($1, 'r', 1, now())`, [uid(90)]);
+    expectNoTableErrors(await one.sync('both'));
+    one.local.prepare(`UPDATE accounts SET balance = balance + 1, updated_at = ? WHERE id = ?`).run(new Date(Date.UTC(2030, 0, 1)).toISOString(), uid(90));
+    let result: Awaited<ReturnType<typeof one.sync>> | undefined;
+    const sent = await queriesDuring(async () => {
+      result = await one.sync('push');
+    });
+    expectNoTableErrors(result!);
+    expect(totals(result!, { step: 'push' }).updated).toBe(1);
+    const start = sent.slice(0, sent.findIndex((q) => q.startsWith('BEGIN')));
+    expect(start, start.join('\n')).toHaveLength(6);
+    expect(start.filter((q) => q.includes('pg_attribute'))).toHaveLength(1);
+    // BEGIN, lock the row, lift the lock phase's bound, the change history, SAVEPOINT, the write,
+    // the checkpoint, COMMIT, the run log.
+    expect(sent.length - start.length, sent.join('\n')).toBeLessThanOrEqual(9);
+  });
 });
