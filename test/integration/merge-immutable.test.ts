@@ -96,6 +96,28 @@ describe('immutable tables', () => {
     expect(b.local.prepare(`SELECT count(*) AS n FROM _possync_held WHERE tbl = 'sales'`).get()).toEqual({ n: 0 });
     expect(tillB()).toEqual({ total: '40.00', note: null });
   });
+  it("a till's first push (a full scan) does not put back a synced sale the cloud deleted and its pull refused", async () => {
+    // Soak seed 553: the till pulled the sale, the cloud then deleted it, the till's next pull
+    // refused the delete (held), and the till's first push of the table compared every row: the
+    // delete was older than the till's pull fence, so the scan took the sale for a till row the
+    // cloud never had and inserted it, undoing the cloud's delete behind the refusal's back.
+    await ledger.db.query(`INSERT INTO sales VALUES ($1, 50.00, NULL, $2)`, [uid(21), at(0)]);
+    const c = ledger.terminal('till-c');
+    expectNoTableErrors(await c.sync('pull'));
+    await ledger.db.query(`DELETE FROM sales WHERE id = $1`, [uid(21)]);
+    const pull = await c.sync('pull');
+    expect(totals(pull, { table: 'sales', step: 'pull' }).rejected).toBe(1);
+
+    const push = await c.sync('push');
+    expectNoTableErrors(push);
+    expect(totals(push, { table: 'sales', step: 'push' }).inserted).toBe(0);
+    expect(await cloud(21)).toBeUndefined();
+    expect(c.local.prepare(`SELECT total FROM sales WHERE id = ?`).get(uid(21))).toEqual({ total: '50.00' });
+    // Still refused and listed on the next runs.
+    const again = await c.sync('both');
+    expect(totals(again, { table: 'sales', step: 'pull' }).rejected).toBe(1);
+    expect(await cloud(21)).toBeUndefined();
+  });
 });
 
 // Found by the soak (seed 65): a till deletes a synced sale of an immutable table, the push refuses

@@ -117,7 +117,25 @@ export function prepareRows(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows: Re
     }
     out.items.push({ lkey, key, keyStr: keyString(key), display, row: conv.row, deletedAt: undefined, detail: undefined, ...(agreed ? { agreed } : {}) });
   });
+  if (t.immutable) dropRefusedByPull(db, t, out);
   return out;
+}
+
+/**
+ * An immutable table's agreed row (a full scan's: no local change since the till and the cloud
+ * last agreed) whose cloud change the pull refused and holds: the till keeps its copy as it was
+ * and the cloud's change stays listed. Pushing the copy would undo that change behind the
+ * refusal's back (a sale the cloud deleted inserted again), so it is not pushed.
+ */
+function dropRefusedByPull(db: SqliteDb, t: TablePlan, out: Prepared): void {
+  const agreed = out.items.filter((i) => i.agreed);
+  if (agreed.length === 0) return;
+  const held = db
+    .prepare(`SELECT key FROM _possync_held WHERE side = 'pull' AND tbl = ? AND key IN (SELECT value FROM json_each(?))`)
+    .all(t.name, JSON.stringify(agreed.map((i) => i.keyStr))) as Array<{ key: string }>;
+  if (held.length === 0) return;
+  const refused = new Set(held.map((h) => h.key));
+  out.items = out.items.filter((i) => !(i.agreed && refused.has(i.keyStr)));
 }
 
 function prepareDeletes(t: TablePlan, deletes: readonly LocalChange[], out: Prepared): void {
