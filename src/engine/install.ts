@@ -2,7 +2,7 @@ import type { PgGateway, Queryable } from '../db/postgres/gateway.ts';
 import { runDdl } from '../db/postgres/ddl-locks.ts';
 import { isPossyncError, type PossyncError } from '../errors.ts';
 import { rethrowPermission } from '../db/postgres/privileges.ts';
-import { INVALID_SCHEMA_NAME, pgErrorCode, UNDEFINED_TABLE } from '../db/postgres/errors.ts';
+import { pgErrorCode, UNDEFINED_TABLE } from '../db/postgres/errors.ts';
 import { BOOKKEEPING_DDL, CAPTURE_FUNCTION_CONFIG, captureDdl, changeLogName, PG_SCHEMA, PG_SCHEMA_VERSION, type CaptureFormat, type CaptureTrigger, logReload } from '../db/postgres/possync-schema.ts';
 import { captureFormatOf, judgeFormat, ownCaptureFormat, upgradeRequired } from './install/compat.ts';
 import { installSqliteCapture, sqliteTriggerState, type SqliteCaptureSpec, type TriggerState } from '../db/sqlite/capture.ts';
@@ -134,14 +134,14 @@ function sameConfig(got: readonly string[] | null, want: readonly string[]): boo
 
 /**
  * Whether possync's Postgres bookkeeping is in place at this version or newer: one round trip
- * (every run asks). A missing table or schema (42P01, 3F000) means not installed.
+ * (every run asks). A missing table or schema (both 42P01) means not installed.
  */
 export async function pgBookkeepingInstalled(pg: PgGateway): Promise<boolean> {
   let rows: Array<{ v: string }>;
   try {
     rows = await pg.query<{ v: string }>(`SELECT setting_value AS v FROM possync.system_settings WHERE setting_key = 'possync.schema_version'`);
   } catch (err) {
-    if (pgErrorCode(err) === UNDEFINED_TABLE || pgErrorCode(err) === INVALID_SCHEMA_NAME) return false;
+    if (pgErrorCode(err) === UNDEFINED_TABLE) return false;
     throw err;
   }
   // A newer possync's bookkeeping includes this one's (it only ever adds): not reinstalled.

@@ -32,9 +32,8 @@ export function isPgUnreachable(err: unknown): boolean {
 /** SQLSTATE lock_not_available: a statement waited lock_timeout for a lock another session holds. */
 export const LOCK_NOT_AVAILABLE = '55P03';
 
-/** SQLSTATEs of a statement naming a table, or a schema, that does not exist. */
+/** SQLSTATE undefined_table: also what a qualified name in a schema that does not exist gets. */
 export const UNDEFINED_TABLE = '42P01';
-export const INVALID_SCHEMA_NAME = '3F000';
 
 export function isPgLockTimeout(err: unknown): boolean {
   return pgErrorCode(err) === LOCK_NOT_AVAILABLE;
