@@ -1,4 +1,5 @@
 import type { PgClient, PgGateway, Queryable } from '../db/postgres/gateway.ts';
+import { writeSettings } from '../db/postgres/settings.ts';
 import type { SqliteDb } from '../db/sqlite/gateway.ts';
 import type { Step } from './result.ts';
 import type { Key } from './keys.ts';
@@ -87,19 +88,9 @@ export async function writePushCheckpoint(client: PgClient, terminalId: string, 
   await writeSettings(client, [pushCheckpointSetting(terminalId, table, cp)]);
 }
 
-/** A table's push checkpoint as a setting (key, value) for writeSettings. */
+/** A table's push checkpoint as a setting (key, value) for writeSettings (db/postgres/settings.ts). */
 export function pushCheckpointSetting(terminalId: string, table: string, cp: PushCheckpoint): [string, string] {
   return [checkpointKey(terminalId, 'push', table), JSON.stringify(cp)];
-}
-
-/** Upserts settings in possync.system_settings in one statement (one round trip in a batch's transaction). */
-export async function writeSettings(client: PgClient, settings: ReadonlyArray<readonly [string, string]>): Promise<void> {
-  if (settings.length === 0) return;
-  await client.query(
-    `INSERT INTO possync.system_settings (setting_key, setting_value, updated_at) SELECT k, v, now() FROM unnest($1::text[], $2::text[]) AS s(k, v)
-     ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = EXCLUDED.updated_at`,
-    [settings.map((e) => e[0]), settings.map((e) => e[1])],
-  );
 }
 
 export function readPullCheckpoint(db: SqliteDb, terminalId: string, table: string): PullCheckpoint | undefined {

@@ -3,6 +3,7 @@ import type { Direction } from '../../config/types.ts';
 import { pgErrorCode, UNDEFINED_TABLE } from './errors.ts';
 import type { PgGateway, Queryable } from './gateway.ts';
 import { PG_SCHEMA } from './possync-schema.ts';
+import { writeSettings } from './settings.ts';
 
 /**
  * Which cloud tables each till syncs, so that possync can tell when no till syncs one any more
@@ -182,9 +183,5 @@ export async function pruneTableLog(client: Queryable, loggedName: string): Prom
 
 /** Marks that possync dropped this table's capture (logRevival clears it). */
 export async function markStopped(client: Queryable, loggedName: string): Promise<void> {
-  await client.query(
-    `INSERT INTO possync.system_settings (setting_key, setting_value) VALUES ($1, $2)
-     ON CONFLICT (setting_key) DO UPDATE SET setting_value = EXCLUDED.setting_value, updated_at = now()`,
-    [stoppedKey(loggedName), loggedName],
-  );
+  await writeSettings(client, [[stoppedKey(loggedName), loggedName]]);
 }

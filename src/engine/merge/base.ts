@@ -80,7 +80,7 @@ export function newToken(): string {
   return randomUUID();
 }
 
-/** The token that says a batch committed, as a setting written in the batch's Postgres transaction (checkpoints.ts writeSettings). */
+/** The token that says a batch committed, as a setting written in the batch's Postgres transaction (db/postgres/settings.ts writeSettings). */
 export function mergeTokenSetting(terminalId: string, table: string, token: string): [string, string] {
   return [tokenKey(terminalId, table), token];
 }
