@@ -101,7 +101,7 @@ describe('the packed package, installed with no clone', () => {
   });
 
   it('packs the bundle, the bin and the service files, and no sources or tests', () => {
-    expect(packed).toEqual(expect.arrayContaining(['bin/possync.js', 'dist/possync.mjs', 'scripts/possync.service', 'scripts/possync.cron', 'README.md', 'CHANGELOG.md', 'package.json']));
+    expect(packed).toEqual(expect.arrayContaining(['bin/possync.js', 'dist/possync.mjs', 'dist/verify-data-worker.mjs', 'scripts/possync.service', 'scripts/possync.cron', 'README.md', 'CHANGELOG.md', 'package.json']));
     expect(packed.filter((p) => /^(src|test)\//.test(p) || p.startsWith('scripts/build') || p.endsWith('.test.ts'))).toEqual([]);
   });
 

@@ -89,12 +89,30 @@ export class BucketSums {
     this.s1[bucket]! += hexAt(rh, 0, 7);
     this.s2[bucket]! += hexAt(rh, 7, 7);
   }
+  /** The three arrays, as a worker thread sends them. */
+  toParts(): BucketSumParts {
+    return { n: this.n, s1: this.s1, s2: this.s2 };
+  }
+  /** Adds another scan's sums, bucket by bucket (a worker's share of the table). */
+  addParts(p: BucketSumParts): void {
+    for (let b = 0; b < this.n.length; b++) {
+      this.n[b]! += p.n[b]!;
+      this.s1[b]! += p.s1[b]!;
+      this.s2[b]! += p.s2[b]!;
+    }
+  }
   /** The non-empty buckets' checksums. */
   toMap(): Map<number, BucketSum> {
     const out = new Map<number, BucketSum>();
     for (let b = 0; b < this.n.length; b++) if (this.n[b]! > 0) out.set(b, { n: this.n[b]!, s1: this.s1[b]!, s2: this.s2[b]! });
     return out;
   }
+}
+
+export interface BucketSumParts {
+  n: Float64Array;
+  s1: Float64Array;
+  s2: Float64Array;
 }
 
 /** Takes one row's hash out of a bucket's checksum (the inverse of BucketSums.add). */

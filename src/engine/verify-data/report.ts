@@ -33,6 +33,8 @@ export interface TableVerification {
    * which only a second pass can find; 0 when the table was skipped).
    */
   transfer: { buckets: number; hashedRows: number; fullRows: number; cloudPasses: number };
+  /** Threads that scanned the till's table: 1, or the worker threads of a large table's scan. */
+  tillThreads: number;
   durationMs: number;
   /** With --repair: how many rows were queued for the next push and the next pull. */
   repaired?: { push: number; pull: number };

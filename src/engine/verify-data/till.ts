@@ -1,13 +1,14 @@
-import { isUtf8 } from 'node:buffer';
 import { sqliteIdent } from '../../db/quote.ts';
-import type { SqliteDb } from '../../db/sqlite/gateway.ts';
+import { BUSY_TIMEOUT_MS, type SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
 import { localRowsToWire, type ToWire } from '../convert.ts';
 import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { BucketSums, bucketOf, md5, rowHash, type BucketSum } from './checksum.ts';
+import { BucketSums, bucketOf, rowHash, type BucketSum } from './checksum.ts';
+import { chunkSql, RowidBuckets, scanRange } from './till-chunks.ts';
+import { rowidRanges, scanInWorkers, workersAvailable } from './till-parallel.ts';
 import { tillRowTextSql } from './till-sql.ts';
 
 /** One till row as verify-data sees it: its shared key, local key and row hash (or why it has none). */
@@ -20,8 +21,6 @@ export interface TillRow {
 }
 
 const PAGE = 2_000;
-/** Rows a chunk of the SQLite-built scan reads at once (about 0.7 MB of row text for a typical row). */
-const CHUNK = 4_096;
 /** The alias pass 1 reads each row's rowid under (a name no application column is expected to have). */
 const ROWID = '"_possync_verify_rowid"';
 const ROWID_KEY = '_possync_verify_rowid';
@@ -82,114 +81,55 @@ export function hasRowid(db: SqliteDb, t: TablePlan): boolean {
   }
 }
 
-/**
- * Rowids and buckets of every row pass 1 hashed: 12 bytes a row, so pass 2 reads only the rows it
- * needs. A rowid beyond 2^53 (an INTEGER PRIMARY KEY holding snowflake ids) has no exact double:
- * those are kept as bigints on the side.
- */
-export class RowidBuckets {
-  private rowids = new Float64Array(1024);
-  private buckets = new Int32Array(1024);
-  private n = 0;
-  private big: Array<{ rowid: bigint; bucket: number }> = [];
-  add(rowid: number | bigint, bucket: number): void {
-    if (typeof rowid === 'bigint') {
-      if (rowid > BigInt(Number.MAX_SAFE_INTEGER) || rowid < BigInt(Number.MIN_SAFE_INTEGER)) {
-        this.big.push({ rowid, bucket });
-        return;
-      }
-      rowid = Number(rowid);
-    }
-    if (this.n === this.rowids.length) {
-      const grow = <A extends Float64Array | Int32Array>(a: A, make: (n: number) => A) => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.rowids = grow(this.rowids, (n) => new Float64Array(n));
-      this.buckets = grow(this.buckets, (n) => new Int32Array(n));
-    }
-    this.rowids[this.n] = rowid;
-    this.buckets[this.n] = bucket;
-    this.n += 1;
-  }
-  in(which: ReadonlySet<number>): Array<number | bigint> {
-    const out: Array<number | bigint> = [];
-    for (let i = 0; i < this.n; i++) if (which.has(this.buckets[i]!)) out.push(this.rowids[i]!);
-    for (const b of this.big) if (which.has(b.bucket)) out.push(b.rowid);
-    return out;
-  }
-}
-
 /** A till row's hash: of its row text after the push's conversion, or UNREADABLE when that fails. */
 function convertedHash(t: TablePlan, raw: RawRow, conv: ToWire): string | undefined {
   if (conv.ok) return rowHash(t, conv.row);
   return sharedKey(t, raw) === undefined ? undefined : UNREADABLE;
 }
 
+/** How the till's pass 1 may use worker threads (till-parallel.ts). */
+export interface TillScanOptions {
+  /** The till's database file, which each worker opens read-only. */
+  file: string;
+  /** Worker threads to split the scan over (below 2: the main thread scans). */
+  workers: number;
+  /** Rows (about) from which the workers are worth starting (~50 ms each). */
+  parallelFrom: number;
+  /** The table's row count or an upper bound (verify.ts sized the buckets by it). */
+  rowsAbout: number;
+}
+
 /**
- * Hashes each row text of a chunk (`<rowid>,<row text>` back to back, see tillBuckets) from the
- * chunk's bytes, and returns the rowids of rows without a text (`?`). Each row text is `columns`
- * parts, each `N` or `<byte length>:<bytes>`, so it ends where its last part does: no separator
- * is needed, and the lengths are SQLite's own count of the same bytes. A chunk that is not valid
- * UTF-8 (a till can store any bytes as TEXT) is handed over whole to the conversion, which sees
- * what the push would send: the driver's text with U+FFFD in place of each invalid sequence.
+ * The till table's lowest and highest rowid, from two b-tree descents (SQLite answers a lone
+ * min() or max() from the b-tree's edge, but a query with both reads the whole table).
+ * Undefined for an empty table or one WITHOUT ROWID.
  */
-function hashChunk(blob: Buffer, columns: number, add: (rh: string, rowid: number | bigint) => void): Array<number | bigint> {
-  const others: Array<number | bigint> = [];
-  const valid = isUtf8(blob);
-  let at = 0;
-  while (at < blob.length) {
-    // The rowid: an integer, maybe negative, maybe beyond 2^53.
-    const from = at;
-    let rowid = 0;
-    let negative = false;
-    if (blob[at] === 45) {
-      negative = true;
-      at++;
-    }
-    for (; at < blob.length && blob[at] !== 44; at++) rowid = rowid * 10 + (blob[at]! - 48);
-    const id: number | bigint = at - from > 15 ? BigInt(blob.toString('latin1', from, at)) : negative ? -rowid : rowid;
-    at++; // ','
-    if (blob[at] === 63) {
-      others.push(id);
-      at++;
-      continue;
-    }
-    const start = at;
-    for (let i = 0; i < columns; i++) {
-      if (blob[at] === 78) {
-        at++;
-        continue;
-      }
-      let len = 0;
-      for (; at < blob.length && blob[at] !== 58; at++) len = len * 10 + (blob[at]! - 48);
-      at += len + 1;
-    }
-    if (at > blob.length) throw new Error('verify-data: a row text of the till scan ends past its chunk');
-    if (valid) add(md5(blob.subarray(start, at)), id);
-    else others.push(id);
-  }
-  return others;
+export function rowidSpan(db: SqliteDb, t: TablePlan): { lo: bigint; hi: bigint } | undefined {
+  if (!hasRowid(db, t)) return undefined;
+  const table = sqliteIdent(t.sqliteName);
+  const r = db.prepare(`SELECT (SELECT min(rowid) FROM ${table}) AS lo, (SELECT max(rowid) FROM ${table}) AS hi`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
+  return r.lo === null || r.hi === null ? undefined : { lo: r.lo, hi: r.hi };
 }
 
 /**
  * Pass 1: every till row's bucket checksum. Nothing per row is kept but its rowid and bucket, so
- * memory stays flat whatever the table's size. `betweenPages` runs between pages (the cloud's
- * query runs meanwhile).
+ * memory stays flat whatever the table's size. `betweenPages` runs between pages, or every so
+ * often while worker threads scan (the cloud's query runs meanwhile).
  *
  * Where SQLite can build the row text itself (till-sql.ts), the scan reads chunks of row texts
- * and only hashes them; rows stored in other spellings (no text from SQLite) are read again by
- * rowid a chunk at a time and go through the push's conversion, as every row of other tables does
- * (and of a database in a UTF-16 encoding, whose byte lengths would not be UTF-8's).
+ * and only hashes them (till-chunks.ts), split over worker threads for a large table
+ * (till-parallel.ts); rows stored in other spellings (no text from SQLite) are read again by
+ * rowid and go through the push's conversion, as every row of other tables does (and of a
+ * database in a UTF-16 encoding, whose byte lengths would not be UTF-8's).
  */
 export async function tillBuckets(
   db: SqliteDb,
   plan: SyncPlan,
   t: TablePlan,
   buckets: number,
+  scan: TillScanOptions,
   betweenPages: () => Promise<void>,
-): Promise<{ sums: Map<number, BucketSum>; rows: number; byRowid: RowidBuckets | undefined }> {
+): Promise<{ sums: Map<number, BucketSum>; rows: number; byRowid: RowidBuckets | undefined; threads: number }> {
   const sums = new BucketSums(buckets);
   let rows = 0;
   const byRowid = hasRowid(db, t) ? new RowidBuckets() : undefined;
@@ -200,43 +140,43 @@ export async function tillBuckets(
     rows += 1;
     byRowid?.add(rowid as number | bigint, bucket);
   };
+  const convertOthers = (others: ReadonlyArray<number | bigint>) => {
+    for (const page of convertedByRowid(db, plan, t, others)) for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
+  };
   const text = byRowid && db.pragma('encoding', { simple: true }) === 'UTF-8' ? tillRowTextSql(t) : undefined;
   if (!byRowid || text === undefined) {
     for (const page of convertedPages(db, plan, t, byRowid !== undefined)) {
       await betweenPages();
       for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
     }
-    return { sums: sums.toMap(), rows, byRowid };
+    return { sums: sums.toMap(), rows, byRowid, threads: 1 };
   }
   const present = t.key.map((k) => `t.${sqliteIdent(k.sqlite)} IS NOT NULL`).join(' AND ');
-  // A chunk of rows as one blob: each row `<rowid>,<row text>` (or `<rowid>,?` when SQLite has no
-  // text for it), back to back. One value a chunk crosses into JavaScript instead of one row
-  // each, and the row texts are hashed straight from its bytes (see hashChunk).
-  const chunk = db
-    .prepare(
-      `SELECT max(rid) AS last, count(*) AS n, CAST(group_concat(r, '') AS BLOB) AS text
-         FROM (SELECT t.rowid AS rid, t.rowid || ',' || coalesce(${text}, '?') AS r FROM ${sqliteIdent(t.sqliteName)} AS t
-                WHERE t.rowid > ? AND ${present} ORDER BY t.rowid LIMIT ${CHUNK})`,
-    )
-    .safeIntegers(true);
-  // One read transaction, so every chunk sees the same snapshot, as one long statement would.
-  const own = !db.inTransaction;
-  if (own) db.exec('BEGIN');
-  try {
-    let after = -(2n ** 63n);
-    for (;;) {
-      const { last, n, text: blob } = chunk.get(after) as { last: bigint | null; n: bigint; text: Buffer | null };
-      if (last === null || blob === null) break;
-      const others = hashChunk(blob, t.columns.length, add);
-      for (const page of convertedByRowid(db, plan, t, others)) for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
-      await betweenPages();
-      if (n < BigInt(CHUNK)) break;
-      after = last;
+  const sql = chunkSql(sqliteIdent(t.sqliteName), text, present);
+  const span = scan.workers >= 2 && scan.rowsAbout >= scan.parallelFrom && workersAvailable() ? rowidSpan(db, t) : undefined;
+  if (span) {
+    const shares = await scanInWorkers(
+      { file: scan.file, sql, columns: t.columns.length, buckets, busyTimeoutMs: BUSY_TIMEOUT_MS },
+      rowidRanges(span.lo, span.hi, scan.workers),
+      betweenPages,
+    );
+    for (const share of shares) {
+      sums.addParts(share.sums);
+      byRowid.addParts(share.byRowid);
+      rows += share.rows;
     }
-  } finally {
-    if (own && db.inTransaction) db.exec('COMMIT');
+    convertOthers(shares.flatMap((s) => s.others));
+    return { sums: sums.toMap(), rows, byRowid, threads: shares.length };
   }
-  return { sums: sums.toMap(), rows, byRowid };
+  // One thread: one read transaction (scanRange's), so every chunk sees the same snapshot, and the
+  // rows without a text are converted chunk by chunk inside it.
+  const one = await scanRange(db, sql, t.columns.length, buckets, { from: -(2n ** 63n), to: 2n ** 63n - 1n }, async (others) => {
+    convertOthers(others);
+    await betweenPages();
+  });
+  one.sums.addParts(sums.toParts());
+  one.byRowid.addParts(byRowid.toParts());
+  return { sums: one.sums.toMap(), rows: rows + one.rows, byRowid: one.byRowid, threads: 1 };
 }
 
 /**

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
 import { rethrowPermission } from '../../db/postgres/privileges.ts';
 import { fetchRows } from '../../db/postgres/rows.ts';
@@ -16,7 +17,7 @@ import { sameSum } from './checksum.ts';
 import { cloudBuckets, cloudLeavesByKey, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
-import { hasRowid, tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
+import { hasRowid, rowidSpan, tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
 
 export interface VerifyDataOptions {
   /** Config table names to compare (default: all). */
@@ -24,7 +25,14 @@ export interface VerifyDataOptions {
   repair?: boolean;
   /** Target rows per bucket: differing buckets are compared row by row (key + hash). */
   bucketRows?: number;
+  /** Worker threads for the till's scan (default: the CPUs, at most 4; below 2, none). */
+  tillWorkers?: number;
+  /** Rows from which the till's scan uses worker threads (default 100,000). */
+  parallelFrom?: number;
 }
+
+/** Below this many rows the till's scan stays on one thread: starting workers costs ~50 ms each. */
+const PARALLEL_FROM = 100_000;
 
 /**
  * Compares the till and the cloud table by table without moving every row:
@@ -70,6 +78,7 @@ function emptyResult(t: TablePlan): TableVerification {
     rows: [],
     inFlight: 0,
     transfer: { buckets: 0, hashedRows: 0, fullRows: 0, cloudPasses: 0 },
+    tillThreads: 0,
     durationMs: 0,
   };
 }
@@ -82,16 +91,10 @@ function emptyResult(t: TablePlan): TableVerification {
  * (smaller) bucket sums; the sums sent are never more than the rows.
  */
 function tillRowsAbout(db: SqliteDb, t: TablePlan): number {
-  const table = sqliteIdent(t.sqliteName);
-  if (hasRowid(db, t)) {
-    // Two subqueries: SQLite answers a lone min() or max() from the b-tree's edge, but a query
-    // with both reads the whole table.
-    const r = db.prepare(`SELECT (SELECT min(rowid) FROM ${table}) AS lo, (SELECT max(rowid) FROM ${table}) AS hi`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
-    if (r.lo === null || r.hi === null) return 0;
-    const span = r.hi - r.lo + 1n;
-    if (span <= 1n << 24n) return Number(span);
-  }
-  return Number((db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+  const span = hasRowid(db, t) ? rowidSpan(db, t) : undefined;
+  if (hasRowid(db, t) && !span) return 0;
+  if (span && span.hi - span.lo + 1n <= 1n << 24n) return Number(span.hi - span.lo + 1n);
+  return Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
 }
 
 /** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
@@ -111,7 +114,9 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
     return skip("the till's first push has not finished: run trigger first");
   }
-  const buckets = bucketCount(tillRowsAbout(db, t), options.bucketRows ?? 64);
+  const rowsAbout = tillRowsAbout(db, t);
+  const buckets = bucketCount(rowsAbout, options.bucketRows ?? 64);
+  const scan = { file: sqlite.path, workers: options.tillWorkers ?? Math.min(os.availableParallelism(), 4), parallelFrom: options.parallelFrom ?? PARALLEL_FROM, rowsAbout };
 
   const repairs: RepairItem[] = [];
   const reloaded = await pg.tx(
@@ -130,7 +135,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       let answered = false;
       let lastStatement = Date.now();
       void cloudQuery.then(() => ((answered = true), (lastStatement = Date.now())), () => {});
-      const till = await tillBuckets(db, plan, t, buckets, async () => {
+      const till = await tillBuckets(db, plan, t, buckets, scan, async () => {
         await new Promise((resolve) => setImmediate(resolve));
         // A long till scan must not leave this transaction idle past idle_in_transaction_session_timeout.
         if (answered && Date.now() - lastStatement > 10_000) {
@@ -143,6 +148,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       const [cloudSums, unpulled] = await cloudQuery;
       if (unpulled.reloaded) return true;
       result.tillRows = till.rows;
+      result.tillThreads = till.threads;
       for (const s of cloudSums.values()) result.cloudRows += s.n;
       result.transfer.buckets = cloudSums.size;
 

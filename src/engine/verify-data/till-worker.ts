@@ -1,0 +1,30 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { scanRange } from './till-chunks.ts';
+import type { TillWorkerInput, TillWorkerOutput } from './till-parallel.ts';
+
+// A worker thread's share of verify-data's till scan (till-parallel.ts): one rowid range, over a
+// read-only connection of its own, hashed here so the main thread and the other workers run at
+// the same time. The bundle builds this file as dist/verify-data-worker.mjs (scripts/build.mjs).
+
+const input = workerData as TillWorkerInput;
+const others: Array<number | bigint> = [];
+let db: Database.Database | undefined;
+try {
+  db = new Database(input.file, { readonly: true, fileMustExist: true });
+  db.pragma(`busy_timeout = ${input.busyTimeoutMs}`);
+  const scan = await scanRange(db, input.sql, input.columns, input.buckets, input.range, (ids) => {
+    for (const id of ids) others.push(id);
+  });
+  const sums = scan.sums.toParts();
+  const byRowid = scan.byRowid.toParts();
+  const out: TillWorkerOutput = { ok: true, rows: scan.rows, sums, byRowid, others };
+  // Moved, not copied: the arrays are this thread's own (ArrayBuffers, never shared).
+  parentPort!.postMessage(out, [sums.n, sums.s1, sums.s2, byRowid.rowids, byRowid.buckets].map((a) => a.buffer as ArrayBuffer));
+} catch (err) {
+  const e = err as { message?: string; code?: unknown };
+  const out: TillWorkerOutput = { ok: false, message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : undefined };
+  parentPort!.postMessage(out);
+} finally {
+  db?.close();
+}

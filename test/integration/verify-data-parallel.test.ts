@@ -1,0 +1,107 @@
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAndPlan } from '../../src/engine/run.ts';
+import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
+import { runVerifyData } from '../../src/engine/verify-data/run.ts';
+import { tillBuckets } from '../../src/engine/verify-data/till.ts';
+import { runCli } from '../support/cli.ts';
+import { at, createLedger, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
+import { byTable, cloudBehindPossync, tillBehindPossync } from '../support/verify-data.ts';
+
+// verify-data's till scan split over worker threads (till-parallel.ts): each worker hashes one
+// rowid range over its own read-only connection. It must hash exactly what one thread hashes
+// (rows SQLite gives no text for, invalid UTF-8 and rowids beyond 2^53 included), find the same
+// differences, call rows the POS app writes during the scan in flight rather than different, and
+// work from the bundled command (dist/verify-data-worker.mjs beside dist/possync.mjs).
+
+const BIG = 2n ** 53n;
+const BULK = 120_000;
+const key = (n: number) => JSON.stringify([uid(n)]);
+
+describe('verify-data: the till scan on worker threads', () => {
+  let ledger: Ledger;
+  let till: Terminal;
+
+  beforeAll(async () => {
+    ledger = await createLedger('verify_parallel', {
+      extraPg: `CREATE TABLE big (id bigint PRIMARY KEY, label text NOT NULL, updated_at timestamptz(3) NOT NULL);
+        CREATE TABLE bulk (id int PRIMARY KEY, label text NOT NULL, qty int NOT NULL, updated_at timestamptz(3) NOT NULL);`,
+      extraSqlite: `CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE bulk (id INTEGER PRIMARY KEY, label TEXT NOT NULL, qty INTEGER NOT NULL, updated_at TEXT NOT NULL);`,
+      extraTables: [
+        { name: 'big', pk: 'id', updatedCol: 'updated_at' },
+        { name: 'bulk', pk: 'id', updatedCol: 'updated_at' },
+      ],
+    });
+    till = ledger.terminal('till-parallel');
+    const tag = till.local.prepare(`INSERT INTO tags VALUES (?, ?, ?)`);
+    for (let i = 1; i <= 3000; i++) {
+      // Every 97th row in a spelling SQLite builds no text for (the push's conversion hashes it),
+      // and one label of invalid UTF-8 (its whole chunk goes to the conversion).
+      if (i === 1500) till.local.prepare(`INSERT INTO tags VALUES (?, CAST(x'61ff62' AS TEXT), ?)`).run(uid(i), at(i));
+      else tag.run(uid(i), `tag ${i}`, i % 97 === 0 ? at(i).replace('T', ' ').replace('Z', '') : at(i));
+    }
+    const big = till.local.prepare(`INSERT INTO big VALUES (?, ?, ?)`);
+    for (let i = 1n; i <= 300n; i++) big.run(i % 2n === 0n ? BIG + i : -i * 1000n, `big ${i}`, at(Number(i)));
+    const bulk = till.local.prepare(`INSERT INTO bulk VALUES (?, ?, ?, ?)`);
+    till.local.transaction(() => {
+      for (let i = 1; i <= BULK; i++) bulk.run(i, `bulk ${i}`, i % 50, at(i));
+    })();
+    expectNoTableErrors(await till.sync('both'));
+  }, 120_000);
+  afterAll(() => ledger?.cleanup());
+
+  it('hashes every row as one thread does: the same bucket sums, rows and rowids', async () => {
+    const { sqlite, plan, close } = await openAndPlan(till.config);
+    try {
+      for (const name of ['tags', 'big', 'bulk']) {
+        const t = plan.tables.find((x) => x.name === name)!;
+        const scan = (workers: number) => tillBuckets(sqlite.db, plan, t, 256, { file: till.sqlitePath, workers, parallelFrom: 0, rowsAbout: 1 }, async () => {});
+        const one = await scan(1);
+        const three = await scan(3);
+        expect([one.threads, three.threads], name).toEqual([1, 3]);
+        expect(three.rows, name).toBe(one.rows);
+        expect([...three.sums].sort(([a], [b]) => a - b), name).toEqual([...one.sums].sort(([a], [b]) => a - b));
+        const every = new Set(Array.from({ length: 256 }, (_, i) => i));
+        const rowids = (r: typeof one) => r.byRowid!.in(every).map(String).sort();
+        expect(rowids(three), name).toEqual(rowids(one));
+      }
+    } finally {
+      await close();
+    }
+  });
+
+  it('finds the planted differences the one-thread scan finds, in every range', async () => {
+    tillBehindPossync(till, `UPDATE tags SET label = 'till fix' WHERE id IN (?, ?)`, uid(10), uid(2990));
+    tillBehindPossync(till, `INSERT INTO tags VALUES (?, 'till only', ?)`, uid(5000), at(5000));
+    await cloudBehindPossync(ledger.db, ['tags'], `INSERT INTO tags VALUES ('${uid(5001)}', 'cloud only', '${at(5001)}');
+      UPDATE tags SET label = 'cloud fix' WHERE id = '${uid(1400)}'`);
+    const one = byTable(await runVerifyData(till.config, { tables: ['tags'], bucketRows: 8, tillWorkers: 1 })).tags!;
+    const many = byTable(await runVerifyData(till.config, { tables: ['tags'], bucketRows: 8, tillWorkers: 3, parallelFrom: 0 })).tags!;
+    expect([one.tillThreads, many.tillThreads]).toEqual([1, 3]);
+    expect(many.rows).toEqual(one.rows);
+    expect(many.rows).toEqual([
+      { key: key(10), kind: 'different', columns: ['label'] },
+      { key: key(1400), kind: 'different', columns: ['label'] },
+      { key: key(2990), kind: 'different', columns: ['label'] },
+      { key: key(5000), kind: 'extra' },
+      { key: key(5001), kind: 'missing' },
+    ]);
+    // Put the sides back for the next tests.
+    tillBehindPossync(till, `UPDATE tags SET label = CASE id WHEN ? THEN 'tag 10' ELSE 'tag 2990' END WHERE id IN (?, ?)`, uid(10), uid(10), uid(2990));
+    tillBehindPossync(till, `DELETE FROM tags WHERE id = ?`, uid(5000));
+    await cloudBehindPossync(ledger.db, ['tags'], `DELETE FROM tags WHERE id = '${uid(5001)}'; UPDATE tags SET label = 'tag 1400' WHERE id = '${uid(1400)}'`);
+    expect(byTable(await runVerifyData(till.config, { tables: ['tags'], tillWorkers: 3, parallelFrom: 0 })).tags!.status).toBe('equal');
+  });
+
+  it.skipIf(os.availableParallelism() < 2)('the bundled command scans a large table on worker threads and finds a planted row', async () => {
+    await cloudBehindPossync(ledger.db, ['bulk'], `UPDATE bulk SET label = 'cloud fix' WHERE id = 77777`);
+    const r = await runCli(['verify-data', '--tables', 'bulk', '--json', '-c', till.configPath], { env: { TEST_PG_URL: ledger.db.url } });
+    expect(r.stderr).toBe('');
+    expect(r.code, r.stdout).toBe(1);
+    const bulk = byTable(JSON.parse(r.stdout) as VerifyDataResult).bulk!;
+    expect(bulk.tillThreads).toBe(Math.min(os.availableParallelism(), 4));
+    expect(bulk.tillRows).toBe(BULK);
+    expect(bulk.rows).toEqual([{ key: JSON.stringify(['77777']), kind: 'different', columns: ['label'] }]);
+  }, 60_000);
+});
