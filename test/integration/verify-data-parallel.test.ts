@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAndPlan } from '../../src/engine/run.ts';
@@ -94,6 +95,39 @@ describe('verify-data: the till scan on worker threads', () => {
     expect(byTable(await runVerifyData(till.config, { tables: ['tags'], tillWorkers: 3, parallelFrom: 0 })).tags!.status).toBe('equal');
   });
 
+  it('the POS app writing while the workers scan: its rows are in flight, not different', async () => {
+    // A second process updating bulk rows in a loop, each write captured by possync's triggers in
+    // the same transaction, as the POS app's writes are.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(${JSON.stringify(till.sqlitePath)});
+         db.pragma('busy_timeout = 5000');
+         const up = db.prepare("UPDATE bulk SET qty = qty + 1, updated_at = ? WHERE id = ?");
+         let n = 0; process.stdout.write('ready\\n');
+         const tick = () => { up.run(new Date(Date.UTC(2027, 0, 1) + n).toISOString(), 1 + ((n * 7919) % ${BULK})); n++; setImmediate(tick); };
+         tick();`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => writer.stdout.once('data', () => resolve()));
+      const before = pendingBulk(till);
+      const r = byTable(await runVerifyData(till.config, { tables: ['bulk'], tillWorkers: 2, parallelFrom: 0 })).bulk!;
+      expect(pendingBulk(till)).toBeGreaterThan(before); // the app did write during the run
+      expect(r.tillThreads).toBe(2);
+      expect(r.rows).toEqual([]);
+      expect(r.status).toBe('equal');
+    } finally {
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.once('close', resolve));
+    }
+    // Once synced, the same rows are equal with no change in flight.
+    expectNoTableErrors(await till.sync('both'));
+    expect(byTable(await runVerifyData(till.config, { tables: ['bulk'], tillWorkers: 2, parallelFrom: 0 })).bulk!.status).toBe('equal');
+  }, 120_000);
+
   it.skipIf(os.availableParallelism() < 2)('the bundled command scans a large table on worker threads and finds a planted row', async () => {
     await cloudBehindPossync(ledger.db, ['bulk'], `UPDATE bulk SET label = 'cloud fix' WHERE id = 77777`);
     const r = await runCli(['verify-data', '--tables', 'bulk', '--json', '-c', till.configPath], { env: { TEST_PG_URL: ledger.db.url } });
@@ -105,3 +139,7 @@ describe('verify-data: the till scan on worker threads', () => {
     expect(bulk.rows).toEqual([{ key: JSON.stringify(['77777']), kind: 'different', columns: ['label'] }]);
   }, 60_000);
 });
+
+function pendingBulk(t: Terminal): number {
+  return (t.local.prepare(`SELECT count(*) AS n FROM _possync_changes WHERE tbl = 'bulk'`).get() as { n: number }).n;
+}
