@@ -123,7 +123,9 @@ describe('verify-data: the till row text SQLite builds', () => {
   it('uuid: the 8-4-4-4-12 spelling, lowercased', () => {
     const id = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
     const c = column('uuid', 'TEXT');
-    const rows = both(c, [id, id.toUpperCase(), `{${id}}`, id.replaceAll('-', ''), `${id} `, Buffer.from(id.replaceAll('-', ''), 'hex'), 'not a uuid', null]);
+    const accented = `é${id.slice(1)}`; // 36 characters, 37 bytes
+    const rows = both(c, [id, id.toUpperCase(), `{${id}}`, id.replaceAll('-', ''), `${id} `, Buffer.from(id.replaceAll('-', ''), 'hex'), 'not a uuid', accented, null]);
+    expect(textOf(rows)[accented]).toBe(null); // the frame's length is 36: only ASCII texts get one
     expectAgreement(rows, c);
     expect(textOf(rows)[id]).toBe(`36:${id}`);
     expect(textOf(rows)[id.toUpperCase()]).toBe(`36:${id}`);
@@ -152,6 +154,9 @@ describe('verify-data: the till row text SQLite builds', () => {
       '2026-01-01T00:00:00Z',
       '2026-01-01T00:00:00.123456Z',
       '2026-01-01T00:00:00.000+02:00',
+      '2026-01-01T00:00:0é.000Z', // the shape, in 25 bytes: the frame's lengths assume 24
+      '2026-01-01T12:34:56.100Z',
+      '2026-01-01T12:34:56.010Z',
       1767225600000n,
       null,
     ];
@@ -168,7 +173,12 @@ describe('verify-data: the till row text SQLite builds', () => {
         if (modifier?.scale !== 0 && modifier?.scale !== 2) expect(pgPrintsStamp(text[bad]!.slice(3)), bad).toBe(false);
       }
       // Other spellings are converted in JavaScript.
-      for (const other of ['2026-01-01 00:00:00', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123456Z', '2026-01-01T00:00:00.000+02:00']) expect(text[other], other).toBe(null);
+      for (const other of ['2026-01-01 00:00:00', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123456Z', '2026-01-01T00:00:00.000+02:00', '2026-01-01T00:00:0é.000Z']) expect(text[other], other).toBe(null);
+      if (modifier?.scale === undefined || modifier.scale === 3) {
+        expect(text['2026-01-01T12:34:56.120Z']).toBe('25:2026-01-01 12:34:56.12+00');
+        expect(text['2026-01-01T12:34:56.100Z']).toBe('24:2026-01-01 12:34:56.1+00');
+        expect(text['2026-01-01T12:34:56.010Z']).toBe('25:2026-01-01 12:34:56.01+00');
+      }
     }
     expect(['2024-02-29 23:59:59.999+00', '2026-01-01 00:00:00.5+00', '0001-01-01 00:00:00+00'].every(pgPrintsStamp)).toBe(true);
     expect(['0', '-12.5', '100', '0.001', 'NaN'].every((x) => pgPrintsNumeric(x, undefined))).toBe(true);

@@ -44,8 +44,8 @@ export function tillRowTextSql(t: TablePlan): string | undefined {
 }
 
 
-/** `<UTF-8 byte length>:<text>` of a non-NULL text expression. */
-const framed = (text: string) => `length(CAST(${text} AS BLOB)) || ':' || ${text}`;
+/** `<UTF-8 byte length>:<text>` of a non-NULL text expression (octet_length: the stored length, no count). */
+const framed = (text: string) => `octet_length(${text}) || ':' || ${text}`;
 
 function columnSql(c: ColumnPlan): string | undefined {
   const v = `t.${sqliteIdent(c.sqlite)}`;
@@ -67,8 +67,9 @@ function columnSql(c: ColumnPlan): string | undefined {
     case 'uuid':
       // Lowercased, as the conversion does: a text of 36 characters whose lowercase Postgres
       // prints is an 8-4-4-4-12 uuid in some case, which the conversion lowercases too. Other
-      // spellings of that length (padded, braced) give a text Postgres never prints.
-      return when([[`${isText} AND length(${v}) = 36`, `lower(${v})`]]);
+      // spellings of that length (padded, braced) give a text Postgres never prints. 36 bytes
+      // too (ASCII), so the frame's length is a constant rather than a count of lower()'s result.
+      return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN ${isText} AND octet_length(${v}) = 36 AND length(${v}) = 36 THEN '36:' || lower(${v}) END)`;
     case 'bool':
       return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN (${isInt} AND ${v} = 1) OR (${isText} AND ${v} IN ('true', 't')) THEN '4:true' WHEN (${isInt} AND ${v} = 0) OR (${isText} AND ${v} IN ('false', 'f')) THEN '5:false' END)`;
     case 'numeric':
@@ -80,10 +81,16 @@ function columnSql(c: ColumnPlan): string | undefined {
       // real instant (2026-02-30, hour 24, letters) gives a text Postgres never prints, so it can
       // equal no cloud row's and is then judged by the conversion; a text Postgres does print is
       // of a real instant, whose conversion gives this same text.
-      let guard = `${isText} AND ${v} GLOB '????-??-??T??:??:??.[0-9][0-9][0-9]Z'`;
+      // 24 bytes as well as that shape: ASCII, so each frame's length below is a constant.
+      let guard = `${isText} AND ${v} GLOB '????-??-??T??:??:??.[0-9][0-9][0-9]Z' AND octet_length(${v}) = 24`;
       if (scale !== undefined && scale < 3) guard += ` AND substr(${v}, ${21 + scale}, ${3 - scale}) = '${'0'.repeat(3 - scale)}'`;
-      // Postgres' text of the instant: 'YYYY-MM-DD HH:MM:SS', the milliseconds without trailing zeros, '+00'.
-      return when([[guard, `substr(${v}, 1, 10) || ' ' || substr(${v}, 12, 8) || rtrim(rtrim(substr(${v}, 20, 4), '0'), '.') || '+00'`]]);
+      // Postgres' text of the instant: 'YYYY-MM-DD HH:MM:SS', the milliseconds without trailing
+      // zeros, '+00'. One case per number of milliseconds' digits kept (0–3), each of known length:
+      // about half the cost of trimming the digits and counting the result's bytes.
+      const upTo = (n: number) => `substr(${v}, 1, 10) || ' ' || substr(${v}, 12, ${n})`;
+      return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN ${guard} THEN (CASE WHEN substr(${v}, 21, 3) = '000' THEN '22:' || ${upTo(8)}
+        WHEN substr(${v}, 22, 2) = '00' THEN '24:' || ${upTo(10)} WHEN substr(${v}, 23, 1) = '0' THEN '25:' || ${upTo(11)}
+        ELSE '26:' || ${upTo(12)} END) || '+00' END)`;
     }
     default:
       return undefined;
@@ -100,7 +107,8 @@ function columnSql(c: ColumnPlan): string | undefined {
  * gives too. A fraction longer than numeric(p,s) keeps is never printed either.
  */
 function numericSql(v: string): string {
-  const trimmed = `(CASE WHEN instr(${v}, '.') > 0 THEN rtrim(rtrim(${v}, '0'), '.') ELSE ${v} END)`;
+  // Trimmed only when there is something to trim (a point and a last '0'): most texts need none.
+  const trimmed = `(CASE WHEN instr(${v}, '.') = 0 OR substr(${v}, -1) <> '0' THEN ${framed(v)} ELSE ${framed(`rtrim(rtrim(${v}, '0'), '.')`)} END)`;
   return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN typeof(${v}) = 'integer' THEN ${framed(`CAST(${v} AS TEXT)`)}
-    WHEN typeof(${v}) = 'text' AND ${v} NOT GLOB '*.*.*' AND ${v} NOT GLOB '*.' THEN ${framed(trimmed)} END)`;
+    WHEN typeof(${v}) = 'text' AND ${v} NOT GLOB '*.*.*' AND ${v} NOT GLOB '*.' THEN ${trimmed} END)`;
 }
