@@ -46,14 +46,19 @@ export function bucketOf(rh: string, buckets: number): number {
   return hexAt(rh, 14, 8) & (buckets - 1);
 }
 
-/** SQL for md5 of the row's text, of table alias `t`. */
+/**
+ * SQL for each column's normal form, of table alias `t`, named `n0`, `n1`…: the inner query of
+ * rowHashSql, so that each normal form is computed once a row (a timestamp's text is the costly
+ * one) though the row text refers to it twice.
+ */
+export function normalFormsSql(t: TablePlan): string {
+  return t.columns.map((c, i) => `${normalSql(c.family, c.pg, c.modifier?.scale)} AS n${i}`).join(', ');
+}
+
+/** SQL for md5 of the row's text, over the normal forms `n0`… of normalFormsSql. */
 export function rowHashSql(t: TablePlan): string {
-  // octet_length(NULL) is NULL and so is the concatenation: coalesce turns it into 'N', with the
-  // normal form evaluated twice per value rather than three times (as a CASE would).
-  const parts = t.columns.map((c) => {
-    const v = normalSql(c.family, c.pg, c.modifier?.scale);
-    return `coalesce(octet_length((${v}))::text || ':' || (${v}), 'N')`;
-  });
+  // octet_length(NULL) is NULL and so is the concatenation: coalesce turns it into 'N'.
+  const parts = t.columns.map((_, i) => `coalesce(octet_length(n${i})::text || ':' || n${i}, 'N')`);
   return `md5(${parts.length === 1 ? parts[0]! : `concat(${parts.join(', ')})`})`;
 }
 
