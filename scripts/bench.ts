@@ -333,11 +333,27 @@ function cliPairMs(r: PhaseResult | undefined) {
 /** verify-data's figures: its time against one scan of each side, and what crossed the network. */
 function verifySummary(r: PhaseResult | undefined) {
   if (!r) return undefined;
-  const v = r as PhaseResult & { pgScanMs: number; sqliteScanMs: number; found: number; transfer: { buckets: number; hashedRows: number; fullRows: number } };
+  const v = r as PhaseResult & {
+    pgScanMs: number;
+    sqliteScanMs: number;
+    cloudPassMs: number;
+    tillPassMs: number;
+    tillThreads: number;
+    verifyRssMb: number;
+    found: number;
+    transfer: { buckets: number; hashedRows: number; fullRows: number };
+  };
   return {
     ms: Math.round(v.ms),
     pgScanMs: Math.round(v.pgScanMs),
     sqliteScanMs: Math.round(v.sqliteScanMs),
+    /** Each side's first pass alone (in verify-data they overlap), and the till's threads. */
+    cloudPassMs: Math.round(v.cloudPassMs),
+    tillPassMs: Math.round(v.tillPassMs),
+    tillThreads: v.tillThreads,
+    cloudPassVsScan: Math.round((v.cloudPassMs / v.pgScanMs) * 100) / 100,
+    tillPassVsScan: Math.round((v.tillPassMs / v.sqliteScanMs) * 100) / 100,
+    maxRssMb: v.verifyRssMb,
     found: v.found,
     buckets: v.transfer.buckets,
     hashedRows: v.transfer.hashedRows,
@@ -375,6 +391,7 @@ function printSummary(s: {
     `  cycle pull, ${s.changes} changes       ${fmt(s.cycleMs.pull, ' ms')}   (${fmt(s.cycleMs.smallPull, ' ms')} at ${s.smallRows.toLocaleString('en-US')} rows: ${times(s.ratios.cyclePullVsSmall)})`,
     `  first pull, rows already there ${fmt(s.rowsPerSecond.settle, ' rows/s')}   (compares every row)`,
     `  verify-data, 10 differences   ${s.verifyData ? `${fmt(s.verifyData.ms, ' ms')}   (one scan: postgres ${fmt(s.verifyData.pgScanMs, ' ms')}, sqlite ${fmt(s.verifyData.sqliteScanMs, ' ms')}; found ${s.verifyData.found}; sent ${fmt(s.verifyData.hashedRows)} rows as key+hash, ${fmt(s.verifyData.fullRows)} in full = ${fmt(s.verifyData.transferredPct, '%', 2)} of rows)` : 'n/a'}`,
+    `                                ${s.verifyData ? `each pass alone: postgres ${fmt(s.verifyData.cloudPassMs, ' ms')} (${times(s.verifyData.cloudPassVsScan)} its scan), sqlite ${fmt(s.verifyData.tillPassMs, ' ms')} on ${s.verifyData.tillThreads} threads (${times(s.verifyData.tillPassVsScan)} its scan); peak RSS ${fmt(s.verifyData.maxRssMb, ' MB')}` : ''}`,
     `  peak RSS                      push ${fmt(s.peakRssMb.push, ' MB')}, pull ${fmt(s.peakRssMb.pull, ' MB')}, compare ${fmt(s.peakRssMb.settle, ' MB')}, cycles ${fmt(s.peakRssMb.cyclePush, ' MB')} / ${fmt(s.peakRssMb.cyclePull, ' MB')}`,
     `                                (baseline: ${fmt(s.peakRssMb.baseline, ' MB')} with possync loaded and both databases open)`,
   ];

@@ -1,6 +1,7 @@
 // One measured phase of the benchmark, run in its own process so its peak memory is its own.
 // Prints one JSON line: { phase, ms, rows, maxRssMb, ... }.
 import fs from 'node:fs';
+import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -10,6 +11,9 @@ import { PgGateway } from '../../src/db/postgres/gateway.ts';
 import { SqliteGateway } from '../../src/db/sqlite/gateway.ts';
 import { runSync } from '../../src/engine/run.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
+import { cloudBuckets } from '../../src/engine/verify-data/cloud.ts';
+import { tillBuckets } from '../../src/engine/verify-data/till.ts';
+import { openAndPlan } from '../../src/engine/run.ts';
 import { applied } from '../../src/engine/result.ts';
 import { tuneHeap } from '../../src/util/heap.ts';
 import { COLUMNS } from './dataset.ts';
@@ -135,6 +139,24 @@ async function cycles(direction: 'push' | 'pull') {
  * key space. Timed against one full scan of each side for reference: Postgres reading every
  * column as text (server-side, nothing sent), SQLite reading every row.
  */
+/** verify-data's first pass of each side, one after the other: the cloud's bucket sums, then the till's. */
+async function passesAlone(cfg: ReturnType<typeof config>, buckets: number, rows: number) {
+  const { pg: gateway, sqlite, plan, close } = await openAndPlan(cfg);
+  try {
+    const t = plan.tables[0]!;
+    let started = performance.now();
+    await gateway.tx((client) => cloudBuckets(client, plan.schema, t, buckets), { isolation: 'repeatable read', readOnly: true });
+    const cloudPassMs = performance.now() - started;
+    started = performance.now();
+    const scan = { file: cfg.sqlitePath, workers: Math.min(os.availableParallelism(), 4), parallelFrom: 100_000, rowsAbout: rows };
+    await tillBuckets(sqlite.db, plan, t, buckets, scan, async () => {});
+    const tillPassMs = performance.now() - started;
+    return { cloudPassMs, tillPassMs };
+  } finally {
+    await close();
+  }
+}
+
 async function verifyDataPhase() {
   const cfg = config();
   const app = new Database(cfg.sqlitePath);
@@ -165,9 +187,14 @@ async function verifyDataPhase() {
     started = performance.now();
     const result = await runVerifyData(cfg);
     const ms = performance.now() - started;
+    // Peak RSS up to here: verify-data's own, before the passes below open a second plan.
+    const verifyRssMb = rss();
     const t = result.tables[0]!;
     if (t.rows.length !== 10) throw new Error(`verify-data found ${t.rows.length} differences, not 10: ${JSON.stringify(t.rows)}`);
-    return { ms, rows: n, pgScanMs, sqliteScanMs, found: t.rows.length, transfer: t.transfer, durationMs: t.durationMs };
+    // Each side's hashing pass alone, for the comparison with its own scan: within verify-data
+    // they run at the same time, and on this machine both databases share its CPUs.
+    const sides = await passesAlone(cfg, t.transfer.buckets, n);
+    return { ms, rows: n, pgScanMs, sqliteScanMs, found: t.rows.length, transfer: t.transfer, durationMs: t.durationMs, tillThreads: t.tillThreads, verifyRssMb, ...sides };
   } finally {
     app.close();
     await client.end();
