@@ -5,6 +5,7 @@ import { openAndPlan } from '../../src/engine/run.ts';
 import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
 import { tillBuckets } from '../../src/engine/verify-data/till.ts';
+import { rowidRanges, scanInWorkers } from '../../src/engine/verify-data/till-parallel.ts';
 import { runCli } from '../support/cli.ts';
 import { at, createLedger, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
 import { byTable, cloudBehindPossync, tillBehindPossync } from '../support/verify-data.ts';
@@ -127,6 +128,17 @@ describe('verify-data: the till scan on worker threads', () => {
     expectNoTableErrors(await till.sync('both'));
     expect(byTable(await runVerifyData(till.config, { tables: ['bulk'], tillWorkers: 2, parallelFrom: 0 })).bulk!.status).toBe('equal');
   }, 120_000);
+
+  it("a worker's failure fails the scan at once with its SQLite error code (not a hang or a crash)", async () => {
+    const started = Date.now();
+    const failing = scanInWorkers(
+      { file: till.sqlitePath, sql: 'SELECT no_such_column FROM tags WHERE rowid > ? AND rowid <= ?', columns: 3, buckets: 4, busyTimeoutMs: 100 },
+      rowidRanges(1n, 3000n, 3),
+      async () => {},
+    );
+    await expect(failing).rejects.toMatchObject({ name: 'SqliteError', code: 'SQLITE_ERROR', message: expect.stringContaining('no_such_column') });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 
   it.skipIf(os.availableParallelism() < 2)('the bundled command scans a large table on worker threads and finds a planted row', async () => {
     await cloudBehindPossync(ledger.db, ['bulk'], `UPDATE bulk SET label = 'cloud fix' WHERE id = 77777`);
