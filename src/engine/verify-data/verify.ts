@@ -91,8 +91,9 @@ function emptyResult(t: TablePlan): TableVerification {
  * (smaller) bucket sums; the sums sent are never more than the rows.
  */
 function tillRowsAbout(db: SqliteDb, t: TablePlan): number {
-  const span = hasRowid(db, t) ? rowidSpan(db, t) : undefined;
-  if (hasRowid(db, t) && !span) return 0;
+  const rowid = hasRowid(db, t);
+  const span = rowid ? rowidSpan(db, t) : undefined;
+  if (rowid && !span) return 0; // empty
   if (span && span.hi - span.lo + 1n <= 1n << 24n) return Number(span.hi - span.lo + 1n);
   return Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
 }
