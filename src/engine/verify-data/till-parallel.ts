@@ -34,16 +34,12 @@ type WorkerShare = Extract<TillWorkerOutput, { ok: true }>;
 
 /**
  * How a worker is started: from the bundle (dist/verify-data-worker.mjs, beside dist/possync.mjs),
- * or from the sources through tsx's loader when possync runs unbundled (tests, scripts). Undefined
+ * or from the sources through till-worker-dev.mjs when possync runs unbundled (tests, scripts). Undefined
  * when the bundle's worker file is missing: the caller then scans on its own thread.
  */
 function workerStarter(): ((data: TillWorkerInput) => Worker) | undefined {
   const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    const source = new URL('./till-worker.ts', self).href;
-    const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-    return (data) => new Worker(boot, { eval: true, workerData: data });
-  }
+  if (self.endsWith('.ts')) return (data) => new Worker(new URL('./till-worker-dev.mjs', self), { workerData: data });
   const bundled = new URL('./verify-data-worker.mjs', self);
   if (!fs.existsSync(fileURLToPath(bundled))) return undefined;
   return (data) => new Worker(bundled, { workerData: data });
