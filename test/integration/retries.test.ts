@@ -221,7 +221,8 @@ describe('retries after deadlocks, serialization failures and lock waits past lo
       await b.query('COMMIT');
       const result = await pushing;
       expect(runProblems('push', result)).toEqual([]);
-      expect(result.retries.lockTimeout).toBeGreaterThanOrEqual(1);
+      // Seen once in CI under load with lockTimeout 0 (not reproduced since): say which retries there were.
+      expect(result.retries.lockTimeout, JSON.stringify(result.retries)).toBeGreaterThanOrEqual(1);
       expect(await db.query(`SELECT id, qty FROM items WHERE id LIKE 'm%' ORDER BY id`)).toEqual([
         { id: 'm1', qty: 31 },
         { id: 'm2', qty: 32 },
