@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Database } from 'better-sqlite3';
-import { BucketSums, bucketOf, md5 } from './checksum.ts';
+import { BucketSums, bucketOf, md5, type BucketSumParts } from './checksum.ts';
 
 /**
  * The till's chunked scan of one rowid range, where SQLite builds each row's text (till-sql.ts)
@@ -132,15 +132,44 @@ export function hashChunk(blob: Buffer, columns: number, add: (rh: string, rowid
   return others;
 }
 
-/** What the scan of one range found: bucket sums, and rowids by bucket. */
-export interface RangeScan {
-  sums: BucketSums;
+/**
+ * What pass 1 has hashed so far: bucket sums, row count, and each row's bucket by rowid. The main
+ * thread keeps one for the table; each worker thread fills its own, sent back as parts.
+ */
+export class BucketTally {
+  readonly sums: BucketSums;
+  rows = 0;
+  readonly byRowid = new RowidBuckets();
+  constructor(private readonly buckets: number) {
+    this.sums = new BucketSums(buckets);
+  }
+  /** One row's hash; its rowid too when the table has rowids. */
+  add(rh: string, rowid: number | bigint | undefined): void {
+    const bucket = bucketOf(rh, this.buckets);
+    this.sums.add(bucket, rh);
+    this.rows += 1;
+    if (rowid !== undefined) this.byRowid.add(rowid, bucket);
+  }
+  /** Its arrays, for a worker's answer (its own ArrayBuffers, so they can be moved, not copied). */
+  toParts(): TallyParts {
+    return { rows: this.rows, sums: this.sums.toParts(), byRowid: this.byRowid.toParts() };
+  }
+  /** Adds a worker's tally. */
+  addParts(p: TallyParts): void {
+    this.sums.addParts(p.sums);
+    this.byRowid.addParts(p.byRowid);
+    this.rows += p.rows;
+  }
+}
+
+export interface TallyParts {
   rows: number;
-  byRowid: RowidBuckets;
+  sums: BucketSumParts;
+  byRowid: RowidBucketParts;
 }
 
 /**
- * Scans `(range.from, range.to]` chunk by chunk with the statement chunkSql builds, in one read
+ * Scans `(range.from, range.to]` chunk by chunk with the statement chunkSql builds, into `tally`, in one read
  * transaction of its own when the connection has none, so every chunk sees the same snapshot.
  * After each chunk, `afterChunk` gets the rowids of its rows SQLite gave no text for (other
  * spellings, invalid UTF-8), for the push's conversion to hash.
@@ -149,17 +178,11 @@ export async function scanRange(
   db: Database,
   sql: string,
   columns: number,
-  buckets: number,
+  tally: BucketTally,
   range: ChunkRange,
   afterChunk: (others: Array<number | bigint>) => Promise<void> | void,
-): Promise<RangeScan> {
-  const out: RangeScan = { sums: new BucketSums(buckets), rows: 0, byRowid: new RowidBuckets() };
-  const add = (rh: string, rowid: number | bigint) => {
-    const bucket = bucketOf(rh, buckets);
-    out.sums.add(bucket, rh);
-    out.rows += 1;
-    out.byRowid.add(rowid, bucket);
-  };
+): Promise<void> {
+  const add = (rh: string, rowid: number | bigint) => tally.add(rh, rowid);
   const chunk = db.prepare(sql).safeIntegers(true);
   const own = !db.inTransaction;
   if (own) db.exec('BEGIN');
@@ -175,5 +198,4 @@ export async function scanRange(
   } finally {
     if (own && db.inTransaction) db.exec('COMMIT');
   }
-  return out;
 }

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BucketSumParts } from './checksum.ts';
-import type { ChunkRange, RowidBucketParts } from './till-chunks.ts';
+import type { ChunkRange, TallyParts } from './till-chunks.ts';
 
 /**
  * verify-data's till scan split over worker threads: the till's CPU builds and hashes row texts
@@ -27,7 +26,7 @@ export interface TillWorkerInput {
 }
 
 export type TillWorkerOutput =
-  | { ok: true; rows: number; sums: BucketSumParts; byRowid: RowidBucketParts; others: Array<number | bigint> }
+  | { ok: true; tally: TallyParts; others: Array<number | bigint> }
   | { ok: false; message: string; code: string | undefined };
 
 type WorkerShare = Extract<TillWorkerOutput, { ok: true }>;

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { scanRange } from './till-chunks.ts';
+import { BucketTally, scanRange } from './till-chunks.ts';
 import type { TillWorkerInput, TillWorkerOutput } from './till-parallel.ts';
 
 // A worker thread's share of verify-data's till scan (till-parallel.ts): one rowid range, over a
@@ -13,13 +13,14 @@ let db: Database.Database | undefined;
 try {
   db = new Database(input.file, { readonly: true, fileMustExist: true });
   db.pragma(`busy_timeout = ${input.busyTimeoutMs}`);
-  const scan = await scanRange(db, input.sql, input.columns, input.buckets, input.range, (ids) => {
+  const tally = new BucketTally(input.buckets);
+  await scanRange(db, input.sql, input.columns, tally, input.range, (ids) => {
     for (const id of ids) others.push(id);
   });
-  const sums = scan.sums.toParts();
-  const byRowid = scan.byRowid.toParts();
-  const out: TillWorkerOutput = { ok: true, rows: scan.rows, sums, byRowid, others };
+  const parts = tally.toParts();
+  const out: TillWorkerOutput = { ok: true, tally: parts, others };
   // Moved, not copied: the arrays are this thread's own (ArrayBuffers, never shared).
+  const { sums, byRowid } = parts;
   parentPort!.postMessage(out, [sums.n, sums.s1, sums.s2, byRowid.rowids, byRowid.buckets].map((a) => a.buffer as ArrayBuffer));
 } catch (err) {
   const e = err as { message?: string; code?: unknown };

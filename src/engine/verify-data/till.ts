@@ -6,8 +6,8 @@ import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { BucketSums, bucketOf, rowHash, type BucketSum } from './checksum.ts';
-import { chunkSql, RowidBuckets, scanRange } from './till-chunks.ts';
+import { bucketOf, rowHash, type BucketSum } from './checksum.ts';
+import { BucketTally, chunkSql, scanRange, type RowidBuckets } from './till-chunks.ts';
 import { rowidRanges, scanInWorkers, workersAvailable } from './till-parallel.ts';
 import { tillRowTextSql } from './till-sql.ts';
 
@@ -130,53 +130,39 @@ export async function tillBuckets(
   scan: TillScanOptions,
   betweenPages: () => Promise<void>,
 ): Promise<{ sums: Map<number, BucketSum>; rows: number; byRowid: RowidBuckets | undefined; threads: number }> {
-  const sums = new BucketSums(buckets);
-  let rows = 0;
-  const byRowid = hasRowid(db, t) ? new RowidBuckets() : undefined;
+  const withRowid = hasRowid(db, t);
+  const tally = new BucketTally(buckets);
   const add = (rh: string | undefined, rowid: unknown) => {
-    if (rh === undefined) return;
-    const bucket = bucketOf(rh, buckets);
-    sums.add(bucket, rh);
-    rows += 1;
-    byRowid?.add(rowid as number | bigint, bucket);
+    if (rh !== undefined) tally.add(rh, rowid as number | bigint | undefined);
   };
+  const done = (threads: number) => ({ sums: tally.sums.toMap(), rows: tally.rows, byRowid: withRowid ? tally.byRowid : undefined, threads });
   const convertOthers = (others: ReadonlyArray<number | bigint>) => {
     for (const page of convertedByRowid(db, plan, t, others)) for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
   };
-  const text = byRowid && db.pragma('encoding', { simple: true }) === 'UTF-8' ? tillRowTextSql(t) : undefined;
-  if (!byRowid || text === undefined) {
-    for (const page of convertedPages(db, plan, t, byRowid !== undefined)) {
+  const text = withRowid && db.pragma('encoding', { simple: true }) === 'UTF-8' ? tillRowTextSql(t) : undefined;
+  if (text === undefined) {
+    for (const page of convertedPages(db, plan, t, withRowid)) {
       await betweenPages();
       for (const { raw, conv } of page) add(convertedHash(t, raw, conv), raw[ROWID_KEY]);
     }
-    return { sums: sums.toMap(), rows, byRowid, threads: 1 };
+    return done(1);
   }
   const present = t.key.map((k) => `t.${sqliteIdent(k.sqlite)} IS NOT NULL`).join(' AND ');
   const sql = chunkSql(sqliteIdent(t.sqliteName), text, present);
   const span = scan.workers >= 2 && scan.rowsAbout >= scan.parallelFrom && workersAvailable() ? rowidSpan(db, t) : undefined;
   if (span) {
-    const shares = await scanInWorkers(
-      { file: scan.file, sql, columns: t.columns.length, buckets, busyTimeoutMs: BUSY_TIMEOUT_MS },
-      rowidRanges(span.lo, span.hi, scan.workers),
-      betweenPages,
-    );
-    for (const share of shares) {
-      sums.addParts(share.sums);
-      byRowid.addParts(share.byRowid);
-      rows += share.rows;
-    }
+    const shares = await scanInWorkers({ file: scan.file, sql, columns: t.columns.length, buckets, busyTimeoutMs: BUSY_TIMEOUT_MS }, rowidRanges(span.lo, span.hi, scan.workers), betweenPages);
+    for (const share of shares) tally.addParts(share.tally);
     convertOthers(shares.flatMap((s) => s.others));
-    return { sums: sums.toMap(), rows, byRowid, threads: shares.length };
+    return done(shares.length);
   }
   // One thread: one read transaction (scanRange's), so every chunk sees the same snapshot, and the
   // rows without a text are converted chunk by chunk inside it.
-  const one = await scanRange(db, sql, t.columns.length, buckets, { from: -(2n ** 63n), to: 2n ** 63n - 1n }, async (others) => {
+  await scanRange(db, sql, t.columns.length, tally, { from: -(2n ** 63n), to: 2n ** 63n - 1n }, async (others) => {
     convertOthers(others);
     await betweenPages();
   });
-  one.sums.addParts(sums.toParts());
-  one.byRowid.addParts(byRowid.toParts());
-  return { sums: one.sums.toMap(), rows: rows + one.rows, byRowid: one.byRowid, threads: 1 };
+  return done(1);
 }
 
 /**
