@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PossyncError } from '../../src/errors.ts';
 import { openAndPlan } from '../../src/engine/run.ts';
 import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
@@ -132,12 +134,24 @@ describe('verify-data: the till scan on worker threads', () => {
   it("a worker's failure fails the scan at once with its SQLite error code (not a hang or a crash)", async () => {
     const started = Date.now();
     const failing = scanInWorkers(
-      { file: till.sqlitePath, sql: 'SELECT no_such_column FROM tags WHERE rowid > ? AND rowid <= ?', columns: 3, buckets: 4, busyTimeoutMs: 100 },
+      { file: till.sqlitePath, sql: 'SELECT no_such_column FROM tags WHERE rowid > ? AND rowid <= ?', columns: 3, buckets: 4 },
       rowidRanges(1n, 3000n, 3),
       async () => {},
     );
     await expect(failing).rejects.toMatchObject({ name: 'SqliteError', code: 'SQLITE_ERROR', message: expect.stringContaining('no_such_column') });
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a till file a worker cannot open (gone since the main thread opened it): SQLITE_UNREACHABLE with its hint, exit 3 as for the main thread', async () => {
+    const sql = 'SELECT max(rowid) AS last, 0 AS n, NULL AS text FROM tags WHERE rowid > ? AND rowid <= ?';
+    const gone = scanInWorkers({ file: path.join(path.dirname(till.sqlitePath), 'gone.sqlite'), sql, columns: 3, buckets: 4 }, rowidRanges(1n, 3000n, 2), async () => {});
+    const err = await gone.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PossyncError);
+    expect(err).toMatchObject({ code: 'SQLITE_UNREACHABLE', message: expect.stringContaining('gone.sqlite'), hint: expect.stringContaining('sqlite.path') });
+    expect((err as PossyncError).exitCode).toBe(3);
   });
 
   it.skipIf(os.availableParallelism() < 2)('the bundled command scans a large table on worker threads and finds a planted row', async () => {

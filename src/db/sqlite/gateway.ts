@@ -6,7 +6,7 @@ import { switchToWal } from './wal.ts';
 export type SqliteDb = Database.Database;
 
 /** How long possync waits for the POS app to finish a write before giving up. */
-export const BUSY_TIMEOUT_MS = 15_000;
+const BUSY_TIMEOUT_MS = 15_000;
 
 /**
  * The terminal side of possync. The POS app writes to the same file, so: WAL (readers never block

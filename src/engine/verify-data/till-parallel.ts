@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { PossyncError, type ErrorCode } from '../../errors.ts';
 import type { ChunkRange, TallyParts } from './till-chunks.ts';
 
 /**
@@ -22,12 +23,11 @@ export interface TillWorkerInput {
   columns: number;
   buckets: number;
   range: ChunkRange;
-  busyTimeoutMs: number;
 }
 
 export type TillWorkerOutput =
   | { ok: true; tally: TallyParts; others: Array<number | bigint> }
-  | { ok: false; message: string; code: string | undefined };
+  | { ok: false; name: string; message: string; code: string | undefined; hint: string | undefined };
 
 type WorkerShare = Extract<TillWorkerOutput, { ok: true }>;
 
@@ -42,6 +42,16 @@ function workerStarter(): ((data: TillWorkerInput) => Worker) | undefined {
   const bundled = new URL('./verify-data-worker.mjs', self);
   if (!fs.existsSync(fileURLToPath(bundled))) return undefined;
   return (data) => new Worker(bundled, { workerData: data });
+}
+
+/**
+ * A worker's failure as the main thread's scan would have thrown it: possync's own errors (the
+ * till cannot be opened: SQLITE_UNREACHABLE, exit 3) with their code and hint, SQLite's with
+ * theirs (SQLITE_BUSY, SQLITE_IOERR…), which the run's error handling maps as usual.
+ */
+function workerError(out: Extract<TillWorkerOutput, { ok: false }>): Error {
+  if (out.name === 'PossyncError' && out.code) return new PossyncError(out.code as ErrorCode, out.message, { hint: out.hint });
+  return Object.assign(new Error(out.message), { name: out.name, code: out.code });
 }
 
 /** Whether the till scan can use worker threads here. */
@@ -64,8 +74,7 @@ export function rowidRanges(lo: bigint, hi: bigint, count: number): ChunkRange[]
 /**
  * Runs one worker per range and returns their shares. `waiting` runs about every 250 ms while they
  * work (the caller keeps its Postgres transaction from sitting idle). A worker's failure fails the
- * scan with the worker's error code (SQLITE_BUSY, SQLITE_IOERR…, as the main thread's scan would
- * fail), and the other workers are stopped.
+ * scan with the worker's error (workerError), and the other workers are stopped.
  */
 export async function scanInWorkers(input: Omit<TillWorkerInput, 'range'>, ranges: readonly ChunkRange[], waiting: () => Promise<void>): Promise<WorkerShare[]> {
   const start = workerStarter();
@@ -79,7 +88,7 @@ export async function scanInWorkers(input: Omit<TillWorkerInput, 'range'>, range
           workers.push(worker);
           worker.once('message', (out: TillWorkerOutput) => {
             if (out.ok) resolve(out);
-            else reject(Object.assign(new Error(out.message), { name: 'SqliteError', code: out.code }));
+            else reject(workerError(out));
           });
           worker.once('error', reject);
           worker.once('exit', (code) => reject(new Error(`verify-data: a till scan worker exited (code ${code}) before it answered`)));

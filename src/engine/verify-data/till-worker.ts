@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { BucketTally, scanRange } from './till-chunks.ts';
 import type { TillWorkerInput, TillWorkerOutput } from './till-parallel.ts';
 
@@ -9,12 +9,12 @@ import type { TillWorkerInput, TillWorkerOutput } from './till-parallel.ts';
 
 const input = workerData as TillWorkerInput;
 const others: Array<number | bigint> = [];
-let db: Database.Database | undefined;
+let till: SqliteGateway | undefined;
 try {
-  db = new Database(input.file, { readonly: true, fileMustExist: true });
-  db.pragma(`busy_timeout = ${input.busyTimeoutMs}`);
+  // Opened as possync opens the till (busy timeout included), read-only.
+  till = SqliteGateway.open(input.file, { readonly: true });
   const tally = new BucketTally(input.buckets);
-  await scanRange(db, input.sql, input.columns, tally, input.range, (ids) => {
+  await scanRange(till.db, input.sql, input.columns, tally, input.range, (ids) => {
     for (const id of ids) others.push(id);
   });
   const parts = tally.toParts();
@@ -23,9 +23,10 @@ try {
   const { sums, byRowid } = parts;
   parentPort!.postMessage(out, [sums.n, sums.s1, sums.s2, byRowid.rowids, byRowid.buckets].map((a) => a.buffer as ArrayBuffer));
 } catch (err) {
-  const e = err as { message?: string; code?: unknown };
-  const out: TillWorkerOutput = { ok: false, message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : undefined };
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; hint?: unknown };
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const out: TillWorkerOutput = { ok: false, name: text(e?.name) ?? 'Error', message: text(e?.message) ?? String(err), code: text(e?.code), hint: text(e?.hint) };
   parentPort!.postMessage(out);
 } finally {
-  db?.close();
+  till?.close();
 }

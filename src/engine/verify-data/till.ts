@@ -1,5 +1,5 @@
 import { sqliteIdent } from '../../db/quote.ts';
-import { BUSY_TIMEOUT_MS, type SqliteDb } from '../../db/sqlite/gateway.ts';
+import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
 import { localRowsToWire, type ToWire } from '../convert.ts';
 import { keyString } from '../keys.ts';
@@ -151,7 +151,7 @@ export async function tillBuckets(
   const sql = chunkSql(sqliteIdent(t.sqliteName), text, present);
   const span = scan.workers >= 2 && scan.rowsAbout >= scan.parallelFrom && workersAvailable() ? rowidSpan(db, t) : undefined;
   if (span) {
-    const shares = await scanInWorkers({ file: scan.file, sql, columns: t.columns.length, buckets, busyTimeoutMs: BUSY_TIMEOUT_MS }, rowidRanges(span.lo, span.hi, scan.workers), betweenPages);
+    const shares = await scanInWorkers({ file: scan.file, sql, columns: t.columns.length, buckets }, rowidRanges(span.lo, span.hi, scan.workers), betweenPages);
     for (const share of shares) tally.addParts(share.tally);
     convertOthers(shares.flatMap((s) => s.others));
     return done(shares.length);
