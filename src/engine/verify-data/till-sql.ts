@@ -43,14 +43,26 @@ export function tillRowTextSql(t: TablePlan): string | undefined {
   return parts.join(' || ');
 }
 
-
 /** `<UTF-8 byte length>:<text>` of a non-NULL text expression (octet_length: the stored length, no count). */
 const framed = (text: string) => `octet_length(${text}) || ':' || ${text}`;
 
+/**
+ * A column's part of the row text (the families and spellings above).
+ *
+ * numeric: INTEGER storage as its digits; text with at most one point, not last, without its
+ * trailing fraction zeros. Only what could make a text Postgres prints is excluded: a second
+ * point or a last one ('1.5.0' and '12.' would trim to '1.5' and '12'). Any other text that is
+ * no plain decimal ('1e5', '012.5', '-0.0', ' 7') keeps a character or a leading zero Postgres
+ * never prints, so it equals no cloud row's text and is judged by the conversion; a text Postgres
+ * does print ('-'? digits without leading zeros, a fraction not ending in 0) is one the conversion
+ * gives too. A fraction longer than numeric(p,s) keeps is never printed either.
+ */
 function columnSql(c: ColumnPlan): string | undefined {
   const v = `t.${sqliteIdent(c.sqlite)}`;
-  const when = (cases: Array<[guard: string, text: string]>) =>
-    `(CASE WHEN ${v} IS NULL THEN 'N' ${cases.map(([g, x]) => `WHEN ${g} THEN ${framed(x)}`).join(' ')} END)`;
+  // The column's part: 'N' for NULL, else the first case whose guard holds, else NULL (no text).
+  // `choose` takes parts already framed; `when` frames plain texts.
+  const choose = (cases: Array<[guard: string, part: string]>) => `(CASE WHEN ${v} IS NULL THEN 'N' ${cases.map(([g, x]) => `WHEN ${g} THEN ${x}`).join(' ')} END)`;
+  const when = (cases: Array<[guard: string, text: string]>) => choose(cases.map(([g, x]) => [g, framed(x)]));
   const isText = `typeof(${v}) = 'text'`;
   const isInt = `typeof(${v}) = 'integer'`;
   const length = c.modifier?.length;
@@ -69,11 +81,18 @@ function columnSql(c: ColumnPlan): string | undefined {
       // prints is an 8-4-4-4-12 uuid in some case, which the conversion lowercases too. Other
       // spellings of that length (padded, braced) give a text Postgres never prints. 36 bytes
       // too (ASCII), so the frame's length is a constant rather than a count of lower()'s result.
-      return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN ${isText} AND octet_length(${v}) = 36 AND length(${v}) = 36 THEN '36:' || lower(${v}) END)`;
+      return choose([[`${isText} AND octet_length(${v}) = 36 AND length(${v}) = 36`, `'36:' || lower(${v})`]]);
     case 'bool':
-      return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN (${isInt} AND ${v} = 1) OR (${isText} AND ${v} IN ('true', 't')) THEN '4:true' WHEN (${isInt} AND ${v} = 0) OR (${isText} AND ${v} IN ('false', 'f')) THEN '5:false' END)`;
+      return choose([
+        [`(${isInt} AND ${v} = 1) OR (${isText} AND ${v} IN ('true', 't'))`, `'4:true'`],
+        [`(${isInt} AND ${v} = 0) OR (${isText} AND ${v} IN ('false', 'f'))`, `'5:false'`],
+      ]);
     case 'numeric':
-      return numericSql(v);
+      // See above. Trimmed only when there is something to trim (a point and a last '0').
+      return choose([
+        [isInt, framed(`CAST(${v} AS TEXT)`)],
+        [`${isText} AND ${v} NOT GLOB '*.*.*' AND ${v} NOT GLOB '*.'`, `(CASE WHEN instr(${v}, '.') = 0 OR substr(${v}, -1) <> '0' THEN ${framed(v)} ELSE ${framed(`rtrim(rtrim(${v}, '0'), '.')`)} END)`],
+      ]);
     case 'timestamptz': {
       if (c.codec.form === 'epoch-ms' || c.codec.form === 'epoch-s') return undefined;
       const scale = c.modifier?.scale;
@@ -88,27 +107,16 @@ function columnSql(c: ColumnPlan): string | undefined {
       // zeros, '+00'. One case per number of milliseconds' digits kept (0–3), each of known length:
       // about half the cost of trimming the digits and counting the result's bytes.
       const upTo = (n: number) => `substr(${v}, 1, 10) || ' ' || substr(${v}, 12, ${n})`;
-      return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN ${guard} THEN (CASE WHEN substr(${v}, 21, 3) = '000' THEN '22:' || ${upTo(8)}
-        WHEN substr(${v}, 22, 2) = '00' THEN '24:' || ${upTo(10)} WHEN substr(${v}, 23, 1) = '0' THEN '25:' || ${upTo(11)}
-        ELSE '26:' || ${upTo(12)} END) || '+00' END)`;
+      return choose([
+        [
+          guard,
+          `(CASE WHEN substr(${v}, 21, 3) = '000' THEN '22:' || ${upTo(8)} WHEN substr(${v}, 22, 2) = '00' THEN '24:' || ${upTo(10)}
+            WHEN substr(${v}, 23, 1) = '0' THEN '25:' || ${upTo(11)} ELSE '26:' || ${upTo(12)} END) || '+00'`,
+        ],
+      ]);
     }
     default:
       return undefined;
   }
 }
 
-/**
- * numeric: INTEGER storage as its digits; text with at most one point, not last, without its
- * trailing fraction zeros. Only what could make a text Postgres prints is excluded: a second
- * point or a last one ('1.5.0' and '12.' would trim to '1.5' and '12'). Any other text that is
- * no plain decimal ('1e5', '012.5', '-0.0', ' 7') keeps a character or a leading zero Postgres
- * never prints, so it equals no cloud row's text and is judged by the conversion; a text Postgres
- * does print ('-'? digits without leading zeros, a fraction not ending in 0) is one the conversion
- * gives too. A fraction longer than numeric(p,s) keeps is never printed either.
- */
-function numericSql(v: string): string {
-  // Trimmed only when there is something to trim (a point and a last '0'): most texts need none.
-  const trimmed = `(CASE WHEN instr(${v}, '.') = 0 OR substr(${v}, -1) <> '0' THEN ${framed(v)} ELSE ${framed(`rtrim(rtrim(${v}, '0'), '.')`)} END)`;
-  return `(CASE WHEN ${v} IS NULL THEN 'N' WHEN typeof(${v}) = 'integer' THEN ${framed(`CAST(${v} AS TEXT)`)}
-    WHEN typeof(${v}) = 'text' AND ${v} NOT GLOB '*.*.*' AND ${v} NOT GLOB '*.' THEN ${trimmed} END)`;
-}
