@@ -1,7 +1,6 @@
 // One measured phase of the benchmark, run in its own process so its peak memory is its own.
 // Prints one JSON line: { phase, ms, rows, maxRssMb, ... }.
 import fs from 'node:fs';
-import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -12,7 +11,7 @@ import { SqliteGateway } from '../../src/db/sqlite/gateway.ts';
 import { runSync } from '../../src/engine/run.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
 import { cloudBuckets } from '../../src/engine/verify-data/cloud.ts';
-import { tillBuckets } from '../../src/engine/verify-data/till.ts';
+import { tillBuckets, tillScanOf } from '../../src/engine/verify-data/till.ts';
 import { openAndPlan } from '../../src/engine/run.ts';
 import { applied } from '../../src/engine/result.ts';
 import { tuneHeap } from '../../src/util/heap.ts';
@@ -140,7 +139,7 @@ async function cycles(direction: 'push' | 'pull') {
  * column as text (server-side, nothing sent), SQLite reading every row.
  */
 /** verify-data's first pass of each side, one after the other: the cloud's bucket sums, then the till's. */
-async function passesAlone(cfg: ReturnType<typeof config>, buckets: number, rows: number) {
+async function passesAlone(cfg: ReturnType<typeof config>, buckets: number) {
   const { pg: gateway, sqlite, plan, close } = await openAndPlan(cfg);
   try {
     const t = plan.tables[0]!;
@@ -148,8 +147,7 @@ async function passesAlone(cfg: ReturnType<typeof config>, buckets: number, rows
     await gateway.tx((client) => cloudBuckets(client, plan.schema, t, buckets), { isolation: 'repeatable read', readOnly: true });
     const cloudPassMs = performance.now() - started;
     started = performance.now();
-    const scan = { file: cfg.sqlitePath, workers: Math.min(os.availableParallelism(), 4), parallelFrom: 100_000, rowsAbout: rows };
-    await tillBuckets(sqlite.db, plan, t, buckets, scan, async () => {});
+    await tillBuckets(sqlite.db, plan, t, buckets, tillScanOf(sqlite.db, t, cfg.sqlitePath), async () => {});
     const tillPassMs = performance.now() - started;
     return { cloudPassMs, tillPassMs };
   } finally {
@@ -193,7 +191,7 @@ async function verifyDataPhase() {
     if (t.rows.length !== 10) throw new Error(`verify-data found ${t.rows.length} differences, not 10: ${JSON.stringify(t.rows)}`);
     // Each side's hashing pass alone, for the comparison with its own scan: within verify-data
     // they run at the same time, and on this machine both databases share its CPUs.
-    const sides = await passesAlone(cfg, t.transfer.buckets, n);
+    const sides = await passesAlone(cfg, t.transfer.buckets);
     return { ms, rows: n, pgScanMs, sqliteScanMs, found: t.rows.length, transfer: t.transfer, durationMs: t.durationMs, tillThreads: t.tillThreads, verifyRssMb, ...sides };
   } finally {
     app.close();

@@ -6,7 +6,7 @@ import { PossyncError } from '../../src/errors.ts';
 import { openAndPlan } from '../../src/engine/run.ts';
 import type { VerifyDataResult } from '../../src/engine/verify-data/report.ts';
 import { runVerifyData } from '../../src/engine/verify-data/run.ts';
-import { tillBuckets } from '../../src/engine/verify-data/till.ts';
+import { tillBuckets, tillScanOf } from '../../src/engine/verify-data/till.ts';
 import { rowidRanges, scanInWorkers } from '../../src/engine/verify-data/till-parallel.ts';
 import { runCli } from '../support/cli.ts';
 import { at, createLedger, expectNoTableErrors, uid, type Ledger, type Terminal } from '../support/ledger.ts';
@@ -60,7 +60,7 @@ describe('verify-data: the till scan on worker threads', () => {
     try {
       for (const name of ['tags', 'big', 'bulk']) {
         const t = plan.tables.find((x) => x.name === name)!;
-        const scan = (workers: number) => tillBuckets(sqlite.db, plan, t, 256, { file: till.sqlitePath, workers, parallelFrom: 0, rowsAbout: 1 }, async () => {});
+        const scan = (workers: number) => tillBuckets(sqlite.db, plan, t, 256, tillScanOf(sqlite.db, t, till.sqlitePath, { workers, parallelFrom: 0 }), async () => {});
         const one = await scan(1);
         const three = await scan(3);
         expect([one.threads, three.threads], name).toEqual([1, 3]);

@@ -34,9 +34,15 @@ type WorkerShare = Extract<TillWorkerOutput, { ok: true }>;
 /**
  * How a worker is started: from the bundle (dist/verify-data-worker.mjs, beside dist/possync.mjs),
  * or from the sources through till-worker-dev.mjs when possync runs unbundled (tests, scripts). Undefined
- * when the bundle's worker file is missing: the caller then scans on its own thread.
+ * when the bundle's worker file is missing: the caller then scans on its own thread. Looked up once.
  */
+let starter: { start: ((data: TillWorkerInput) => Worker) | undefined } | undefined;
 function workerStarter(): ((data: TillWorkerInput) => Worker) | undefined {
+  starter ??= { start: findWorker() };
+  return starter.start;
+}
+
+function findWorker(): ((data: TillWorkerInput) => Worker) | undefined {
   const self = import.meta.url;
   if (self.endsWith('.ts')) return (data) => new Worker(new URL('./till-worker-dev.mjs', self), { workerData: data });
   const bundled = new URL('./verify-data-worker.mjs', self);

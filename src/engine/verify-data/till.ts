@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { sqliteIdent } from '../../db/quote.ts';
 import type { SqliteDb } from '../../db/sqlite/gateway.ts';
 import type { RawRow } from '../../db/sqlite/rows.ts';
@@ -72,7 +73,7 @@ function sharedKey(t: TablePlan, raw: RawRow): string | undefined {
 }
 
 /** Whether the table has rowids (not WITHOUT ROWID): pass 1 then remembers each row's bucket by rowid. */
-export function hasRowid(db: SqliteDb, t: TablePlan): boolean {
+function hasRowid(db: SqliteDb, t: TablePlan): boolean {
   try {
     db.prepare(`SELECT rowid FROM ${sqliteIdent(t.sqliteName)} LIMIT 0`);
     return true;
@@ -95,8 +96,33 @@ export interface TillScanOptions {
   workers: number;
   /** Rows (about) from which the workers are worth starting (~50 ms each). */
   parallelFrom: number;
-  /** The table's row count or an upper bound (verify.ts sized the buckets by it). */
+  /** The table's row count or an upper bound (verify.ts sizes the buckets by it). */
   rowsAbout: number;
+  /** The table's lowest and highest rowid (undefined: empty, or WITHOUT ROWID). */
+  span: { lo: bigint; hi: bigint } | undefined;
+}
+
+/** Below this many rows the till's scan stays on one thread: starting workers costs ~50 ms each. */
+const PARALLEL_FROM = 100_000;
+
+/**
+ * The till table's size and rowid span, read once, and how pass 1 may use worker threads
+ * (default: one per CPU, at most 4, from PARALLEL_FROM rows).
+ */
+export function tillScanOf(db: SqliteDb, t: TablePlan, file: string, given: { workers?: number | undefined; parallelFrom?: number | undefined } = {}): TillScanOptions {
+  const span = rowidSpan(db, t);
+  return { file, workers: given.workers ?? Math.min(os.availableParallelism(), 4), parallelFrom: given.parallelFrom ?? PARALLEL_FROM, rowsAbout: rowsAbout(db, t, span), span };
+}
+
+/**
+ * The till table's row count, or an upper bound of it: the span of its rowids when that is not
+ * far beyond any bucket count, else count(*), which reads every page of an index (a tenth of a
+ * second for a million rows; ids far apart, as snowflake ids are, or no rowid). Too many buckets
+ * only sends more (smaller) bucket sums; the sums sent are never more than the rows.
+ */
+function rowsAbout(db: SqliteDb, t: TablePlan, span: TillScanOptions['span']): number {
+  if (span && span.hi - span.lo + 1n <= 1n << 24n) return Number(span.hi - span.lo + 1n);
+  return Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
 }
 
 /**
@@ -104,7 +130,7 @@ export interface TillScanOptions {
  * min() or max() from the b-tree's edge, but a query with both reads the whole table).
  * Undefined for an empty table or one WITHOUT ROWID.
  */
-export function rowidSpan(db: SqliteDb, t: TablePlan): { lo: bigint; hi: bigint } | undefined {
+function rowidSpan(db: SqliteDb, t: TablePlan): { lo: bigint; hi: bigint } | undefined {
   if (!hasRowid(db, t)) return undefined;
   const table = sqliteIdent(t.sqliteName);
   const r = db.prepare(`SELECT (SELECT min(rowid) FROM ${table}) AS lo, (SELECT max(rowid) FROM ${table}) AS hi`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
@@ -149,7 +175,7 @@ export async function tillBuckets(
   }
   const present = t.key.map((k) => `t.${sqliteIdent(k.sqlite)} IS NOT NULL`).join(' AND ');
   const sql = chunkSql(sqliteIdent(t.sqliteName), text, present);
-  const span = scan.workers >= 2 && scan.rowsAbout >= scan.parallelFrom && workersAvailable() ? rowidSpan(db, t) : undefined;
+  const span = scan.workers >= 2 && scan.rowsAbout >= scan.parallelFrom && workersAvailable() ? scan.span : undefined;
   if (span) {
     const shares = await scanInWorkers({ file: scan.file, sql, columns: t.columns.length, buckets }, rowidRanges(span.lo, span.hi, scan.workers), betweenPages);
     for (const share of shares) tally.addParts(share.tally);

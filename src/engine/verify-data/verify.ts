@@ -1,9 +1,7 @@
-import os from 'node:os';
 import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
 import { rethrowPermission } from '../../db/postgres/privileges.ts';
 import { fetchRows } from '../../db/postgres/rows.ts';
-import { sqliteIdent } from '../../db/quote.ts';
-import type { SqliteDb, SqliteGateway } from '../../db/sqlite/gateway.ts';
+import type { SqliteGateway } from '../../db/sqlite/gateway.ts';
 import { selectByKeys } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, readPushCheckpoint } from '../checkpoints.ts';
 import { localRowsToWire } from '../convert.ts';
@@ -17,7 +15,7 @@ import { sameSum } from './checksum.ts';
 import { cloudBuckets, cloudLeavesByKey, unpulledKeys } from './cloud.ts';
 import { queueRepairs, type RepairItem } from './repair.ts';
 import { countKinds, type TableVerification, type VerifyDataResult } from './report.ts';
-import { hasRowid, rowidSpan, tillBuckets, tillInFlight, tillLeaves, type TillRow } from './till.ts';
+import { tillBuckets, tillInFlight, tillLeaves, tillScanOf, type TillRow } from './till.ts';
 
 export interface VerifyDataOptions {
   /** Config table names to compare (default: all). */
@@ -30,9 +28,6 @@ export interface VerifyDataOptions {
   /** Rows from which the till's scan uses worker threads (default 100,000). */
   parallelFrom?: number;
 }
-
-/** Below this many rows the till's scan stays on one thread: starting workers costs ~50 ms each. */
-const PARALLEL_FROM = 100_000;
 
 /**
  * Compares the till and the cloud table by table without moving every row:
@@ -83,21 +78,6 @@ function emptyResult(t: TablePlan): TableVerification {
   };
 }
 
-/**
- * The till table's row count, or an upper bound of it, to size the buckets. The span of its
- * rowids answers from two b-tree descents; count(*) reads every page of an index (a tenth of a
- * second for a million rows), and is used when the span is far beyond any bucket count (ids far
- * apart, as snowflake ids are) or the table has no rowid. Too many buckets only sends more
- * (smaller) bucket sums; the sums sent are never more than the rows.
- */
-function tillRowsAbout(db: SqliteDb, t: TablePlan): number {
-  const rowid = hasRowid(db, t);
-  const span = rowid ? rowidSpan(db, t) : undefined;
-  if (rowid && !span) return 0; // empty
-  if (span && span.hi - span.lo + 1n <= 1n << 24n) return Number(span.hi - span.lo + 1n);
-  return Number((db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(t.sqliteName)}`).get() as { n: number }).n);
-}
-
 /** Buckets: a power of two giving about `per` rows each (at least 1, at most 2^20). */
 function bucketCount(rows: number, per: number): number {
   let n = 1;
@@ -115,9 +95,8 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
   if (t.direction !== 'pull' && (await readPushCheckpoint(pg.pool, plan.terminalId, t.name))?.scan !== 'done') {
     return skip("the till's first push has not finished: run trigger first");
   }
-  const rowsAbout = tillRowsAbout(db, t);
-  const buckets = bucketCount(rowsAbout, options.bucketRows ?? 64);
-  const scan = { file: sqlite.path, workers: options.tillWorkers ?? Math.min(os.availableParallelism(), 4), parallelFrom: options.parallelFrom ?? PARALLEL_FROM, rowsAbout };
+  const scan = tillScanOf(db, t, sqlite.path, { workers: options.tillWorkers, parallelFrom: options.parallelFrom });
+  const buckets = bucketCount(scan.rowsAbout, options.bucketRows ?? 64);
 
   const repairs: RepairItem[] = [];
   const reloaded = await pg.tx(
