@@ -3,7 +3,7 @@ import { selectByKeys, type RawRow, type RawValue } from '../db/sqlite/rows.ts';
 import type { WireRow } from './decide.ts';
 import { displayKey, type Key } from './keys.ts';
 import type { FkPlan, SyncPlan, TablePlan } from './plan/types.ts';
-import { fromSqlite, toSqlite, ValueError, type Wire } from './values/codec.ts';
+import { fromSqlite, same, toSqlite, ValueError, type Wire } from './values/codec.ts';
 import { misfit } from './values/fits.ts';
 
 /** A local row turned into wire values, or the reason it cannot be (yet). */
@@ -111,4 +111,20 @@ export function wireRowsToLocal(db: SqliteDb, plan: SyncPlan, t: TablePlan, rows
     }
     return { ok: true, values, missing };
   });
+}
+
+/**
+ * Values the terminal already holds in an equivalent spelling ('1980.5' for the cloud's
+ * '1980.50', an unpadded char(n)) stay as the terminal wrote them (see mergeForUpdate). Every
+ * path that writes a cloud version over an existing local row goes through this (the pull, and
+ * the push writing back a conflict it lost), so where a run was interrupted does not decide
+ * which spelling the till ends with.
+ */
+export function keepLocalSpelling(t: TablePlan, values: Record<string, RawValue>, incoming: WireRow, localRow: WireRow, localRaw: RawRow): Record<string, RawValue> {
+  const out = { ...values };
+  for (const c of t.columns) {
+    const mine = localRow[c.pg];
+    if (mine !== undefined && same(c.codec, incoming[c.pg] ?? null, mine)) out[c.sqlite] = localRaw[c.sqlite] ?? null;
+  }
+  return out;
 }

@@ -131,4 +131,37 @@ describe('conflict policies', () => {
     expectNoTableErrors(await t.sync('pull'));
     expect(t.local.prepare(`SELECT body FROM notes WHERE id = ?`).get(N)).toEqual({ body: 'v2' });
   });
+
+  it('a lost conflict keeps the till spelling of an equal value, whether the push or the pull settles it', async () => {
+    // pgbouncer-crash once ended with '1980.5' on one till and '1980.50' on the uninterrupted one:
+    // the push wrote the winning cloud row back wholesale, the pull kept the till's spelling of
+    // equal values. Where a kill fell decided which. Both paths now keep it.
+    const t = ledger.terminal('till-spelling');
+    const [byPush, byPull] = [uid(1, 62), uid(2, 62)];
+    for (const id of [byPush, byPull]) await ledger.db.query(`INSERT INTO accounts (id, name, balance, updated_at) VALUES ($1, 'start', 10, $2)`, [id, at(9000)]);
+    expectNoTableErrors(await t.sync('pull'));
+    const edit = async (id: string) => {
+      t.local.prepare(`UPDATE accounts SET name = 'till', balance = '12.5', updated_at = ? WHERE id = ?`).run(at(9100), id);
+      await ledger.db.query(`UPDATE accounts SET name = 'cloud', balance = 12.50, updated_at = $1 WHERE id = $2`, [at(9200), id]);
+    };
+    const row = (id: string) => {
+      const r = t.local.prepare(`SELECT name, balance, updated_at FROM accounts WHERE id = ?`).get(id) as { name: string; balance: string; updated_at: string };
+      return { ...r, updated_at: Date.parse(r.updated_at) };
+    };
+    // The cloud's row wins: its name and time; the balance is equal, in the till's spelling.
+    const settled = { name: 'cloud', balance: '12.5', updated_at: Date.parse(at(9200)) };
+
+    await edit(byPull);
+    const pull = await t.sync('pull', { tables: ['accounts'] });
+    expectNoTableErrors(pull);
+    expect(totals(pull, { table: 'accounts' }).conflicts).toBe(1);
+    expect(row(byPull)).toEqual(settled);
+
+    await edit(byPush);
+    const push = await t.sync('push', { tables: ['accounts'] });
+    expectNoTableErrors(push);
+    expect(totals(push, { table: 'accounts' }).conflicts).toBe(1);
+    expect(row(byPush)).toEqual(settled);
+    expect(row(byPush)).toEqual(row(byPull));
+  });
 });

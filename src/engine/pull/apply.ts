@@ -3,7 +3,7 @@ import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { writePullCheckpoint, type PullCheckpoint } from '../checkpoints.ts';
 import { recordPullConflicts, type ConflictEntry } from '../conflicts.ts';
 import type { RunContext } from '../context.ts';
-import { describeRow, localRowsToWire, wireRowsToLocal } from '../convert.ts';
+import { describeRow, keepLocalSpelling, localRowsToWire, wireRowsToLocal } from '../convert.ts';
 import { decide, type Decision, type WireRow } from '../decide.ts';
 import { LINK_PENDING, linkPendingKeys, recordHeld, releaseHeld, type HeldRow } from '../held.ts';
 import { displayKey, keyString, type Key } from '../keys.ts';
@@ -12,7 +12,7 @@ import type { TablePlan } from '../plan/types.ts';
 import { addReason, type TableResult } from '../result.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { moveUnkeyedAside } from './make-room.ts';
-import { fromSqlite, same } from '../values/codec.ts';
+import { fromSqlite } from '../values/codec.ts';
 import { deleteBases, readBases, writeBases } from '../merge/base.ts';
 import { isMerge, mergeColumns, type ColumnMerge } from '../merge/column-merge.ts';
 import { rowsEqual } from '../decide.ts';
@@ -212,7 +212,7 @@ export function applyPullRows(ctx: RunContext, t: TablePlan, batch: PullBatch, o
         held.push({ side: 'pull', table: t.name, key: ks, kind: conv.kind, reason: conv.reason, display, detail: linkPending.has(ks) ? LINK_PENDING : undefined });
         continue;
       }
-      const values = d.action === 'insert' ? conv.values : keepLocalSpelling(t, conv.values, m?.row ?? inc!, loc!);
+      const values = d.action === 'insert' ? conv.values : keepLocalSpelling(t, conv.values, m?.row ?? inc!, loc!.row, loc!.raw);
       const missing = [...conv.missing, ...(missingParent.get(ks) ?? [])];
       if (missing.length > 0) {
         // Insert-then-link: a row whose missing parents are all through nullable columns is
@@ -323,16 +323,6 @@ export function missingLocalParents(ctx: RunContext, t: TablePlan, rows: readonl
   }
   return out;
 }
-/** Values the terminal already holds in an equivalent spelling stay as they are (see mergeForUpdate). */
-function keepLocalSpelling(t: TablePlan, values: Record<string, RawValue>, incoming: WireRow, local: LocalVersion): Record<string, RawValue> {
-  const out = { ...values };
-  for (const c of t.columns) {
-    const mine = local.row[c.pg];
-    if (mine !== undefined && same(c.codec, incoming[c.pg] ?? null, mine)) out[c.sqlite] = local.raw[c.sqlite] ?? null;
-  }
-  return out;
-}
-
 /** Forgets local changes that lost a conflict to the server version just written. */
 function dropLocalChanges(ctx: RunContext, t: TablePlan, lost: ReadonlyArray<{ lkey: string } | { skey: string }>): void {
   if (lost.length === 0) return;
