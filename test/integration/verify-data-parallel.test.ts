@@ -134,7 +134,7 @@ describe('verify-data: the till scan on worker threads', () => {
   it("a worker's failure fails the scan at once with its SQLite error code (not a hang or a crash)", async () => {
     const started = Date.now();
     const failing = scanInWorkers(
-      { file: till.sqlitePath, sql: 'SELECT no_such_column FROM tags WHERE rowid > ? AND rowid <= ?', columns: 3, buckets: 4 },
+      { file: till.sqlitePath, sql: 'SELECT no_such_column FROM tags WHERE rowid > ? AND rowid <= ?', ended: [true, false, true], buckets: 4 },
       rowidRanges(1n, 3000n, 3),
       async () => {},
     );
@@ -144,7 +144,7 @@ describe('verify-data: the till scan on worker threads', () => {
 
   it('a till file a worker cannot open (gone since the main thread opened it): SQLITE_UNREACHABLE with its hint, exit 3 as for the main thread', async () => {
     const sql = 'SELECT max(rowid) AS last, 0 AS n, NULL AS text FROM tags WHERE rowid > ? AND rowid <= ?';
-    const gone = scanInWorkers({ file: path.join(path.dirname(till.sqlitePath), 'gone.sqlite'), sql, columns: 3, buckets: 4 }, rowidRanges(1n, 3000n, 2), async () => {});
+    const gone = scanInWorkers({ file: path.join(path.dirname(till.sqlitePath), 'gone.sqlite'), sql, ended: [true, false, true], buckets: 4 }, rowidRanges(1n, 3000n, 2), async () => {});
     const err = await gone.then(
       () => undefined,
       (e: unknown) => e,

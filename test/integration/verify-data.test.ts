@@ -18,15 +18,20 @@ describe('possync verify-data', () => {
 
   beforeAll(async () => {
     ledger = await createLedger('verify_data', {
-      extraPg: `CREATE TABLE vals (id int PRIMARY KEY, amount numeric(10,2), ts timestamptz, flag boolean, code char(4), updated_at timestamptz(3) NOT NULL);`,
-      extraSqlite: `CREATE TABLE vals (id INTEGER PRIMARY KEY, amount TEXT, ts TEXT, flag INTEGER, code TEXT, updated_at TEXT NOT NULL);`,
+      extraPg: `CREATE TABLE vals (id int PRIMARY KEY, amount numeric(10,2), ts timestamptz, flag boolean, code char(4), day date, seen timestamp(3), updated_at timestamptz(3) NOT NULL);`,
+      extraSqlite: `CREATE TABLE vals (id INTEGER PRIMARY KEY, amount TEXT, ts TEXT, flag INTEGER, code TEXT, day TEXT, seen TEXT, updated_at TEXT NOT NULL);`,
       extraTables: [{ name: 'vals', pk: 'id', updatedCol: 'updated_at' }],
     });
     till = ledger.terminal('till-verify');
     const tag = till.local.prepare(`INSERT INTO tags VALUES (?, ?, ?)`);
     for (let i = 1; i <= 300; i++) tag.run(uid(i), `tag ${i}`, at(i));
-    const val = till.local.prepare(`INSERT INTO vals VALUES (?, ?, ?, ?, ?, ?)`);
-    for (let i = 1; i <= 50; i++) val.run(i, `${i}.50`, at(i * 1000), i % 2, 'ab', at(i));
+    const val = till.local.prepare(`INSERT INTO vals VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const two = (n: number) => String(n).padStart(2, '0');
+    // Every tenth row (3, 13…) NULL in each nullable column.
+    for (let i = 1; i <= 50; i++) {
+      if (i % 10 === 3) val.run(i, null, null, null, null, null, null, at(i));
+      else val.run(i, `${i}.50`, at(i * 1000), i % 2, 'ab', `2026-01-${two((i % 28) + 1)}`, `2026-01-01 10:${two(i)}:00.250`, at(i));
+    }
     till.local.prepare(`INSERT INTO accounts VALUES (?, 'a', '1.00', ?, NULL)`).run(uid(9000), at(0));
     expectNoTableErrors(await till.sync('both'));
   });
@@ -58,7 +63,9 @@ describe('possync verify-data', () => {
   it('finds each planted kind: missing, extra, different in one column', async () => {
     await cloudBehindPossync(ledger.db, ['tags', 'vals'], `INSERT INTO tags VALUES ('${uid(501)}', 'cloud only', '${at(501)}');
       UPDATE tags SET label = 'changed in the cloud', updated_at = '${at(100_000)}' WHERE id = '${uid(7)}';
-      UPDATE vals SET amount = 99.99 WHERE id = 9`);
+      UPDATE vals SET amount = 99.99 WHERE id = 9;
+      UPDATE vals SET amount = 0, day = '2026-01-01' WHERE id = 13;
+      UPDATE vals SET flag = NULL, day = NULL, seen = NULL WHERE id = 14`);
     tillBehindPossync(till, `INSERT INTO tags VALUES (?, 'till only', ?)`, uid(502), at(502));
     const r = await runVerifyData(till.config, { bucketRows: 16 });
     expect(r.ok).toBe(false);
@@ -69,7 +76,13 @@ describe('possync verify-data', () => {
       { key: key(502), kind: 'extra' },
     ]);
     expect([t.tags!.missing, t.tags!.extra, t.tags!.different]).toEqual([1, 1, 1]);
-    expect(t.vals!.rows).toEqual([{ key: JSON.stringify(['9']), kind: 'different', columns: ['amount'] }]);
+    // A value against NULL, either way round, in each family whose values end with '|' in the
+    // row text (checksum.ts encode), where NULL is an empty value.
+    expect(t.vals!.rows).toEqual([
+      { key: JSON.stringify(['13']), kind: 'different', columns: ['amount', 'day'] },
+      { key: JSON.stringify(['14']), kind: 'different', columns: ['flag', 'day', 'seen'] },
+      { key: JSON.stringify(['9']), kind: 'different', columns: ['amount'] },
+    ]);
     for (const name of ['accounts', 'entries', 'prices', 'notes']) expect(t[name]!.status, name).toBe('equal');
     // Only rows in differing buckets crossed as key + hash, and only the differing ones in full.
     expect(t.tags!.transfer.hashedRows).toBeLessThan(100);

@@ -4,8 +4,8 @@ import { localRowsToWire } from '../../src/engine/convert.ts';
 import type { ColumnPlan, SyncPlan, TablePlan } from '../../src/engine/plan/types.ts';
 import type { Affinity, Family, TemporalForm } from '../../src/engine/values/codec.ts';
 import type { Modifier } from '../../src/engine/values/fits.ts';
-import { encode, rowHash } from '../../src/engine/verify-data/checksum.ts';
-import { normalText } from '../../src/engine/verify-data/normal-form.ts';
+import { encode, endedColumns, rowHash } from '../../src/engine/verify-data/checksum.ts';
+import { endsWithBar, normalText } from '../../src/engine/verify-data/normal-form.ts';
 import { tillRowTextSql } from '../../src/engine/verify-data/till-sql.ts';
 
 // verify-data's till scan lets SQLite build the row text for common spellings (till-sql.ts). For
@@ -36,7 +36,7 @@ function both(c: ColumnPlan, values: unknown[]): Array<{ value: unknown; sqlite:
     const sqlite = (db.prepare(`SELECT ${sql} FROM vals AS t`).pluck().get() as string | null) ?? null;
     const raw = db.prepare(`SELECT * FROM vals`).safeIntegers(true).get() as Record<string, never>;
     const [conv] = localRowsToWire(db as never, { byName: new Map() } as unknown as SyncPlan, t, [raw]);
-    return { value, sqlite, converted: conv!.ok ? encode([normalText(c.family, conv!.row.v ?? null)]) : undefined };
+    return { value, sqlite, converted: conv!.ok ? encode([normalText(c.family, conv!.row.v ?? null)], [endsWithBar(c.family)]) : undefined };
   });
 }
 
@@ -59,9 +59,12 @@ function pgPrintsNumeric(text: string, scale: number | undefined): boolean {
 
 const pgPrintsUuid = (text: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text);
 
-/** A framed text ('<bytes>:<text>') no cloud value of the column can have. */
-function noCloudText(c: ColumnPlan, framed: string): boolean {
-  const text = framed.slice(framed.indexOf(':') + 1);
+/** The normal form in a column's part ('<bytes>:<text>', or '<text>|' for families ending with '|'). */
+const unframed = (c: ColumnPlan, part: string) => (endsWithBar(c.family) ? part.slice(0, -1) : part.slice(part.indexOf(':') + 1));
+
+/** A part no cloud value of the column can have. */
+function noCloudText(c: ColumnPlan, part: string): boolean {
+  const text = unframed(c, part);
   if (text.includes('\u0000')) return true;
   if (c.family === 'timestamptz') return !pgPrintsStamp(text);
   if (c.family === 'numeric') return !pgPrintsNumeric(text, c.modifier?.scale);
@@ -69,9 +72,14 @@ function noCloudText(c: ColumnPlan, framed: string): boolean {
   return false;
 }
 
-/** Every value with a SQLite text has the conversion's text, or one no cloud value can have. */
+/**
+ * Every value with a SQLite text has the conversion's text, or one no cloud value can have; and
+ * for families ending with '|', the part is a text that is not empty and holds no '|', then '|'
+ * (NULL: '|' alone), so a row text splits into the same columns when read back.
+ */
 function expectAgreement(rows: ReturnType<typeof both>, c: ColumnPlan) {
   for (const r of rows) {
+    if (endsWithBar(c.family) && r.sqlite !== null) expect(r.sqlite, String(r.value)).toMatch(r.value === null ? /^\|$/ : /^[^|]+\|$/);
     if (r.sqlite === null || r.sqlite === r.converted) continue;
     expect(noCloudText(c, r.sqlite), `${String(r.value)}: ${r.sqlite} vs ${r.converted}`).toBe(true);
   }
@@ -86,18 +94,19 @@ describe('verify-data: the till row text SQLite builds', () => {
     const c = column('int', 'INTEGER');
     const rows = both(c, [0n, 1n, -5n, 9223372036854775807n, -9223372036854775808n, 12.0, 12.5, '12', ' 7', '12.00', null]);
     expectAgreement(rows, c);
-    expect(textOf(rows)).toMatchObject({ '0': '1:0', '-5': '2:-5', '9223372036854775807': '19:9223372036854775807', null: 'N' });
+    expect(textOf(rows)).toMatchObject({ '0': '0|', '-5': '-5|', '9223372036854775807': '9223372036854775807|', null: '|' });
     expect(rows.filter((r) => typeof r.value === 'string').every((r) => r.sqlite === null)).toBe(true);
   });
 
   it('numeric: plain decimals without trailing zeros, zero without a sign, scale checked', () => {
-    const values = ['12.50', '12.5', '0.5', '0.50', '0.00', '-0.00', '-0.5', '-12.30', '7', '0', '10', '100.0', '100', '012.5', '+1', '1e5', '1E5', ' 1.5', '1.', '12.', '12..', '1.5.0', '.5', '-', '--1', '-0', '1.2.3', '1.5 ', '12.345', '12.340', 'NaN', 'Infinity', '-Infinity', 'nan', 12n, -3n, 0n, 1.5, null];
+    const values = ['12.50', '12.5', '0.5', '0.50', '0.00', '-0.00', '-0.5', '-12.30', '7', '0', '10', '100.0', '100', '012.5', '+1', '1e5', '1E5', ' 1.5', '1.', '12.', '12..', '1.5.0', '.5', '-', '--1', '-0', '1.2.3', '1.5 ', '12.345', '12.340', 'NaN', 'Infinity', '-Infinity', 'nan', '', '1|5', '#1', '1|', 12n, -3n, 0n, 1.5, null];
     for (const scale of [undefined, 2, 0]) {
       const c = column('numeric', 'TEXT', scale === undefined ? undefined : { scale });
       const rows = both(c, values);
       expectAgreement(rows, c);
       const text = textOf(rows);
-      expect(text).toMatchObject({ '12.50': '4:12.5', '0.00': '1:0', '-12.30': '5:-12.3', '100.0': '3:100', '100': '3:100', '12': '2:12', '7': '1:7', '1.': null, '12.': null, '12..': null, '1.5.0': null, '1.2.3': null });
+      expect(text).toMatchObject({ '12.50': '12.5|', '0.00': '0|', '-12.30': '-12.3|', '100.0': '100|', '100': '100|', '12': '12|', '7': '7|', '1.': null, '12.': null, '12..': null, '1.5.0': null, '1.2.3': null, '': null, '1|5': null, '1|': null });
+      expect(text['#1']).toBe('#1|'); // read back as itself or as nothing: never as a cloud part
     }
   });
 
@@ -105,7 +114,7 @@ describe('verify-data: the till row text SQLite builds', () => {
     const c = column('bool', 'INTEGER');
     const rows = both(c, [0n, 1n, 2n, -1n, 'true', 't', 'false', 'f', 'yes', 'TRUE', ' t', 1.0, null]);
     expectAgreement(rows, c);
-    expect(textOf(rows)).toMatchObject({ '0': '5:false', '1': '4:true', true: '4:true', f: '5:false', '2': null });
+    expect(textOf(rows)).toMatchObject({ '0': 'false|', '1': 'true|', true: 'true|', f: 'false|', '2': null, null: '|' });
   });
 
   it('text, varchar(n), char(n): the text, within the declared length; NUL never matches a cloud text', () => {
@@ -124,13 +133,15 @@ describe('verify-data: the till row text SQLite builds', () => {
     const id = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
     const c = column('uuid', 'TEXT');
     const accented = `é${id.slice(1)}`; // 36 characters, 37 bytes
-    const rows = both(c, [id, id.toUpperCase(), `{${id}}`, id.replaceAll('-', ''), `${id} `, Buffer.from(id.replaceAll('-', ''), 'hex'), 'not a uuid', accented, null]);
-    expect(textOf(rows)[accented]).toBe(null); // the frame's length is 36: only ASCII texts get one
+    const barred = `${id.slice(0, 8)}|${id.slice(9)}`; // 36 characters, one a '|'
+    const rows = both(c, [id, id.toUpperCase(), `{${id}}`, id.replaceAll('-', ''), `${id} `, Buffer.from(id.replaceAll('-', ''), 'hex'), 'not a uuid', accented, barred, null]);
+    expect(noCloudText(c, textOf(rows)[accented]!)).toBe(true); // a text, but none Postgres prints
+    expect(textOf(rows)[barred]).toBe(null);
     expectAgreement(rows, c);
-    expect(textOf(rows)[id]).toBe(`36:${id}`);
-    expect(textOf(rows)[id.toUpperCase()]).toBe(`36:${id}`);
+    expect(textOf(rows)[id]).toBe(`${id}|`);
+    expect(textOf(rows)[id.toUpperCase()]).toBe(`${id}|`);
     // Braced, undashed, padded: converted in JavaScript (or, at 36 characters, a text Postgres never prints).
-    expect(rows.filter((r) => r.sqlite !== null).length).toBe(3); // both cases, and NULL
+    expect(rows.filter((r) => r.sqlite !== null).length).toBe(4); // both cases, the accented one, and NULL
   });
 
   it('timestamptz: toISOString spellings of real instants, Postgres text at ms', () => {
@@ -154,7 +165,9 @@ describe('verify-data: the till row text SQLite builds', () => {
       '2026-01-01T00:00:00Z',
       '2026-01-01T00:00:00.123456Z',
       '2026-01-01T00:00:00.000+02:00',
-      '2026-01-01T00:00:0é.000Z', // the shape, in 25 bytes: the frame's lengths assume 24
+      '2026-01-01T00:00:0é.000Z', // the shape, but a letter where a digit goes
+      '2026-01|01T00:00:00.000Z', // a '|' where a '-' goes
+      '2026-01-01T00:00:|0.000Z', // a '|' where a digit goes
       '2026-01-01T12:34:56.100Z',
       '2026-01-01T12:34:56.010Z',
       1767225600000n,
@@ -165,19 +178,19 @@ describe('verify-data: the till row text SQLite builds', () => {
       const rows = both(c, values);
       expectAgreement(rows, c);
       const text = textOf(rows);
-      expect(text['2026-01-01T00:00:00.000Z']).toBe('22:2026-01-01 00:00:00+00');
-      expect(text['2024-02-29T23:59:59.999Z']).toBe(modifier?.scale === 0 || modifier?.scale === 2 ? null : '26:2024-02-29 23:59:59.999+00');
-      expect(text['2026-01-01T00:00:00.500Z']).toBe(modifier?.scale === 0 ? null : '24:2026-01-01 00:00:00.5+00');
+      expect(text['2026-01-01T00:00:00.000Z']).toBe('2026-01-01 00:00:00+00|');
+      expect(text['2024-02-29T23:59:59.999Z']).toBe(modifier?.scale === 0 || modifier?.scale === 2 ? null : '2024-02-29 23:59:59.999+00|');
+      expect(text['2026-01-01T00:00:00.500Z']).toBe(modifier?.scale === 0 ? null : '2026-01-01 00:00:00.5+00|');
       // Of the right shape but no real instant: a text, which Postgres never prints (checked above).
-      for (const bad of ['2026-02-29T00:00:00.000Z', '2026-02-30T00:00:00.000Z', '2026-04-31T00:00:00.000Z', '2026-01-01T24:00:00.000Z', '0000-01-01T00:00:00.000Z']) {
-        if (modifier?.scale !== 0 && modifier?.scale !== 2) expect(pgPrintsStamp(text[bad]!.slice(3)), bad).toBe(false);
+      for (const bad of ['2026-02-29T00:00:00.000Z', '2026-02-30T00:00:00.000Z', '2026-04-31T00:00:00.000Z', '2026-01-01T24:00:00.000Z', '0000-01-01T00:00:00.000Z', '2026-01-01T00:00:0é.000Z']) {
+        if (modifier?.scale !== 0 && modifier?.scale !== 2) expect(pgPrintsStamp(text[bad]!.slice(0, -1)), bad).toBe(false);
       }
       // Other spellings are converted in JavaScript.
-      for (const other of ['2026-01-01 00:00:00', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123456Z', '2026-01-01T00:00:00.000+02:00', '2026-01-01T00:00:0é.000Z']) expect(text[other], other).toBe(null);
+      for (const other of ['2026-01-01 00:00:00', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123456Z', '2026-01-01T00:00:00.000+02:00', '2026-01|01T00:00:00.000Z', '2026-01-01T00:00:|0.000Z']) expect(text[other], other).toBe(null);
       if (modifier?.scale === undefined || modifier.scale === 3) {
-        expect(text['2026-01-01T12:34:56.120Z']).toBe('25:2026-01-01 12:34:56.12+00');
-        expect(text['2026-01-01T12:34:56.100Z']).toBe('24:2026-01-01 12:34:56.1+00');
-        expect(text['2026-01-01T12:34:56.010Z']).toBe('25:2026-01-01 12:34:56.01+00');
+        expect(text['2026-01-01T12:34:56.120Z']).toBe('2026-01-01 12:34:56.12+00|');
+        expect(text['2026-01-01T12:34:56.100Z']).toBe('2026-01-01 12:34:56.1+00|');
+        expect(text['2026-01-01T12:34:56.010Z']).toBe('2026-01-01 12:34:56.01+00|');
       }
     }
     expect(['2024-02-29 23:59:59.999+00', '2026-01-01 00:00:00.5+00', '0001-01-01 00:00:00+00'].every(pgPrintsStamp)).toBe(true);
@@ -195,7 +208,7 @@ describe('verify-data: the till row text SQLite builds', () => {
     const raw = db.prepare('SELECT * FROM r').safeIntegers(true).get() as Record<string, never>;
     const [conv] = localRowsToWire(db as never, { byName: new Map() } as unknown as SyncPlan, t, [raw]);
     expect(conv!.ok).toBe(true);
-    if (conv!.ok) expect(text).toBe(encode(cols.map((c) => normalText(c.family, conv!.row[c.pg] ?? null))));
+    if (conv!.ok) expect(text).toBe(encode(cols.map((c) => normalText(c.family, conv!.row[c.pg] ?? null)), endedColumns(t)));
     if (conv!.ok) expect(rowHash(t, conv!.row)).toMatch(/^[0-9a-f]{32}$/);
   });
 });

@@ -52,8 +52,8 @@ function source(
   const keys = options.withKeys === false ? '' : t.key.map((k, i) => `t.${pgIdent(k.pg)}::text AS k${i}, `).join('');
   const keysOut = options.withKeys === false ? '' : t.key.map((_, i) => `u.k${i}, `).join('');
   // The normal forms are kept apart from the row text the same way (volatile), so each is
-  // computed once a row although the text refers to it twice (its length, then itself): at 1M
-  // rows a tenth to a fifth less time for the cloud's pass.
+  // computed once a row although the text refers to a framed one twice (its length, then
+  // itself): at 1M rows a tenth to a fifth less time for the cloud's pass.
   const inner = `SELECT ${keys}${normalFormsSql(t)}, ${APART}
                    FROM ${pgTable(schema, t.name)} t ${join} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`;
   return `SELECT ${keysOut}${rowHashSql(t)} AS rh${options.apart === 'volatile' ? `, ${APART}` : ''}

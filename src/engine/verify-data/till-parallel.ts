@@ -20,7 +20,8 @@ import type { ChunkRange, TallyParts } from './till-chunks.ts';
 export interface TillWorkerInput {
   file: string;
   sql: string;
-  columns: number;
+  /** Which columns end with '|' in the row text (checksum.ts endedColumns). */
+  ended: boolean[];
   buckets: number;
   range: ChunkRange;
 }

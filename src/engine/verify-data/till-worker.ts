@@ -14,7 +14,7 @@ try {
   // Opened as possync opens the till (busy timeout included), read-only.
   till = SqliteGateway.open(input.file, { readonly: true });
   const tally = new BucketTally(input.buckets);
-  await scanRange(till.db, input.sql, input.columns, tally, input.range, (ids) => {
+  await scanRange(till.db, input.sql, input.ended, tally, input.range, (ids) => {
     for (const id of ids) others.push(id);
   });
   const parts = tally.toParts();

@@ -7,7 +7,7 @@ import { keyString } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
 import { localKeyString } from '../push/prepare.ts';
 import { fromSqlite } from '../values/codec.ts';
-import { bucketOf, rowHash, type BucketSum } from './checksum.ts';
+import { bucketOf, endedColumns, rowHash, type BucketSum } from './checksum.ts';
 import { BucketTally, chunkSql, scanRange, type RowidBuckets } from './till-chunks.ts';
 import { rowidRanges, scanInWorkers, workersAvailable } from './till-parallel.ts';
 import { tillRowTextSql } from './till-sql.ts';
@@ -177,14 +177,14 @@ export async function tillBuckets(
   const sql = chunkSql(sqliteIdent(t.sqliteName), text, present);
   const span = scan.workers >= 2 && scan.rowsAbout >= scan.parallelFrom && workersAvailable() ? scan.span : undefined;
   if (span) {
-    const shares = await scanInWorkers({ file: scan.file, sql, columns: t.columns.length, buckets }, rowidRanges(span.lo, span.hi, scan.workers), betweenPages);
+    const shares = await scanInWorkers({ file: scan.file, sql, ended: endedColumns(t), buckets }, rowidRanges(span.lo, span.hi, scan.workers), betweenPages);
     for (const share of shares) tally.addParts(share.tally);
     convertOthers(shares.flatMap((s) => s.others));
     return done(shares.length);
   }
   // One thread: one read transaction (scanRange's), so every chunk sees the same snapshot, and the
   // rows without a text are converted chunk by chunk inside it.
-  await scanRange(db, sql, t.columns.length, tally, { from: -(2n ** 63n), to: 2n ** 63n - 1n }, async (others) => {
+  await scanRange(db, sql, endedColumns(t), tally, { from: -(2n ** 63n), to: 2n ** 63n - 1n }, async (others) => {
     convertOthers(others);
     await betweenPages();
   });
