@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +164,25 @@ describe('verify-data: the till scan on worker threads', () => {
     expect(bulk.tillThreads).toBe(Math.min(os.availableParallelism(), 4));
     expect(bulk.tillRows).toBe(BULK);
     expect(bulk.rows).toEqual([{ key: JSON.stringify(['77777']), kind: 'different', columns: ['label'] }]);
+  }, 60_000);
+
+  it('a bundle shipped without its worker file scans on one thread instead, with the same findings', async () => {
+    // A package built or copied without dist/verify-data-worker.mjs: slower, never wrong or down.
+    // The bundle sits under node_modules so its dependencies resolve as the real one's do.
+    const dir = fs.mkdtempSync(path.join(process.cwd(), 'node_modules', '.possync-no-worker-'));
+    try {
+      execFileSync(process.execPath, ['scripts/build.mjs', 'src/cli/main.ts', path.join(dir, 'possync.mjs')]);
+      fs.rmSync(path.join(dir, 'verify-data-worker.mjs'));
+      const r = await runCli(['verify-data', '--tables', 'bulk', '--json', '-c', till.configPath], { env: { TEST_PG_URL: ledger.db.url }, bin: path.join(dir, 'possync.mjs') });
+      expect(r.stderr).toBe('');
+      expect(r.code, r.stdout).toBe(1);
+      const bulk = byTable(JSON.parse(r.stdout) as VerifyDataResult).bulk!;
+      expect(bulk.tillThreads).toBe(1);
+      expect(bulk.tillRows).toBe(BULK);
+      expect(bulk.rows).toEqual([{ key: JSON.stringify(['77777']), kind: 'different', columns: ['label'] }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
 

@@ -15,9 +15,10 @@ export interface CliResult {
  * Runs the real `possync` executable as a subprocess (no TTY: spinners and colours are off, as in
  * a pipe) and collects its output and exit code.
  */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+/** Runs possync's CLI (bin/possync.js, or `bin`: another build of it) as a user would. */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number; input?: string; bin?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...process.env, NO_COLOR: '1', DEBUG: '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
