@@ -113,10 +113,17 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       ]);
       cloudQuery.catch(() => {}); // observed below; never an unhandled rejection meanwhile
       let answered = false;
+      let failed: { err: unknown } | undefined;
       let lastStatement = Date.now();
-      void cloudQuery.then(() => ((answered = true), (lastStatement = Date.now())), () => {});
+      void cloudQuery.then(
+        () => ((answered = true), (lastStatement = Date.now())),
+        (err: unknown) => (failed = { err }),
+      );
       const till = await tillBuckets(db, plan, t, buckets, scan, async () => {
         await new Promise((resolve) => setImmediate(resolve));
+        // The cloud's half failed (link lost, server gone, lock timeout): the run ends with that
+        // error now, not after the rest of a long till scan.
+        if (failed) throw failed.err;
         // A long till scan must not leave this transaction idle past idle_in_transaction_session_timeout.
         if (answered && Date.now() - lastStatement > 10_000) {
           await client.query('SELECT 1');
