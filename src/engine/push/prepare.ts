@@ -91,6 +91,22 @@ export function localColumns(t: TablePlan): string[] {
 }
 
 /**
+ * The till's rows of these local keys as they are now, raw and converted as the push converts
+ * them, by local key (a row gone, or one that does not convert, is left out). Read 1,000 keys a
+ * statement.
+ */
+export function readLocalVersions(db: SqliteDb, plan: SyncPlan, t: TablePlan, lkeys: readonly string[]): Map<string, { row: WireRow; raw: RawRow }> {
+  const out = new Map<string, { row: WireRow; raw: RawRow }>();
+  for (let i = 0; i < lkeys.length; i += 1000) {
+    const raws = selectByKeys(db, t.sqliteName, t.localKey, localColumns(t), lkeys.slice(i, i + 1000).map(parseKey));
+    localRowsToWire(db, plan, t, raws).forEach((conv, j) => {
+      if (conv.ok) out.set(localKeyString(t, raws[j]!), { row: conv.row, raw: raws[j]! });
+    });
+  }
+  return out;
+}
+
+/**
  * Turns local rows into wire rows ready for Postgres. New rows of localPk tables get their shared
  * id here, and `fill` columns their value; both are written back before the Postgres commit, so a
  * retry reuses them.

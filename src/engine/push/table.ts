@@ -2,23 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isPgLockTimeout, isPgRetryable } from '../../db/postgres/errors.ts';
 import { RowLockWaits } from '../../db/postgres/row-locks.ts';
 import type { PgClient } from '../../db/postgres/gateway.ts';
-import { selectByKeys, withCaptureSuppressed, type RawRow } from '../../db/sqlite/rows.ts';
+import { withCaptureSuppressed } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, pushCheckpointSetting, type PullSnapshot, type PushCheckpoint } from '../checkpoints.ts';
 import { writeSettings } from '../../db/postgres/settings.ts';
 import { recordPushConflicts } from '../conflicts.ts';
 import { checkAborted, DryRunRollback, type RunContext } from '../context.ts';
-import { keepLocalSpelling, localRowsToWire, wireRowsToLocal } from '../convert.ts';
+import { keepLocalSpelling, wireRowsToLocal } from '../convert.ts';
 import { heldKeys, linkPendingKeys, recordHeld, releaseHeld, settleDeferred } from '../held.ts';
 import { parseKey } from '../keys.ts';
 import { pgTable, sqliteIdent } from '../../db/quote.ts';
 import { writeLocal, type LocalOp } from '../local-write.ts';
 import type { TablePlan } from '../plan/types.ts';
-import type { WireRow } from '../decide.ts';
 import { addReason, MAX_REASONS, type TableResult } from '../result.ts';
 import { applyPushBatch, type PushOutcome } from './apply.ts';
 import { adoptNaturalKeys } from './natural-key.ts';
 import { assignCloudKeys, deferUnkeyedReferences, keyWaitingRows } from './cloud-keys.ts';
-import { localKeyString, preparePush, presentLocally, type LocalChange, type Prepared } from './prepare.ts';
+import { preparePush, presentLocally, readLocalVersions, type LocalChange, type Prepared } from './prepare.ts';
 import { pushFullScan } from './scan.ts';
 import { recordRetry } from '../retries.ts';
 import { applyNext, mergeTokenSetting, newToken, stageNext } from '../merge/base.ts';
@@ -223,7 +222,7 @@ function writeLostLocally(ctx: RunContext, t: TablePlan, outcome: PushOutcome, g
   const lost = outcome.lost.filter((l) => !newer.get(t.sqliteName, l.item.lkey, gcSeq ?? 0));
   const withRows = lost.filter((l) => l.server);
   const converted = wireRowsToLocal(db, ctx.plan, t, withRows.map((l) => l.server!));
-  const local = localVersions(ctx, t, withRows.filter((l) => l.item.row).map((l) => l.item.lkey));
+  const local = readLocalVersions(db, ctx.plan, t, withRows.filter((l) => l.item.row).map((l) => l.item.lkey));
   const ops: LocalOp[] = [];
   withRows.forEach((l, i) => {
     const conv = converted[i]!;
@@ -234,17 +233,6 @@ function writeLostLocally(ctx: RunContext, t: TablePlan, outcome: PushOutcome, g
   });
   for (const l of lost.filter((x) => !x.server && x.item.row)) ops.push({ kind: 'delete', lkey: l.item.lkey });
   writeLocal(db, t, ops);
-}
-
-/** The till's rows as they are now, raw and as wire values, by local key. */
-function localVersions(ctx: RunContext, t: TablePlan, lkeys: string[]): Map<string, { row: WireRow; raw: RawRow }> {
-  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
-  const raws = selectByKeys(ctx.sqlite.db, t.sqliteName, t.localKey, cols, lkeys.map(parseKey));
-  const out = new Map<string, { row: WireRow; raw: RawRow }>();
-  localRowsToWire(ctx.sqlite.db, ctx.plan, t, raws).forEach((conv, i) => {
-    if (conv.ok) out.set(localKeyString(t, raws[i]!), { row: conv.row, raw: raws[i]! });
-  });
-  return out;
 }
 
 export function writeBack(ctx: RunContext, t: TablePlan, prepared: Prepared): void {

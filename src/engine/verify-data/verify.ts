@@ -2,10 +2,8 @@ import type { PgClient, PgGateway } from '../../db/postgres/gateway.ts';
 import { rethrowPermission } from '../../db/postgres/privileges.ts';
 import { fetchRows } from '../../db/postgres/rows.ts';
 import type { SqliteGateway } from '../../db/sqlite/gateway.ts';
-import { selectByKeys } from '../../db/sqlite/rows.ts';
 import { pulledSnapshot, readPushCheckpoint } from '../checkpoints.ts';
-import { localRowsToWire } from '../convert.ts';
-import { localKeyString } from '../push/prepare.ts';
+import { readLocalVersions } from '../push/prepare.ts';
 import { rowsEqual, type WireRow } from '../decide.ts';
 import { keyString, parseKey } from '../keys.ts';
 import type { SyncPlan, TablePlan } from '../plan/types.ts';
@@ -111,10 +109,10 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
         cloudBuckets(client, plan.schema, t, buckets),
         pulled ? unpulledKeys(client, plan.schema, t, pulled) : { keys: new Set<string>(), reloaded: false },
       ]);
-      cloudQuery.catch(() => {}); // observed below; never an unhandled rejection meanwhile
       let answered = false;
       let failed: { err: unknown } | undefined;
       let lastStatement = Date.now();
+      // Also what keeps a failure from being an unhandled rejection until it is awaited below.
       void cloudQuery.then(
         () => ((answered = true), (lastStatement = Date.now())),
         (err: unknown) => (failed = { err }),
@@ -169,7 +167,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
       const wanted = [...candidates.filter((c) => cloud.has(c.key)).map((c) => c.key), ...onlyCloud];
       const full = await fetchCloud(client, plan, t, wanted);
       result.transfer.fullRows = full.size;
-      const local = readTill(sqlite, plan, t, candidates.filter((c) => c.rh !== undefined && cloud.has(c.key)));
+      const local = readLocalVersions(db, plan, t, candidates.filter((c) => c.rh !== undefined && cloud.has(c.key)).map((c) => c.lkey));
       // The till was read again after the change log was (pass 2 and the rows above): a row the
       // POS app edited in between was compared in its new version but is not in that log read.
       // Its entry is in the log now, written with the edit, so reading the log last leaves it out.
@@ -203,7 +201,7 @@ async function verifyTable(pg: PgGateway, sqlite: SqliteGateway, plan: SyncPlan,
           result.rows.push({ key: c.key, kind: 'different', reason: c.unreadable });
           continue;
         }
-        const tillRow = local.get(c.lkey);
+        const tillRow = local.get(c.lkey)?.row;
         if (!tillRow || rowsEqual(t.columns, tillRow, cloudRow)) continue; // only the hash's normal form differed
         const columns = t.columns.filter((col) => !same(col.codec, tillRow[col.pg] ?? null, cloudRow[col.pg] ?? null)).map((col) => col.pg);
         result.rows.push({ key: c.key, kind: 'different', columns });
@@ -243,15 +241,3 @@ async function fetchCloud(client: PgClient, plan: SyncPlan, t: TablePlan, keys: 
   return out;
 }
 
-/** The till's current rows for these local keys, converted as the push would, by local key. */
-function readTill(sqlite: SqliteGateway, plan: SyncPlan, t: TablePlan, rows: readonly TillRow[]): Map<string, WireRow> {
-  const out = new Map<string, WireRow>();
-  const cols = [...new Set([...t.localKey, ...t.columns.map((c) => c.sqlite)])];
-  for (let i = 0; i < rows.length; i += 1000) {
-    const raws = selectByKeys(sqlite.db, t.sqliteName, t.localKey, cols, rows.slice(i, i + 1000).map((r) => parseKey(r.lkey)));
-    localRowsToWire(sqlite.db, plan, t, raws).forEach((conv, j) => {
-      if (conv.ok) out.set(localKeyString(t, raws[j]!), conv.row);
-    });
-  }
-  return out;
-}
