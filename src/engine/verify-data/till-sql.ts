@@ -67,11 +67,12 @@ const framed = (text: string) => `octet_length(${text}) || ':' || ${text}`;
  */
 function columnSql(c: ColumnPlan): string | undefined {
   const v = `t.${sqliteIdent(c.sqlite)}`;
-  // The column's part: NULL's, else the first case whose guard holds, else NULL (no text).
-  // `choose` takes whole parts; `when` makes them of normal forms, framed or ended with '|'.
+  // The column's part: NULL's, else the first case whose guard holds, its normal form framed or
+  // ended with '|', else NULL (no text).
   const ended = endsWithBar(c.family);
-  const choose = (cases: Array<[guard: string, part: string]>) => `(CASE WHEN ${v} IS NULL THEN ${ended ? `'|'` : `'N'`} ${cases.map(([g, x]) => `WHEN ${g} THEN ${x}`).join(' ')} END)`;
-  const when = (cases: Array<[guard: string, text: string]>) => choose(cases.map(([g, x]) => [g, ended ? `${x} || '|'` : framed(x)]));
+  const part = (text: string) => (ended ? `${text} || '|'` : framed(text));
+  const when = (cases: Array<[guard: string, text: string]>) =>
+    `(CASE WHEN ${v} IS NULL THEN ${ended ? `'|'` : `'N'`} ${cases.map(([g, x]) => `WHEN ${g} THEN ${part(x)}`).join(' ')} END)`;
   const isText = `typeof(${v}) = 'text'`;
   const isInt = `typeof(${v}) = 'integer'`;
   const length = c.modifier?.length;
@@ -91,9 +92,9 @@ function columnSql(c: ColumnPlan): string | undefined {
       // spellings of that length (padded, braced) give a text Postgres never prints.
       return when([[`${isText} AND length(${v}) = 36 AND instr(${v}, '|') = 0`, `lower(${v})`]]);
     case 'bool':
-      return choose([
-        [`(${isInt} AND ${v} = 1) OR (${isText} AND ${v} IN ('true', 't'))`, `'true|'`],
-        [`(${isInt} AND ${v} = 0) OR (${isText} AND ${v} IN ('false', 'f'))`, `'false|'`],
+      return when([
+        [`(${isInt} AND ${v} = 1) OR (${isText} AND ${v} IN ('true', 't'))`, `'true'`],
+        [`(${isInt} AND ${v} = 0) OR (${isText} AND ${v} IN ('false', 'f'))`, `'false'`],
       ]);
     case 'numeric':
       // See above. Trimmed only when there is something to trim (a point and a last '0').
@@ -117,11 +118,11 @@ function columnSql(c: ColumnPlan): string | undefined {
       // zeros, '+00'. One case per number of milliseconds' digits kept (0–3): about half the
       // cost of trimming the digits.
       const upTo = (n: number) => `substr(${v}, 1, 10) || ' ' || substr(${v}, 12, ${n})`;
-      return choose([
+      return when([
         [
           guard,
           `(CASE WHEN substr(${v}, 21, 3) = '000' THEN ${upTo(8)} WHEN substr(${v}, 22, 2) = '00' THEN ${upTo(10)}
-            WHEN substr(${v}, 23, 1) = '0' THEN ${upTo(11)} ELSE ${upTo(12)} END) || '+00|'`,
+            WHEN substr(${v}, 23, 1) = '0' THEN ${upTo(11)} ELSE ${upTo(12)} END) || '+00'`,
         ],
       ]);
     }
